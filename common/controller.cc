@@ -1,0 +1,73 @@
+// Controller: see controller.h. Worker threads loop on WorkQueue::Get(); the
+// queue guarantees that one key is never reconciled by two of them at once.
+#include "common/controller.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace ia {
+
+Controller::Controller(Options options, ReconcileFunc reconcile)
+    : options_(std::move(options)),
+      reconcile_(std::move(reconcile)),
+      queue_(options_.clock, options_.backoff) {}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::Start() {
+  absl::MutexLock lock(&lifecycle_mu_);
+  if (started_) return;
+  started_ = true;
+  if (queue_.ShuttingDown()) return;  // Stopped before it was started.
+  const int n = std::max(1, options_.workers);
+  workers_.reserve(n);
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+}
+
+void Controller::Stop() {
+  absl::MutexLock lock(&lifecycle_mu_);
+  // Workers never take lifecycle_mu_, so joining under it cannot deadlock.
+  queue_.ShutDown();
+  for (std::thread& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+void Controller::Enqueue(const std::string& key) { queue_.Add(key); }
+
+void Controller::EnqueueAfter(const std::string& key, absl::Duration delay) {
+  queue_.AddAfter(key, delay);
+}
+
+void Controller::Work() {
+  while (std::optional<std::string> key = queue_.Get()) {
+    ProcessOne(*key);
+    queue_.Done(*key);
+  }
+}
+
+void Controller::ProcessOne(const std::string& key) {
+  absl::StatusOr<ReconcileResult> result;
+  try {
+    result = reconcile_(key);
+  } catch (const std::exception& e) {
+    result = absl::InternalError(
+        absl::StrCat("reconcile threw an exception: ", e.what()));
+  } catch (...) {
+    result = absl::InternalError("reconcile threw a non-standard exception");
+  }
+  if (!result.ok()) {
+    // Log point: options_.name, key, result.status(), queue_.Failures(key).
+    queue_.AddRateLimited(key);
+    return;
+  }
+  queue_.Forget(key);
+  if (result->requeue_after > absl::ZeroDuration()) {
+    queue_.AddAfter(key, result->requeue_after);
+  }
+}
+
+}  // namespace ia

@@ -1,0 +1,991 @@
+// Manifests in and out. Reading walks the YAML node tree and the message
+// descriptors side by side, matching YAML keys to fields by their JSON names,
+// so there is one reader for every field of the four kinds. A short table
+// says what to do with what Kubernetes or Flux may put in a manifest that our
+// messages do not hold (or that the manifest must not set). Writing walks the
+// messages by reflection into an ordered JSON value (fields in descriptor
+// order, which is apiVersion, kind, metadata, spec, status; map keys sorted),
+// printed either as JSON or, through yaml-cpp's emitter, as YAML.
+#include "common/manifest.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "common/status_macros.h"
+#include "common/validation.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "google/protobuf/util/time_util.h"
+#include "nlohmann/json.hpp"
+#include "re2/re2.h"
+#include "yaml-cpp/yaml.h"
+
+namespace ia {
+namespace {
+
+namespace pb = ::google::protobuf;
+using Json = nlohmann::ordered_json;
+
+// ---------------------------------------------------------------------------
+// Kinds and versions.
+
+struct KindInfo {
+  absl::string_view kind;
+  absl::string_view group;
+  std::vector<absl::string_view> versions;
+};
+
+const std::vector<KindInfo>& Kinds() {
+  static const auto* const kKinds = new std::vector<KindInfo>{
+      {"ImageRepository", kImageApiGroup, {"v1", "v1beta2", "v1beta1"}},
+      {"ImagePolicy", kImageApiGroup, {"v1", "v1beta2", "v1beta1"}},
+      {"ImageUpdateAutomation", kImageApiGroup, {"v1", "v1beta2", "v1beta1"}},
+      {"GitRepository", kSourceApiGroup, {"v1", "v1beta2"}},
+  };
+  return *kKinds;
+}
+
+const KindInfo* FindKind(absl::string_view kind) {
+  for (const KindInfo& info : Kinds()) {
+    if (info.kind == kind) return &info;
+  }
+  return nullptr;
+}
+
+std::string SupportedKinds() {
+  return "supported: ImageRepository, ImagePolicy, ImageUpdateAutomation "
+         "(image.toolkit.fluxcd.io/v1, v1beta2, v1beta1) and GitRepository "
+         "(source.toolkit.fluxcd.io/v1, v1beta2)";
+}
+
+AnyObject NewObject(absl::string_view kind) {
+  if (kind == "ImagePolicy") return v1::ImagePolicy();
+  if (kind == "ImageUpdateAutomation") return v1::ImageUpdateAutomation();
+  if (kind == "GitRepository") return v1::GitRepository();
+  return v1::ImageRepository();
+}
+
+pb::Message* MessageOf(AnyObject* object) {
+  return std::visit([](auto& o) -> pb::Message* { return &o; }, *object);
+}
+
+const pb::Message& MessageOf(const AnyObject& object) {
+  return std::visit([](const auto& o) -> const pb::Message& { return o; },
+                    object);
+}
+
+// ---------------------------------------------------------------------------
+// Fields a manifest may hold that are not read as ordinary fields.
+
+enum class Rule {
+  // Written by the Kubernetes API server (resourceVersion, uid, ...): ignored
+  // silently in a manifest; read back by ObjectFromYaml when we model it.
+  kServerField,
+  // A Flux field we do not implement: ignored with a warning.
+  kUnsupported,
+  // A field we store but do not act on: read, with a warning.
+  kUnused,
+};
+
+struct FieldRule {
+  absl::string_view kind;  // Empty: every kind.
+  absl::string_view path;  // Dotted, without list indices.
+  Rule rule;
+  absl::string_view warning;  // For kUnsupported and kUnused.
+};
+
+constexpr FieldRule kFieldRules[] = {
+    {"", "metadata.resourceVersion", Rule::kServerField, ""},
+    {"", "metadata.uid", Rule::kServerField, ""},
+    {"", "metadata.creationTimestamp", Rule::kServerField, ""},
+    {"", "metadata.generation", Rule::kServerField, ""},
+    {"", "metadata.managedFields", Rule::kServerField, ""},
+    {"", "metadata.selfLink", Rule::kServerField, ""},
+    {"", "metadata.finalizers", Rule::kServerField, ""},
+    {"", "metadata.ownerReferences", Rule::kServerField, ""},
+    {"", "metadata.deletionTimestamp", Rule::kServerField, ""},
+    {"", "metadata.deletionGracePeriodSeconds", Rule::kServerField, ""},
+    {"", "metadata.generateName", Rule::kUnsupported,
+     "is not supported and is ignored (set metadata.name)"},
+    {"ImageRepository", "spec.serviceAccountName", Rule::kUnused,
+     "is stored but not used (there are no service accounts to read pull "
+     "secrets from)"},
+    {"ImageRepository", "spec.accessFrom", Rule::kUnused,
+     "is stored but not used (cross-namespace references are always "
+     "allowed)"},
+    {"ImageUpdateAutomation", "spec.git.commit.signingKey.type",
+     Rule::kUnsupported,
+     "is not supported and is ignored (commits are signed with OpenPGP)"},
+    {"GitRepository", "spec.verify", Rule::kUnsupported,
+     "is not supported and is ignored"},
+    {"GitRepository", "spec.ignore", Rule::kUnsupported,
+     "is not supported and is ignored"},
+    {"GitRepository", "spec.include", Rule::kUnsupported,
+     "is not supported and is ignored"},
+    {"GitRepository", "spec.recurseSubmodules", Rule::kUnsupported,
+     "is not supported and is ignored"},
+    {"GitRepository", "spec.sparseCheckout", Rule::kUnsupported,
+     "is not supported and is ignored"},
+    {"GitRepository", "spec.serviceAccountName", Rule::kUnsupported,
+     "is not supported and is ignored"},
+    {"GitRepository", "spec.accessFrom", Rule::kUnsupported,
+     "is not supported and is ignored"},
+    {"GitRepository", "spec.gitImplementation", Rule::kUnsupported,
+     "is not supported and is ignored (libgit2 is always used)"},
+};
+
+const FieldRule* FindRule(absl::string_view kind, absl::string_view path) {
+  for (const FieldRule& rule : kFieldRules) {
+    if ((rule.kind.empty() || rule.kind == kind) && rule.path == path) {
+      return &rule;
+    }
+  }
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------
+// Reading.
+
+enum class Mode {
+  kManifest,  // Apply: status and server fields ignored, warnings collected.
+  kReadBack,  // Our own output: everything we model is read.
+};
+
+absl::string_view NodeKind(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "null";
+    default:
+      return "nothing";
+  }
+}
+
+int LineOfNode(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  return mark.is_null() ? 0 : mark.line + 1;
+}
+
+// The scalar at `key` of a mapping, or "".
+std::string ScalarAt(const YAML::Node& map, const char* key) {
+  if (!map.IsDefined() || !map.IsMap()) return "";
+  const YAML::Node value = map[key];
+  if (!value.IsDefined() || !value.IsScalar()) return "";
+  return value.Scalar();
+}
+
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      const bool same =
+          absl::ascii_tolower(static_cast<unsigned char>(a[i - 1])) ==
+          absl::ascii_tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] =
+          std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Reads one object's YAML into its message.
+class Reader {
+ public:
+  Reader(Mode mode, absl::string_view kind, std::string source,
+         std::string object_name)
+      : mode_(mode),
+        kind_(kind),
+        source_(std::move(source)),
+        object_name_(std::move(object_name)) {}
+
+  // Reads the mapping `root` into `msg`. INVALID_ARGUMENT on the first
+  // problem of shape, naming source, line, object and field.
+  absl::Status ReadObject(const YAML::Node& root, pb::Message* msg) {
+    return ReadMessage(root, msg, "", "");
+  }
+
+  std::vector<std::string> TakeWarnings() { return std::move(warnings_); }
+
+  // The line of the field at `path`, or of its closest parent read; 0 when
+  // none is known.
+  int LineOf(std::string path) const {
+    while (!path.empty()) {
+      const auto it = lines_.find(path);
+      if (it != lines_.end()) return it->second;
+      if (path.back() == ']') {
+        path.erase(path.rfind('['));
+      } else {
+        const size_t dot = path.rfind('.');
+        path.erase(dot == std::string::npos ? 0 : dot);
+      }
+    }
+    return 0;
+  }
+
+ private:
+  absl::Status Error(const YAML::Node& at, absl::string_view path,
+                     absl::string_view problem) const {
+    const int line = LineOfNode(at);
+    std::string where;
+    if (source_.empty()) {
+      where = absl::StrCat("line ", line, ": ");
+    } else {
+      where = absl::StrCat(source_, ":", line, ": ");
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, object_name_, ": ", path, ": ", problem));
+  }
+
+  static std::string Join(absl::string_view path, absl::string_view name) {
+    return path.empty() ? std::string(name) : absl::StrCat(path, ".", name);
+  }
+
+  std::string UnknownField(const pb::Descriptor* descriptor,
+                           absl::string_view name) const {
+    std::string best;
+    size_t best_distance = 3;
+    for (int i = 0; i < descriptor->field_count(); ++i) {
+      const std::string& candidate = descriptor->field(i)->json_name();
+      const size_t d = EditDistance(name, candidate);
+      if (d < best_distance && d < candidate.size()) {
+        best_distance = d;
+        best = candidate;
+      }
+    }
+    if (best.empty()) return "unknown field";
+    return absl::StrCat("unknown field (did you mean \"", best, "\"?)");
+  }
+
+  // `schema_path` is `path` without list indices or map keys: the key of
+  // kFieldRules.
+  absl::Status ReadMessage(const YAML::Node& node, pb::Message* msg,
+                           const std::string& path,
+                           const std::string& schema_path) {
+    if (!node.IsMap()) {
+      return Error(node, path.empty() ? "(object)" : path,
+                   absl::StrCat("expected a mapping, got ", NodeKind(node)));
+    }
+    const pb::Descriptor* descriptor = msg->GetDescriptor();
+    std::set<std::string> seen;
+    // yaml-cpp's iterators yield pairs by value: copy the nodes (cheap
+    // handles) rather than bind references into a temporary.
+    for (const auto& pair : node) {
+      const YAML::Node key = pair.first;
+      const YAML::Node value = pair.second;
+      if (!key.IsScalar()) {
+        return Error(key, path.empty() ? "(object)" : path,
+                     "field names must be strings");
+      }
+      const std::string name = key.Scalar();
+      const std::string field_path = Join(path, name);
+      const std::string field_schema_path = Join(schema_path, name);
+      if (!seen.insert(name).second) {
+        return Error(key, field_path, "duplicate field");
+      }
+      lines_[field_path] = LineOfNode(key);
+      if (path.empty() && name == "status" && mode_ == Mode::kManifest) {
+        continue;  // Written by the services, never applied.
+      }
+      const pb::FieldDescriptor* field = nullptr;
+      for (int i = 0; i < descriptor->field_count(); ++i) {
+        if (descriptor->field(i)->json_name() == name) {
+          field = descriptor->field(i);
+        }
+      }
+      if (const FieldRule* rule = FindRule(kind_, field_schema_path)) {
+        switch (rule->rule) {
+          case Rule::kServerField:
+            if (mode_ == Mode::kManifest || field == nullptr) continue;
+            break;
+          case Rule::kUnsupported:
+            if (mode_ == Mode::kManifest) {
+              warnings_.push_back(absl::StrCat(field_path, " ", rule->warning));
+            }
+            continue;
+          case Rule::kUnused:
+            if (mode_ == Mode::kManifest) {
+              warnings_.push_back(absl::StrCat(field_path, " ", rule->warning));
+            }
+            break;
+        }
+      }
+      if (field == nullptr) {
+        return Error(key, field_path, UnknownField(descriptor, name));
+      }
+      RETURN_IF_ERROR(
+          ReadField(value, msg, field, field_path, field_schema_path));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ReadField(const YAML::Node& value, pb::Message* msg,
+                         const pb::FieldDescriptor* field,
+                         const std::string& path,
+                         const std::string& schema_path) {
+    // As in Kubernetes, null means "not set".
+    if (value.IsNull()) return absl::OkStatus();
+    const pb::Reflection* reflection = msg->GetReflection();
+    if (field->is_map()) {
+      if (!value.IsMap()) {
+        return Error(value, path,
+                     absl::StrCat("expected a mapping, got ", NodeKind(value)));
+      }
+      const pb::FieldDescriptor* key_field = field->message_type()->map_key();
+      const pb::FieldDescriptor* value_field =
+          field->message_type()->map_value();
+      std::set<std::string> seen;
+      for (const auto& pair : value) {
+        const YAML::Node key_node = pair.first;
+        const YAML::Node value_node = pair.second;
+        if (!key_node.IsScalar()) {
+          return Error(key_node, path, "keys must be strings");
+        }
+        const std::string key = key_node.Scalar();
+        const std::string entry_path = absl::StrCat(path, ".", key);
+        if (!seen.insert(key).second) {
+          return Error(key_node, entry_path, "duplicate key");
+        }
+        lines_[entry_path] = LineOfNode(key_node);
+        pb::Message* entry = reflection->AddMessage(msg, field);
+        entry->GetReflection()->SetString(entry, key_field, key);
+        if (value_field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+          if (value_node.IsNull()) continue;
+          RETURN_IF_ERROR(ReadMessage(
+              value_node,
+              entry->GetReflection()->MutableMessage(entry, value_field),
+              entry_path, absl::StrCat(schema_path, ".*")));
+        } else {
+          if (value_node.IsNull()) continue;  // An empty value.
+          RETURN_IF_ERROR(
+              ReadScalar(value_node, entry, value_field, entry_path));
+        }
+      }
+      return absl::OkStatus();
+    }
+    if (field->is_repeated()) {
+      if (!value.IsSequence()) {
+        return Error(value, path,
+                     absl::StrCat("expected a list, got ", NodeKind(value)));
+      }
+      for (size_t i = 0; i < value.size(); ++i) {
+        const YAML::Node item = value[i];
+        const std::string item_path = absl::StrCat(path, "[", i, "]");
+        lines_[item_path] = LineOfNode(item);
+        if (item.IsNull()) {
+          return Error(item, item_path, "must not be null");
+        }
+        if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
+            field->message_type() != pb::Timestamp::descriptor()) {
+          RETURN_IF_ERROR(ReadMessage(item, reflection->AddMessage(msg, field),
+                                      item_path, schema_path));
+        } else {
+          RETURN_IF_ERROR(ReadScalar(item, msg, field, item_path));
+        }
+      }
+      return absl::OkStatus();
+    }
+    if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
+        field->message_type() != pb::Timestamp::descriptor()) {
+      return ReadMessage(value, reflection->MutableMessage(msg, field), path,
+                         schema_path);
+    }
+    return ReadScalar(value, msg, field, path);
+  }
+
+  // Reads a scalar into `field` of `msg` (set, or added when repeated).
+  absl::Status ReadScalar(const YAML::Node& value, pb::Message* msg,
+                          const pb::FieldDescriptor* field,
+                          const std::string& path) {
+    const pb::Reflection* reflection = msg->GetReflection();
+    const bool repeated = field->is_repeated();
+    if (!value.IsScalar()) {
+      absl::string_view expected = "a string";
+      switch (field->cpp_type()) {
+        case pb::FieldDescriptor::CPPTYPE_BOOL:
+          expected = "true or false";
+          break;
+        case pb::FieldDescriptor::CPPTYPE_STRING:
+        case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+          break;
+        default:
+          expected = "a number";
+      }
+      return Error(
+          value, path,
+          absl::StrCat("expected ", expected, ", got ", NodeKind(value)));
+    }
+    const std::string text = value.Scalar();
+    // Plain (unquoted) scalars have the tag "?"; quoted ones "!".
+    const bool plain = value.Tag() == "?";
+    switch (field->cpp_type()) {
+      case pb::FieldDescriptor::CPPTYPE_STRING:
+        // Whatever YAML would type the scalar as (1.2, true), a string field
+        // takes its text.
+        if (repeated) {
+          reflection->AddString(msg, field, text);
+        } else {
+          reflection->SetString(msg, field, text);
+        }
+        return absl::OkStatus();
+      case pb::FieldDescriptor::CPPTYPE_BOOL: {
+        bool b;
+        if (plain && (text == "true" || text == "True" || text == "TRUE")) {
+          b = true;
+        } else if (plain &&
+                   (text == "false" || text == "False" || text == "FALSE")) {
+          b = false;
+        } else {
+          return Error(
+              value, path,
+              absl::StrCat("expected true or false, got ",
+                           plain ? "" : "the string ", "\"", text, "\""));
+        }
+        if (repeated) {
+          reflection->AddBool(msg, field, b);
+        } else {
+          reflection->SetBool(msg, field, b);
+        }
+        return absl::OkStatus();
+      }
+      case pb::FieldDescriptor::CPPTYPE_INT64:
+      case pb::FieldDescriptor::CPPTYPE_INT32: {
+        int64_t n;
+        if (!absl::SimpleAtoi(text, &n) ||
+            (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_INT32 &&
+             (n < INT32_MIN || n > INT32_MAX))) {
+          return Error(value, path,
+                       absl::StrCat("expected an integer, got \"", text, "\""));
+        }
+        if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_INT32) {
+          if (repeated) {
+            reflection->AddInt32(msg, field, static_cast<int32_t>(n));
+          } else {
+            reflection->SetInt32(msg, field, static_cast<int32_t>(n));
+          }
+        } else if (repeated) {
+          reflection->AddInt64(msg, field, n);
+        } else {
+          reflection->SetInt64(msg, field, n);
+        }
+        return absl::OkStatus();
+      }
+      case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
+        // google.protobuf.Timestamp: an RFC 3339 time.
+        pb::Timestamp ts;
+        if (!pb::util::TimeUtil::FromString(text, &ts)) {
+          return Error(value, path,
+                       absl::StrCat("expected an RFC 3339 time (e.g. "
+                                    "\"2024-05-01T12:00:00Z\"), got \"",
+                                    text, "\""));
+        }
+        pb::Message* target = repeated ? reflection->AddMessage(msg, field)
+                                       : reflection->MutableMessage(msg, field);
+        target->CopyFrom(ts);
+        return absl::OkStatus();
+      }
+      default:
+        return Error(value, path, "field type not supported in manifests");
+    }
+  }
+
+  const Mode mode_;
+  const std::string kind_;
+  const std::string source_;
+  const std::string object_name_;
+  std::vector<std::string> warnings_;
+  std::map<std::string, int> lines_;
+};
+
+// "ImageRepository flux-system/app" from the raw YAML (before reading), or
+// just the kind when there is no name.
+std::string ObjectNameOf(absl::string_view kind, const YAML::Node& root) {
+  const YAML::Node metadata = root.IsMap() ? root["metadata"] : YAML::Node();
+  const std::string name = ScalarAt(metadata, "name");
+  if (name.empty()) return std::string(kind);
+  v1::ObjectMeta meta;
+  meta.set_name(name);
+  const std::string ns = ScalarAt(metadata, "namespace");
+  meta.set_namespace_(ns.empty() ? std::string(kDefaultNamespace) : ns);
+  return DisplayName(kind, meta);
+}
+
+// Parses one document (or one item of a List) into `set`.
+void ParseDocument(const YAML::Node& doc, absl::string_view source_name,
+                   ManifestSet* set) {
+  const int line = LineOfNode(doc);
+  const std::string source = absl::StrCat(source_name, ":", line);
+  auto fail = [&](absl::string_view message) {
+    set->errors.push_back(
+        absl::InvalidArgumentError(absl::StrCat(source, ": ", message)));
+  };
+  if (!doc.IsMap()) {
+    fail(
+        absl::StrCat("expected an object (a mapping with apiVersion and "
+                     "kind), got ",
+                     NodeKind(doc)));
+    return;
+  }
+  const std::string kind = ScalarAt(doc, "kind");
+  const std::string api_version = ScalarAt(doc, "apiVersion");
+  if (kind.empty()) {
+    fail(absl::StrCat("missing kind (", SupportedKinds(), ")"));
+    return;
+  }
+  if (kind == "List") {
+    // What `kubectl get -o yaml` prints for several objects.
+    const YAML::Node items = doc["items"];
+    if (!items.IsDefined() || items.IsNull()) return;
+    if (!items.IsSequence()) {
+      fail(absl::StrCat("List: items: expected a list, got ", NodeKind(items)));
+      return;
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      ParseDocument(items[i], source_name, set);
+    }
+    return;
+  }
+  const KindInfo* info = FindKind(kind);
+  if (info == nullptr) {
+    fail(absl::StrCat("unsupported kind \"", kind, "\"",
+                      api_version.empty()
+                          ? ""
+                          : absl::StrCat(" (apiVersion ", api_version, ")"),
+                      "; ", SupportedKinds()));
+    return;
+  }
+  if (api_version.empty()) {
+    fail(absl::StrCat(kind, ": missing apiVersion (use ", info->group, "/v1)"));
+    return;
+  }
+  bool version_ok = false;
+  for (absl::string_view v : info->versions) {
+    version_ok = version_ok || api_version == absl::StrCat(info->group, "/", v);
+  }
+  if (!version_ok) {
+    fail(absl::StrCat(kind, ": unsupported apiVersion \"", api_version,
+                      "\" (use ", info->group, "/",
+                      absl::StrJoin(info->versions, ", "), "); ",
+                      SupportedKinds()));
+    return;
+  }
+
+  AnyObject object = NewObject(kind);
+  Reader reader(Mode::kManifest, kind, std::string(source_name),
+                ObjectNameOf(kind, doc));
+  absl::Status status = reader.ReadObject(doc, MessageOf(&object));
+  if (!status.ok()) {
+    set->errors.push_back(std::move(status));
+    return;
+  }
+  status = ValidateAndDefault(&object);
+  if (!status.ok()) {
+    const int field_line = reader.LineOf(FieldPathOf(status));
+    set->errors.push_back(absl::InvalidArgumentError(
+        absl::StrCat(source_name, ":", field_line > 0 ? field_line : line, ": ",
+                     status.message())));
+    return;
+  }
+  set->objects.push_back(
+      ManifestObject{std::move(object), source, reader.TakeWarnings()});
+}
+
+// Loads every document of `yaml`, turning yaml-cpp's exceptions into a
+// status that names the position.
+absl::StatusOr<std::vector<YAML::Node>> LoadDocuments(
+    absl::string_view yaml, absl::string_view source_name) {
+  try {
+    return YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    const std::string where =
+        source_name.empty() ? absl::StrCat("line ", e.mark.line + 1)
+                            : absl::StrCat(source_name, ":", e.mark.line + 1);
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": invalid YAML: ", e.msg));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Writing.
+
+// Fields printed even when zero, because Flux prints them (no omitempty).
+bool AlwaysPrinted(const pb::FieldDescriptor* field) {
+  return field->full_name() == "imageautomation.v1.ScanResult.tag_count";
+}
+
+Json ScalarToJson(const pb::Message& msg, const pb::FieldDescriptor* field,
+                  int index);
+
+Json MessageToJson(const pb::Message& msg) {
+  if (msg.GetDescriptor() == pb::Timestamp::descriptor()) {
+    return pb::util::TimeUtil::ToString(static_cast<const pb::Timestamp&>(msg));
+  }
+  const pb::Descriptor* descriptor = msg.GetDescriptor();
+  const pb::Reflection* reflection = msg.GetReflection();
+  Json out = Json::object();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const pb::FieldDescriptor* field = descriptor->field(i);
+    if (field->is_map()) {
+      const int size = reflection->FieldSize(msg, field);
+      if (size == 0) continue;
+      const pb::FieldDescriptor* key_field = field->message_type()->map_key();
+      const pb::FieldDescriptor* value_field =
+          field->message_type()->map_value();
+      std::map<std::string, Json> sorted;
+      for (int j = 0; j < size; ++j) {
+        const pb::Message& entry =
+            reflection->GetRepeatedMessage(msg, field, j);
+        sorted[entry.GetReflection()->GetString(entry, key_field)] =
+            ScalarToJson(entry, value_field, -1);
+      }
+      Json map = Json::object();
+      for (auto& [key, value] : sorted) map[key] = std::move(value);
+      out[field->json_name()] = std::move(map);
+    } else if (field->is_repeated()) {
+      const int size = reflection->FieldSize(msg, field);
+      if (size == 0) continue;
+      Json list = Json::array();
+      for (int j = 0; j < size; ++j)
+        list.push_back(ScalarToJson(msg, field, j));
+      out[field->json_name()] = std::move(list);
+    } else if (reflection->HasField(msg, field) || AlwaysPrinted(field)) {
+      out[field->json_name()] = ScalarToJson(msg, field, -1);
+    }
+  }
+  return out;
+}
+
+// The value of `field` (element `index` when repeated, else -1) as JSON.
+Json ScalarToJson(const pb::Message& msg, const pb::FieldDescriptor* field,
+                  int index) {
+  const pb::Reflection* r = msg.GetReflection();
+  const bool rep = index >= 0;
+  switch (field->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_STRING:
+      return rep ? r->GetRepeatedString(msg, field, index)
+                 : r->GetString(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return rep ? r->GetRepeatedBool(msg, field, index)
+                 : r->GetBool(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+      return rep ? r->GetRepeatedInt64(msg, field, index)
+                 : r->GetInt64(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+      return rep ? r->GetRepeatedInt32(msg, field, index)
+                 : r->GetInt32(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      return rep ? r->GetRepeatedUInt64(msg, field, index)
+                 : r->GetUInt64(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+      return rep ? r->GetRepeatedUInt32(msg, field, index)
+                 : r->GetUInt32(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+      return rep ? r->GetRepeatedDouble(msg, field, index)
+                 : r->GetDouble(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_FLOAT:
+      return rep ? r->GetRepeatedFloat(msg, field, index)
+                 : r->GetFloat(msg, field);
+    case pb::FieldDescriptor::CPPTYPE_ENUM:
+      return rep ? r->GetRepeatedEnum(msg, field, index)->name()
+                 : r->GetEnum(msg, field)->name();
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE:
+      return MessageToJson(rep ? r->GetRepeatedMessage(msg, field, index)
+                               : r->GetMessage(msg, field));
+  }
+  return nullptr;
+}
+
+// True when `s`, written as a plain YAML scalar, would be read as something
+// other than a string by YAML 1.1 or 1.2 readers (kubectl, Helm, PyYAML):
+// null, a bool, a number, a timestamp.
+bool ReadsAsNonString(absl::string_view s) {
+  static const RE2* const kNonString = new RE2(
+      "~|null|Null|NULL"
+      "|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
+      "|on|On|ON|off|Off|OFF"
+      "|[-+]?(\\.[0-9_]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?"
+      "|[-+]?0x[0-9a-fA-F_]+|[-+]?0o?[0-7_]+|[-+]?0b[01_]+"
+      "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\\.[0-9_]*)?"
+      "|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN)"
+      "|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ].*)?");
+  return s.empty() ||
+         RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *kNonString);
+}
+
+// True when `s` can be written as a literal block scalar ("|") and read back
+// unchanged: it ends with exactly one line break, its first line is not
+// indented, and no line has trailing blanks or control characters.
+bool FitsLiteralBlock(absl::string_view s) {
+  if (s.size() < 2 || s.back() != '\n' || s[s.size() - 2] == '\n') {
+    return false;
+  }
+  if (s.front() == ' ' || s.front() == '\t' || s.front() == '\n') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\n') {
+      if (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t')) return false;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
+bool HasControlCharacters(absl::string_view s) {
+  for (char c : s) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) return true;
+  }
+  return false;
+}
+
+// Writes a string scalar so that any YAML reader reads back the same string.
+// `key` strings are never written as block scalars.
+void EmitString(YAML::Emitter& out, const std::string& s, bool key = false) {
+  if (HasControlCharacters(s)) {
+    if (!key && FitsLiteralBlock(s)) {
+      out << YAML::Literal << s;
+    } else {
+      out << YAML::DoubleQuoted << s;
+    }
+  } else if (ReadsAsNonString(s)) {
+    out << YAML::DoubleQuoted << s;
+  } else {
+    out << s;  // yaml-cpp quotes what cannot be plain.
+  }
+}
+
+void EmitJson(YAML::Emitter& out, const Json& value) {
+  switch (value.type()) {
+    case Json::value_t::object:
+      if (value.empty()) {
+        out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+        return;
+      }
+      out << YAML::BeginMap;
+      for (const auto& [key, item] : value.items()) {
+        out << YAML::Key;
+        EmitString(out, key, /*key=*/true);
+        out << YAML::Value;
+        EmitJson(out, item);
+      }
+      out << YAML::EndMap;
+      return;
+    case Json::value_t::array:
+      if (value.empty()) {
+        out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+        return;
+      }
+      out << YAML::BeginSeq;
+      for (const Json& item : value) EmitJson(out, item);
+      out << YAML::EndSeq;
+      return;
+    case Json::value_t::string:
+      EmitString(out, value.get<std::string>());
+      return;
+    case Json::value_t::boolean:
+      out << value.get<bool>();
+      return;
+    case Json::value_t::number_integer:
+      out << value.get<int64_t>();
+      return;
+    case Json::value_t::number_unsigned:
+      out << value.get<uint64_t>();
+      return;
+    case Json::value_t::number_float:
+      out << value.get<double>();
+      return;
+    default:
+      out << YAML::Null;
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Files.
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    const int error = errno;
+    return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", path));
+  }
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) {
+    const int error = errno;
+    return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", path));
+  }
+  return content.str();
+}
+
+bool IsManifestFile(const std::filesystem::path& path) {
+  const std::string ext = absl::AsciiStrToLower(path.extension().string());
+  return ext == ".yaml" || ext == ".yml";
+}
+
+// Appends the manifest files under `dir` to `files`. Hidden entries (a name
+// starting with '.', such as the "..data" of a mounted ConfigMap) are
+// skipped; symbolic links to files are followed, to directories not (so that
+// a link cannot loop).
+void CollectFiles(const std::filesystem::path& dir,
+                  std::vector<std::string>* files,
+                  std::vector<absl::Status>* errors) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    errors->push_back(absl::Status(
+        absl::ErrnoToStatusCode(ec.value()),
+        absl::StrCat("cannot read ", dir.string(), ": ", ec.message())));
+    return;
+  }
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::filesystem::path& path = it->path();
+    if (absl::StartsWith(path.filename().string(), ".")) continue;
+    std::error_code entry_ec;
+    if (std::filesystem::is_directory(it->symlink_status(entry_ec))) {
+      CollectFiles(path, files, errors);
+    } else if (std::filesystem::is_regular_file(it->status(entry_ec)) &&
+               IsManifestFile(path)) {
+      files->push_back(path.string());
+    }
+  }
+  if (ec) {
+    errors->push_back(absl::Status(
+        absl::ErrnoToStatusCode(ec.value()),
+        absl::StrCat("cannot read ", dir.string(), ": ", ec.message())));
+  }
+}
+
+void Append(ManifestSet from, ManifestSet* to) {
+  for (ManifestObject& o : from.objects) to->objects.push_back(std::move(o));
+  for (absl::Status& s : from.errors) to->errors.push_back(std::move(s));
+}
+
+}  // namespace
+
+ManifestSet ParseManifests(absl::string_view yaml,
+                           absl::string_view source_name) {
+  ManifestSet set;
+  absl::StatusOr<std::vector<YAML::Node>> docs =
+      LoadDocuments(yaml, source_name);
+  if (!docs.ok()) {
+    set.errors.push_back(docs.status());
+    return set;
+  }
+  for (const YAML::Node& doc : *docs) {
+    if (!doc.IsDefined() || doc.IsNull()) continue;
+    try {
+      ParseDocument(doc, source_name, &set);
+    } catch (const YAML::Exception& e) {
+      // Not expected: reading never throws on a loaded tree. Reported, not
+      // thrown.
+      set.errors.push_back(absl::InvalidArgumentError(
+          absl::StrCat(source_name, ":", e.mark.line + 1, ": ", e.msg)));
+    }
+  }
+  return set;
+}
+
+ManifestSet LoadManifests(const std::string& path) {
+  ManifestSet set;
+  std::error_code ec;
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (ec) {
+    set.errors.push_back(
+        absl::Status(absl::ErrnoToStatusCode(ec.value()),
+                     absl::StrCat("cannot read ", path, ": ", ec.message())));
+    return set;
+  }
+  std::vector<std::string> files;
+  if (std::filesystem::is_directory(status)) {
+    CollectFiles(path, &files, &set.errors);
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(path);
+  }
+  for (const std::string& file : files) {
+    absl::StatusOr<std::string> content = ReadFile(file);
+    if (!content.ok()) {
+      set.errors.push_back(content.status());
+      continue;
+    }
+    Append(ParseManifests(*content, file), &set);
+  }
+  return set;
+}
+
+std::string ToJson(const AnyObject& object) {
+  return MessageToJson(MessageOf(object)).dump(2);
+}
+
+std::string ToYaml(const AnyObject& object) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  EmitJson(out, MessageToJson(MessageOf(object)));
+  return absl::StrCat(out.c_str(), "\n");
+}
+
+absl::StatusOr<AnyObject> ObjectFromYaml(absl::string_view yaml) {
+  ASSIGN_OR_RETURN(std::vector<YAML::Node> docs, LoadDocuments(yaml, ""));
+  std::vector<YAML::Node> objects;
+  for (const YAML::Node& doc : docs) {
+    if (doc.IsDefined() && !doc.IsNull()) objects.push_back(doc);
+  }
+  if (objects.size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected exactly one object, got ", objects.size()));
+  }
+  const YAML::Node& root = objects[0];
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat("line ", LineOfNode(root),
+                                                   ": expected an object, got ",
+                                                   NodeKind(root)));
+  }
+  const std::string kind = ScalarAt(root, "kind");
+  if (FindKind(kind) == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "line ", LineOfNode(root), ": ",
+        kind.empty() ? std::string("missing kind")
+                     : absl::StrCat("unsupported kind \"", kind, "\""),
+        "; ", SupportedKinds()));
+  }
+  AnyObject object = NewObject(kind);
+  Reader reader(Mode::kReadBack, kind, "", ObjectNameOf(kind, root));
+  try {
+    RETURN_IF_ERROR(reader.ReadObject(root, MessageOf(&object)));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("line ", e.mark.line + 1, ": ", e.msg));
+  }
+  return object;
+}
+
+}  // namespace ia

@@ -1,0 +1,58 @@
+// ObjectController<T>: the objects of one kind together with the controller
+// loop that reconciles them: every Apply, Delete and reconcile request
+// queues the object's key, and Start() queues every stored object, so a
+// restart reconciles everything once.
+//
+// Thread-safe.
+#ifndef COMMON_OBJECT_CONTROLLER_H_
+#define COMMON_OBJECT_CONTROLLER_H_
+
+#include <string>
+
+#include "common/controller.h"
+#include "common/log.h"
+#include "common/object_store.h"
+#include "common/service_host.h"
+
+namespace ia {
+
+template <typename T>
+class ObjectController {
+ public:
+  // `reconcile` runs on the controller's workers with a "namespace/name" key.
+  ObjectController(const ServiceContext& context, std::string name,
+                   ReconcileFunc reconcile)
+      : objects_(context.store, context.clock),
+        controller_({.name = std::move(name),
+                     .workers = context.config->workers,
+                     .clock = context.clock},
+                    std::move(reconcile)) {
+    objects_.SetChangeListener(
+        [this](const std::string& key) { controller_.Enqueue(key); });
+  }
+
+  ObjectStore<T>& objects() { return objects_; }
+  Controller& controller() { return controller_; }
+
+  void Start() {
+    auto all = objects_.List("");
+    if (!all.ok()) {
+      log::Error("cannot list stored objects")
+          .With("kind", KindOf<T>())
+          .With("error", all.status());
+    } else {
+      for (const T& object : *all) controller_.Enqueue(KeyOf(object.metadata()));
+    }
+    controller_.Start();
+  }
+
+  void Stop() { controller_.Stop(); }
+
+ private:
+  ObjectStore<T> objects_;
+  Controller controller_;
+};
+
+}  // namespace ia
+
+#endif  // COMMON_OBJECT_CONTROLLER_H_

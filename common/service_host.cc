@@ -1,0 +1,306 @@
+#include "common/service_host.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "common/health.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/manifest.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+
+ABSL_FLAG(std::string, listen, "",
+          "gRPC listen address HOST:PORT (default: the service's own port on "
+          "127.0.0.1)");
+ABSL_FLAG(std::string, http_listen, "",
+          "HTTP listen address HOST:PORT for /healthz, /readyz (and later "
+          "metrics and webhooks); empty: no HTTP server");
+ABSL_FLAG(std::string, data_dir, "",
+          "folder of the service's embedded store (default: data/<service> "
+          "under the working directory); created if missing");
+ABSL_FLAG(std::string, manifests, "",
+          "file or folder of Flux YAML manifests applied at start (objects of "
+          "other services' kinds are skipped)");
+ABSL_FLAG(std::string, secrets_dir, "",
+          "folder of secrets laid out as Kubernetes mounts them: "
+          "<dir>/<namespace>/<name>/<key>");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA bundle; with --tls-cert, clients must present a certificate "
+          "signed by it (mTLS); also used to verify the services this one calls");
+ABSL_FLAG(int, workers, 4, "reconcile workers per controller");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "how long in-flight RPCs may take to finish on SIGTERM");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+
+namespace ia {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": cannot read \"", path, "\""));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int WaitForTerminationSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace
+
+void ParseServiceFlags(int argc, char** argv) {
+  // Abseil's flag names cannot hold '-': rewrite "--data-dir=x" as
+  // "--data_dir=x" (only the name; values are left alone). Everything after
+  // a bare "--" is an argument, not a flag.
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    const size_t name_start = arg.find_first_not_of('-');
+    const size_t name_end = std::min(arg.find('='), arg.size());
+    if (name_start == std::string::npos || name_start >= name_end) continue;
+    std::replace(arg.begin() + name_start, arg.begin() + name_end, '-', '_');
+  }
+  std::vector<char*> pointers;
+  for (std::string& arg : args) pointers.push_back(arg.data());
+  absl::ParseCommandLine(static_cast<int>(pointers.size()), pointers.data());
+}
+
+ServiceConfig ServiceConfigFromFlags(absl::string_view name,
+                                     absl::string_view default_listen) {
+  ServiceConfig config;
+  config.name = std::string(name);
+  config.listen = absl::GetFlag(FLAGS_listen);
+  if (config.listen.empty()) config.listen = std::string(default_listen);
+  config.http_listen = absl::GetFlag(FLAGS_http_listen);
+  config.data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (config.data_dir.empty()) config.data_dir = absl::StrCat("data/", name);
+  config.manifests = absl::GetFlag(FLAGS_manifests);
+  config.secrets_dir = absl::GetFlag(FLAGS_secrets_dir);
+  config.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  config.tls_key = absl::GetFlag(FLAGS_tls_key);
+  config.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  config.workers = absl::GetFlag(FLAGS_workers);
+  config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  config.log_level = absl::GetFlag(FLAGS_log_level);
+  return config;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
+    const ServiceConfig& config) {
+  if (config.tls_cert.empty() && config.tls_key.empty()) {
+    if (!config.tls_ca.empty()) {
+      // --tls-ca alone only configures outgoing calls.
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (config.tls_cert.empty() || config.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key must be given together");
+  }
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  auto cert = ReadFile(config.tls_cert, "--tls-cert");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile(config.tls_key, "--tls-key");
+  if (!key.ok()) return key.status();
+  pair.cert_chain = *cert;
+  pair.private_key = *key;
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!config.tls_ca.empty()) {
+    auto ca = ReadFile(config.tls_ca, "--tls-ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
+MakeChannelCredentials(const std::string& tls_ca, const std::string& tls_cert,
+                       const std::string& tls_key) {
+  if (tls_ca.empty() && tls_cert.empty() && tls_key.empty()) {
+    return grpc::InsecureChannelCredentials();
+  }
+  if (tls_cert.empty() != tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key must be given together");
+  }
+  grpc::SslCredentialsOptions options;
+  if (!tls_ca.empty()) {
+    auto ca = ReadFile(tls_ca, "--tls-ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+  }
+  if (!tls_cert.empty()) {
+    auto cert = ReadFile(tls_cert, "--tls-cert");
+    if (!cert.ok()) return cert.status();
+    auto key = ReadFile(tls_key, "--tls-key");
+    if (!key.ok()) return key.status();
+    options.pem_cert_chain = *cert;
+    options.pem_private_key = *key;
+  }
+  return grpc::SslCredentials(options);
+}
+
+void BlockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
+  log::Level level = log::Level::kInfo;
+  if (!log::ParseLevel(config.log_level, &level)) {
+    log::Init(config.name, log::Level::kInfo);
+    log::Error("invalid --log-level (use debug, info, warn or error)")
+        .With("value", config.log_level);
+    return 1;
+  }
+  log::Init(config.name, level);
+  if (config.workers < 1) {
+    log::Error("--workers must be at least 1").With("value", config.workers);
+    return 1;
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    log::Error("cannot create --data-dir")
+        .With("path", config.data_dir)
+        .With("error", ec.message());
+    return 1;
+  }
+  auto store = Store::Open(
+      (std::filesystem::path(config.data_dir) / "state.db").string());
+  if (!store.ok()) {
+    log::Error("cannot open the store").With("error", store.status());
+    return 1;
+  }
+
+  ServiceContext context{&config, store->get(), RealClock()};
+  auto module = factory(context);
+  if (!module.ok()) {
+    log::Error("cannot start").With("error", module.status());
+    return 1;
+  }
+
+  if (!config.manifests.empty()) {
+    ManifestSet set = LoadManifests(config.manifests);
+    for (const absl::Status& error : set.errors) {
+      log::Error("manifest skipped").With("error", error);
+    }
+    int applied = 0;
+    for (const ManifestObject& m : set.objects) {
+      if (!(*module)->Owns(m.object)) continue;
+      for (const std::string& warning : m.warnings) {
+        log::Warn("manifest warning").With("source", m.source).With("warning", warning);
+      }
+      absl::Status status = (*module)->ApplyManifest(m.object);
+      if (!status.ok()) {
+        log::Error("manifest object not applied")
+            .With("source", m.source)
+            .With("error", status);
+        continue;
+      }
+      ++applied;
+    }
+    log::Info("manifests applied")
+        .With("path", config.manifests)
+        .With("objects", applied)
+        .With("errors", static_cast<int64_t>(set.errors.size()));
+  }
+
+  auto credentials = MakeServerCredentials(config);
+  if (!credentials.ok()) {
+    log::Error("invalid TLS configuration").With("error", credentials.status());
+    return 1;
+  }
+
+  (*module)->Start();
+
+  HealthService health;
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, *credentials, &port);
+  auto services = (*module)->Services();
+  for (auto& [service, name] : services) builder.RegisterService(service);
+  builder.RegisterService(health.service());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    log::Error("cannot listen for gRPC").With("address", config.listen);
+    (*module)->Stop();
+    return 1;
+  }
+  for (auto& [service, name] : services) health.SetServing(name, true);
+  health.SetServing("", true);
+
+  HttpServer http;
+  if (!config.http_listen.empty()) {
+    http.Handle("GET", "/healthz", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    });
+    http.Handle("GET", "/readyz", [](const HttpRequest&) {
+      return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    });
+    absl::Status status = http.Start(config.http_listen);
+    if (!status.ok()) {
+      log::Error("cannot listen for HTTP").With("error", status);
+      health.Shutdown();
+      server->Shutdown();
+      (*module)->Stop();
+      return 1;
+    }
+  }
+
+  log::Info("serving")
+      .With("grpc", config.listen)
+      .With("http", config.http_listen)
+      .With("data_dir", config.data_dir)
+      .With("tls", !config.tls_cert.empty())
+      .With("mtls", !config.tls_cert.empty() && !config.tls_ca.empty());
+
+  const int sig = WaitForTerminationSignal();
+  log::Info("stopping").With("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  health.Shutdown();
+  (*module)->Drain();
+  http.Stop();
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoMilliseconds(config.shutdown_grace));
+  (*module)->Stop();
+  module->reset();
+  store->reset();
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace ia

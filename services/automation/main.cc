@@ -1,0 +1,15 @@
+// image-automation: rewrites image references in Git, commits and pushes.
+#include "absl/flags/usage.h"
+#include "common/service_host.h"
+#include "services/automation/automation_service.h"
+
+int main(int argc, char** argv) {
+  ia::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "Rewrites the image references marked in a Git repository to the tags "
+      "the policy service selects, commits and pushes.");
+  ia::ParseServiceFlags(argc, argv);
+  return ia::RunService(
+      ia::ServiceConfigFromFlags("automation", "127.0.0.1:50053"),
+      ia::automation::MakeModule);
+}

@@ -1,0 +1,25 @@
+// image-policy: selects a tag per ImagePolicy and publishes the selections.
+#include "absl/flags/flag.h"
+#include "absl/flags/usage.h"
+#include "common/service_host.h"
+#include "services/policy/policy_service.h"
+
+ABSL_FLAG(std::string, reflector, "127.0.0.1:50051",
+          "gRPC address of the reflector service (tag sets come from it)");
+ABSL_FLAG(std::string, automation, "127.0.0.1:50053",
+          "gRPC address of the automation service (selections go to it)");
+
+int main(int argc, char** argv) {
+  ia::BlockTerminationSignals();
+  absl::SetProgramUsageMessage(
+      "Selects the latest allowed tag for each ImagePolicy it owns and "
+      "publishes the selections over gRPC.");
+  ia::ParseServiceFlags(argc, argv);
+  const ia::policy::Peers peers{absl::GetFlag(FLAGS_reflector),
+                                absl::GetFlag(FLAGS_automation)};
+  return ia::RunService(
+      ia::ServiceConfigFromFlags("policy", "127.0.0.1:50052"),
+      [&peers](const ia::ServiceContext& context) {
+        return ia::policy::MakeModule(context, peers);
+      });
+}

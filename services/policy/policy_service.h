@@ -1,0 +1,30 @@
+// The policy service: owns ImagePolicy objects, selects a tag for each from
+// the reflector's tag sets, and publishes selections (WatchSelections, and
+// a push to the automation service).
+//
+// This file is the service's entry point for main.cc and tests; the gRPC
+// implementation and the controller live in policy_service.cc.
+#ifndef SERVICES_POLICY_POLICY_SERVICE_H_
+#define SERVICES_POLICY_POLICY_SERVICE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/service_host.h"
+
+namespace ia::policy {
+
+// Where the policy service finds the other two (its own flags).
+struct Peers {
+  std::string reflector;   // --reflector
+  std::string automation;  // --automation
+};
+
+// Makes the module RunService() hosts.
+absl::StatusOr<std::unique_ptr<ServiceModule>> MakeModule(
+    const ServiceContext& context, const Peers& peers);
+
+}  // namespace ia::policy
+
+#endif  // SERVICES_POLICY_POLICY_SERVICE_H_
