@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 
 namespace ia {
 
@@ -60,10 +61,18 @@ void Controller::ProcessOne(const std::string& key) {
     result = absl::InternalError("reconcile threw a non-standard exception");
   }
   if (!result.ok()) {
-    // Log point: options_.name, key, result.status(), queue_.Failures(key).
+    log::Error("reconcile failed; will retry")
+        .With("controller", options_.name)
+        .With("name", key)
+        .With("failures", queue_.Failures(key) + 1)
+        .With("error", result.status());
     queue_.AddRateLimited(key);
     return;
   }
+  log::Debug("reconciled")
+      .With("controller", options_.name)
+      .With("name", key)
+      .With("requeue_after", absl::FormatDuration(result->requeue_after));
   queue_.Forget(key);
   if (result->requeue_after > absl::ZeroDuration()) {
     queue_.AddAfter(key, result->requeue_after);

@@ -42,7 +42,9 @@ ABSL_FLAG(std::string, tls_ca, "",
           "signed by it (mTLS); also used to verify the services this one calls");
 ABSL_FLAG(int, workers, 4, "reconcile workers per controller");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "how long in-flight RPCs may take to finish on SIGTERM");
+          "how long in-flight RPCs may take to finish on SIGTERM; streams end "
+          "at once, and clients that keep an idle connection open are "
+          "disconnected when it ends");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace ia {

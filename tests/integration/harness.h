@@ -74,6 +74,8 @@ struct ServiceOptions {
   std::string binary;               // IA_REFLECTOR_BIN, ...
   std::string data_dir;             // required
   std::vector<std::string> extra;   // more flags
+  // How the harness talks to it; insecure when null.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 class Service {

@@ -1,0 +1,160 @@
+// The streams and the HTTP side of the real services: WatchTagSets serves
+// the stored tag sets as a snapshot, ListTags pages through them,
+// WatchSelections starts with its snapshot end, streams end promptly on
+// SIGTERM, and /healthz answers.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "imageautomation/v1/policy.grpc.pb.h"
+#include "imageautomation/v1/reflector.grpc.pb.h"
+#include "tests/integration/harness.h"
+
+namespace ia::testing {
+namespace {
+
+namespace v1 = ::imageautomation::v1;
+using ::testing::HasSubstr;
+
+// Writes an ImageRepository and its tag set straight into a reflector's
+// store, as a previous run would have left them.
+void SeedReflectorStore(const std::string& data_dir, int tags) {
+  std::filesystem::create_directories(data_dir);
+  auto store = Store::Open(data_dir + "/state.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  v1::ImageRepository repository;
+  repository.set_api_version("image.toolkit.fluxcd.io/v1");
+  repository.set_kind("ImageRepository");
+  repository.mutable_metadata()->set_name("app");
+  repository.mutable_metadata()->set_namespace_("flux-system");
+  repository.mutable_metadata()->set_generation(1);
+  repository.mutable_spec()->set_image("registry.example/app");
+  repository.mutable_spec()->set_interval("1h");
+  ASSERT_TRUE((*store)->Put("ImageRepository", "flux-system/app",
+                            repository.SerializeAsString()).ok());
+  v1::TagSet tag_set;
+  tag_set.mutable_repository()->set_namespace_("flux-system");
+  tag_set.mutable_repository()->set_name("app");
+  tag_set.set_image("registry.example/app");
+  tag_set.set_revision("rev-1");
+  for (int i = 0; i < tags; ++i) {
+    tag_set.add_tags()->set_name(absl::StrCat("1.0.", 1000 + i));  // sorted
+  }
+  ASSERT_TRUE((*store)->Put("TagSet", "flux-system/app", tag_set.SerializeAsString()).ok());
+}
+
+TEST(Streams, WatchTagSetsServesStoredTagSetsAndEndsOnSigterm) {
+  TempDir dir;
+  SeedReflectorStore(dir.Join("data"), 2500);
+  Service service(ServiceOptions{IA_REFLECTOR_BIN, dir.Join("data"), {}},
+                  dir.Join("reflector.log"));
+  ASSERT_TRUE(service.Start().ok()) << service.Log();
+  auto stub = v1::Reflector::NewStub(service.Channel());
+
+  grpc::ClientContext context;
+  auto stream = stub->WatchTagSets(&context, v1::WatchTagSetsRequest());
+  v1::TagSetEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT);
+  EXPECT_EQ(event.tag_set().repository().name(), "app");
+  EXPECT_EQ(event.tag_set().revision(), "rev-1");
+  EXPECT_EQ(event.tag_set().tags_size(), 2500);
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT_END);
+
+  // ListTags pages through the same set.
+  std::vector<std::string> names;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListTagsRequest request;
+    request.mutable_repository()->set_name("app");
+    request.set_page_size(1000);
+    request.set_page_token(token);
+    v1::ListTagsResponse response;
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub->ListTags(&c, request, &response).ok());
+    EXPECT_EQ(response.total(), 2500);
+    EXPECT_EQ(response.revision(), "rev-1");
+    for (const auto& tag : response.tags()) names.push_back(tag.name());
+    token = response.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(names.size(), 2500u);
+  EXPECT_EQ(names.front(), "1.0.1000");
+  EXPECT_EQ(names.back(), "1.0.3499");
+
+  // SIGTERM ends the open stream at once with UNAVAILABLE, and the
+  // service stops without waiting out its grace period.
+  const absl::Time before = absl::Now();
+  std::thread stopper([&] { EXPECT_EQ(service.Terminate(), 0); });
+  while (stream->Read(&event)) {
+  }
+  grpc::Status status = stream->Finish();
+  stopper.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_LT(absl::Now() - before, absl::Seconds(8));
+}
+
+TEST(Streams, WatchSelectionsStartsWithTheSnapshotEnd) {
+  TempDir dir;
+  Service service(ServiceOptions{IA_POLICY_BIN, dir.Join("data"), {}},
+                  dir.Join("policy.log"));
+  ASSERT_TRUE(service.Start().ok()) << service.Log();
+  auto stub = v1::Policy::NewStub(service.Channel());
+  grpc::ClientContext context;
+  auto stream = stub->WatchSelections(&context, v1::WatchSelectionsRequest());
+  v1::SelectionEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::SelectionEvent::SNAPSHOT_END);
+  EXPECT_EQ(event.sequence(), 1u);
+  context.TryCancel();
+}
+
+// One HTTP/1.0 GET over a plain socket; returns the whole reply.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)!write(fd, request.data(), request.size());
+  std::string reply;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) reply.append(buffer, n);
+  close(fd);
+  return reply;
+}
+
+TEST(Http, HealthEndpointsAnswer) {
+  TempDir dir;
+  const int port = FreePort();
+  Service service(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("data"),
+                                 {absl::StrCat("--http-listen=127.0.0.1:", port)}},
+                  dir.Join("automation.log"));
+  ASSERT_TRUE(service.Start().ok()) << service.Log();
+  std::string reply;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (reply.empty() && absl::Now() < deadline) reply = HttpGet(port, "/healthz");
+  EXPECT_THAT(reply, HasSubstr("200 OK"));
+  EXPECT_THAT(HttpGet(port, "/readyz"), HasSubstr("200 OK"));
+  EXPECT_THAT(HttpGet(port, "/nope"), HasSubstr("404"));
+}
+
+}  // namespace
+}  // namespace ia::testing
