@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -155,6 +156,39 @@ grpc::ServerWriteReactor<EventProto>* ServeFeed(
       new feed_internal::FeedWriteReactor<EventProto>(std::move(convert));
   reactor->Start(feed, std::move(filter));
   return reactor;
+}
+
+// Converts a feed event to a stream event proto whose `type` enum has
+// SNAPSHOT, SNAPSHOT_END, UPDATED and DELETED (TagSetEvent,
+// SelectionEvent): `payload` is the event's message field (tag_set,
+// selection) and `key` the payload's ObjectKey field (repository, policy),
+// which alone is set on DELETED, from the feed key "namespace/name".
+template <typename Event, typename Payload, typename Key>
+Event ToStreamEvent(const FeedEvent& event, Payload* (Event::*payload)(),
+                    Key* (Payload::*key)()) {
+  Event out;
+  switch (event.type) {
+    case FeedEvent::Type::kSnapshot:
+      out.set_type(Event::SNAPSHOT);
+      break;
+    case FeedEvent::Type::kSnapshotEnd:
+      out.set_type(Event::SNAPSHOT_END);
+      return out;
+    case FeedEvent::Type::kUpdated:
+      out.set_type(Event::UPDATED);
+      break;
+    case FeedEvent::Type::kDeleted:
+    case FeedEvent::Type::kClosed: {
+      out.set_type(Event::DELETED);
+      const size_t slash = event.key.find('/');
+      Key* k = ((out.*payload)()->*key)();
+      k->set_namespace_(event.key.substr(0, slash));
+      if (slash != std::string::npos) k->set_name(event.key.substr(slash + 1));
+      return out;
+    }
+  }
+  if (auto value = event.As<Payload>()) *(out.*payload)() = *value;
+  return out;
 }
 
 }  // namespace ia

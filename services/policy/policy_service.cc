@@ -13,31 +13,10 @@ namespace {
 class SelectionEventConverter {
  public:
   v1::SelectionEvent operator()(const FeedEvent& event) {
-    v1::SelectionEvent out;
+    v1::SelectionEvent out =
+        ToStreamEvent(event, &v1::SelectionEvent::mutable_selection,
+                      &v1::Selection::mutable_policy);
     out.set_sequence(++sequence_);
-    switch (event.type) {
-      case FeedEvent::Type::kSnapshot:
-        out.set_type(v1::SelectionEvent::SNAPSHOT);
-        break;
-      case FeedEvent::Type::kSnapshotEnd:
-        out.set_type(v1::SelectionEvent::SNAPSHOT_END);
-        return out;
-      case FeedEvent::Type::kUpdated:
-        out.set_type(v1::SelectionEvent::UPDATED);
-        break;
-      case FeedEvent::Type::kDeleted:
-      case FeedEvent::Type::kClosed: {
-        out.set_type(v1::SelectionEvent::DELETED);
-        std::string ns, name;
-        SplitKey(event.key, &ns, &name);
-        out.mutable_selection()->mutable_policy()->set_namespace_(ns);
-        out.mutable_selection()->mutable_policy()->set_name(name);
-        return out;
-      }
-    }
-    if (auto selection = event.As<v1::Selection>()) {
-      *out.mutable_selection() = *selection;
-    }
     return out;
   }
 

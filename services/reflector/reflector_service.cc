@@ -16,29 +16,8 @@ constexpr int kDefaultPageSize = 1000;
 constexpr int kMaxPageSize = 10000;
 
 v1::TagSetEvent ToTagSetEvent(const FeedEvent& event) {
-  v1::TagSetEvent out;
-  switch (event.type) {
-    case FeedEvent::Type::kSnapshot:
-      out.set_type(v1::TagSetEvent::SNAPSHOT);
-      break;
-    case FeedEvent::Type::kSnapshotEnd:
-      out.set_type(v1::TagSetEvent::SNAPSHOT_END);
-      return out;
-    case FeedEvent::Type::kUpdated:
-      out.set_type(v1::TagSetEvent::UPDATED);
-      break;
-    case FeedEvent::Type::kDeleted:
-    case FeedEvent::Type::kClosed: {
-      out.set_type(v1::TagSetEvent::DELETED);
-      std::string ns, name;
-      SplitKey(event.key, &ns, &name);
-      out.mutable_tag_set()->mutable_repository()->set_namespace_(ns);
-      out.mutable_tag_set()->mutable_repository()->set_name(name);
-      return out;
-    }
-  }
-  if (auto tag_set = event.As<v1::TagSet>()) *out.mutable_tag_set() = *tag_set;
-  return out;
+  return ToStreamEvent(event, &v1::TagSetEvent::mutable_tag_set,
+                       &v1::TagSet::mutable_repository);
 }
 
 // Unary RPCs on the sync API (short store transactions); the tag set stream

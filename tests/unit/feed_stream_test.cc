@@ -339,3 +339,37 @@ TEST_F(FeedStreamTest, StreamsComeAndGoWhilePublishing) {
 
 }  // namespace
 }  // namespace ia
+
+namespace ia {
+namespace {
+
+TEST(ToStreamEvent, MapsEachFeedEventTypeAndTheDeletedKey) {
+  auto tag_set = std::make_shared<imageautomation::v1::TagSet>();
+  tag_set->set_revision("r1");
+  auto convert = [](const FeedEvent& e) {
+    return ToStreamEvent(e, &imageautomation::v1::TagSetEvent::mutable_tag_set,
+                         &imageautomation::v1::TagSet::mutable_repository);
+  };
+  FeedEvent snapshot{FeedEvent::Type::kSnapshot, "ns/app", tag_set};
+  auto out = convert(snapshot);
+  EXPECT_EQ(out.type(), imageautomation::v1::TagSetEvent::SNAPSHOT);
+  EXPECT_EQ(out.tag_set().revision(), "r1");
+
+  FeedEvent updated{FeedEvent::Type::kUpdated, "ns/app", tag_set};
+  EXPECT_EQ(convert(updated).type(), imageautomation::v1::TagSetEvent::UPDATED);
+
+  FeedEvent end{FeedEvent::Type::kSnapshotEnd, "", nullptr};
+  out = convert(end);
+  EXPECT_EQ(out.type(), imageautomation::v1::TagSetEvent::SNAPSHOT_END);
+  EXPECT_FALSE(out.has_tag_set());
+
+  FeedEvent deleted{FeedEvent::Type::kDeleted, "ns/app", nullptr};
+  out = convert(deleted);
+  EXPECT_EQ(out.type(), imageautomation::v1::TagSetEvent::DELETED);
+  EXPECT_EQ(out.tag_set().repository().namespace_(), "ns");
+  EXPECT_EQ(out.tag_set().repository().name(), "app");
+  EXPECT_TRUE(out.tag_set().revision().empty());
+}
+
+}  // namespace
+}  // namespace ia
