@@ -26,7 +26,9 @@ std::string MergeForApply(const google::protobuf::Message* existing_spec,
                           v1::ObjectMeta* meta, absl::Time now) {
   if (existing_meta == nullptr) {
     meta->set_generation(1);
-    *meta->mutable_creation_timestamp() = ToProtoTime(now);
+    // Kubernetes times (metav1.Time) have whole seconds.
+    *meta->mutable_creation_timestamp() =
+        ToProtoTime(WholeSeconds(now));
     meta->set_uid(NewUid());
     return "created";
   }

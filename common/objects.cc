@@ -51,7 +51,9 @@ void SetCondition(google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
     condition->set_type(std::string(type));
   }
   if (condition->status() != status || !condition->has_last_transition_time()) {
-    *condition->mutable_last_transition_time() = ToProtoTime(now);
+    // Kubernetes times (metav1.Time) have whole seconds.
+    *condition->mutable_last_transition_time() =
+        ToProtoTime(WholeSeconds(now));
   }
   condition->set_status(std::string(status));
   condition->set_reason(std::string(reason));
@@ -90,6 +92,10 @@ google::protobuf::Timestamp ToProtoTime(absl::Time t) {
   ts.set_seconds(seconds);
   ts.set_nanos(static_cast<int32_t>(rem));
   return ts;
+}
+
+absl::Time WholeSeconds(absl::Time t) {
+  return absl::FromUnixSeconds(absl::ToUnixSeconds(t));
 }
 
 absl::Time FromProtoTime(const google::protobuf::Timestamp& t) {

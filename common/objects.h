@@ -71,6 +71,9 @@ const v1::Condition* FindCondition(
     absl::string_view type);
 
 google::protobuf::Timestamp ToProtoTime(absl::Time t);
+// `t` rounded down to a whole second, the precision of Kubernetes times
+// (metav1.Time) such as creationTimestamp and lastTransitionTime.
+absl::Time WholeSeconds(absl::Time t);
 absl::Time FromProtoTime(const google::protobuf::Timestamp& t);
 
 }  // namespace ia

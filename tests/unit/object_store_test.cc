@@ -33,6 +33,7 @@ class ObjectStoreTest : public ::testing::Test {
 };
 
 TEST_F(ObjectStoreTest, ApplyCreatesWithDefaultsAndGenerationOne) {
+  clock_.Advance(absl::Milliseconds(1500));
   auto applied = objects_->Apply(Repository("1m"));
   ASSERT_TRUE(applied.ok()) << applied.status();
   EXPECT_EQ(applied->action, "created");
@@ -40,7 +41,10 @@ TEST_F(ObjectStoreTest, ApplyCreatesWithDefaultsAndGenerationOne) {
   EXPECT_EQ(meta.namespace_(), "flux-system");
   EXPECT_EQ(meta.generation(), 1);
   EXPECT_FALSE(meta.uid().empty());
-  EXPECT_EQ(FromProtoTime(meta.creation_timestamp()), clock_.Now());
+  // Whole seconds, as metav1.Time.
+  EXPECT_EQ(FromProtoTime(meta.creation_timestamp()),
+            WholeSeconds(clock_.Now()));
+  EXPECT_EQ(meta.creation_timestamp().nanos(), 0);
   EXPECT_EQ(applied->object.api_version(), "image.toolkit.fluxcd.io/v1");
   EXPECT_THAT(changes_, ::testing::ElementsAre("flux-system/app"));
 }
