@@ -208,7 +208,8 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
     return 1;
   }
 
-  ServiceContext context{&config, store->get(), RealClock()};
+  const Secrets secrets(config.secrets_dir);
+  ServiceContext context{&config, store->get(), RealClock(), &secrets};
   auto module = factory(context);
   if (!module.ok()) {
     log::Error("cannot start").With("error", module.status());

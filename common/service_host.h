@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/objects.h"
+#include "common/secrets.h"
 #include "common/store.h"
 
 namespace grpc {
@@ -100,6 +101,7 @@ struct ServiceContext {
   const ServiceConfig* config;
   Store* store;
   const Clock* clock;
+  const Secrets* secrets;  // --secrets-dir
 };
 
 using ModuleFactory = std::function<absl::StatusOr<std::unique_ptr<ServiceModule>>(
