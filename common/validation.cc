@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "common/duration.h"
+#include "common/image_ref.h"
 #include "common/status_macros.h"
 #include "re2/re2.h"
 
@@ -322,44 +323,9 @@ std::string ImageProblem(absl::string_view image) {
                         Quote(image.substr(colon)),
                         " (the policy selects the tag)");
   }
-  if (image.size() > 255) {
-    return absl::StrCat("image name must be at most 255 characters");
-  }
-  static const RE2* const kDomain = new RE2(
-      "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)"
-      "(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
-      "(?::[0-9]+)?|\\[[a-fA-F0-9:]+\\](?::[0-9]+)?");
-  static const RE2* const kComponent =
-      new RE2("[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*");
-  std::vector<absl::string_view> parts = absl::StrSplit(image, '/');
-  size_t first_path = 0;
-  if (parts.size() > 1) {
-    const absl::string_view first = parts[0];
-    const bool is_domain =
-        absl::StrContains(first, '.') || absl::StrContains(first, ':') ||
-        first == "localhost" || first != absl::AsciiStrToLower(first);
-    if (is_domain) {
-      if (!RE2::FullMatch(re2::StringPiece(first.data(), first.size()),
-                          *kDomain)) {
-        return absl::StrCat(Quote(image),
-                            " is not a valid image name: ", Quote(first),
-                            " is not a valid registry host");
-      }
-      first_path = 1;
-    }
-  }
-  for (size_t i = first_path; i < parts.size(); ++i) {
-    if (!RE2::FullMatch(re2::StringPiece(parts[i].data(), parts[i].size()),
-                        *kComponent)) {
-      return absl::StrCat(Quote(image), " is not a valid image name: ",
-                          parts[i].empty()
-                              ? std::string("a path component is empty")
-                              : absl::StrCat(Quote(parts[i]),
-                                             " must be lower case letters and "
-                                             "digits separated by '.', '_', "
-                                             "'__' or '-'"));
-    }
-  }
+  // The grammar of the name itself (registry host, path components, length).
+  auto ref = ParseImageReference(image);
+  if (!ref.ok()) return std::string(ref.status().message());
   return "";
 }
 

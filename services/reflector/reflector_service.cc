@@ -4,6 +4,7 @@
 
 #include "common/duration.h"
 #include "common/feed_stream.h"
+#include "common/image_ref.h"
 #include "common/log.h"
 #include "common/object_controller.h"
 #include "common/object_rpc.h"
@@ -173,12 +174,17 @@ class ReflectorModule final : public ServiceModule {
     }
     ASSIGN_OR_RETURN(absl::Duration interval,
                      ParseDuration(found->spec().interval()));
+    // Validated on Apply, so it parses.
+    ASSIGN_OR_RETURN(ImageReference image,
+                     ParseImageReference(found->spec().image()));
     const absl::Time now = context_.clock->Now();
     RETURN_IF_ERROR(
         repositories
             .UpdateStatus(key,
                           [&](v1::ImageRepository* repository) {
                             MarkObserved(repository);
+                            repository->mutable_status()->set_canonical_image_name(
+                                image.CanonicalName());
                             SetCondition(
                                 repository->mutable_status()->mutable_conditions(),
                                 kReady, kUnknown, "Progressing",

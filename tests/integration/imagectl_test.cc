@@ -88,6 +88,7 @@ TEST_F(ImagectlTest, ApplyRoutesEachKindAndGetSurvivesRestarts) {
   EXPECT_EQ(before[0]["apiVersion"], "image.toolkit.fluxcd.io/v1");
   EXPECT_EQ(before[0]["kind"], "ImageRepository");
   EXPECT_EQ(before[0]["spec"]["image"], "docker.io/myorg/my-app");
+  EXPECT_EQ(before[0]["status"]["canonicalImageName"], "index.docker.io/myorg/my-app");
   EXPECT_EQ(before[1]["spec"]["policy"]["semver"]["range"], ">=1.0.0 <2.0.0");
 
   // SIGTERM for the reflector and policy, kill -9 for the automation.

@@ -148,6 +148,7 @@ TEST(Reflector, ObjectAndStatusSurviveRestartAndKill9) {
   EXPECT_EQ(response.object().metadata().generation(), 1);
   const v1::ImageRepository before = WaitObserved(*stub, "app", 1);
   ASSERT_NE(FindCondition(before.status().conditions(), "Ready"), nullptr);
+  EXPECT_EQ(before.status().canonical_image_name(), "registry.example:5000/team/app");
 
   ASSERT_EQ(service->Terminate(), 0) << service->Log();
   ASSERT_TRUE(service->Start().ok());
@@ -317,6 +318,7 @@ spec:
   ASSERT_EQ(repositories.items_size(), 1);
   EXPECT_EQ(repositories.items(0).metadata().name(), "my-app");
   EXPECT_EQ(repositories.items(0).api_version(), "image.toolkit.fluxcd.io/v1");
+  EXPECT_EQ(repositories.items(0).spec().image(), "docker.io/myorg/my-app");
   EXPECT_THAT(reflector->Log(), HasSubstr("spec.interval"));
 
   v1::ImagePolicyList policies;
