@@ -1,0 +1,162 @@
+#include "services/automation/commit_message.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace ia::automation {
+namespace {
+
+constexpr absl::string_view kTemplateName = "commit message";
+constexpr absl::string_view kChangeList = "[]update.Change";
+constexpr absl::string_view kObjectChanges = "update.ObjectChanges";
+
+TemplateValue Str(const std::string& s) { return TemplateValue::String(s); }
+
+// update.ObjectIdentifier{yaml.ResourceIdentifier{yaml.TypeMeta,
+// yaml.NameMeta}}, so that fields are promoted, %v prints as Go does and the
+// map order is Go's (fields in declaration order).
+TemplateValue ObjectIdentifier(const ChangedObject& o) {
+  TemplateValue type_meta = TemplateValue::Struct(
+      "yaml.TypeMeta",
+      {{"APIVersion", Str(o.api_version)}, {"Kind", Str(o.kind)}});
+  TemplateValue name_meta = TemplateValue::Struct(
+      "yaml.NameMeta",
+      {{"Name", Str(o.name)}, {"Namespace", Str(o.namespace_)}});
+  TemplateValue resource = TemplateValue::Struct(
+      "yaml.ResourceIdentifier",
+      {{"TypeMeta", std::move(type_meta), /*embedded=*/true},
+       {"NameMeta", std::move(name_meta), /*embedded=*/true}});
+  return TemplateValue::Struct(
+      "update.ObjectIdentifier",
+      {{"ResourceIdentifier", std::move(resource), /*embedded=*/true}});
+}
+
+TemplateValue Change(const ChangeRecord& c) {
+  return TemplateValue::Struct("update.Change", {{"OldValue", Str(c.old_value)},
+                                                 {"NewValue", Str(c.new_value)},
+                                                 {"Setter", Str(c.setter)}});
+}
+
+using ObjectKey = std::tuple<std::string, std::string, std::string,
+                             std::string>;  // apiVersion, kind, name, ns.
+
+ObjectKey KeyOf(const ChangedObject& o) {
+  return {o.api_version, o.kind, o.name, o.namespace_};
+}
+
+// An ObjectChanges map from object -> records, in object order.
+TemplateValue ObjectChanges(
+    const std::map<ObjectKey, std::vector<const ChangeRecord*>>& objects) {
+  std::vector<std::pair<TemplateValue, TemplateValue>> entries;
+  for (const auto& [key, records] : objects) {
+    std::vector<TemplateValue> changes;
+    for (const ChangeRecord* r : records) changes.push_back(Change(*r));
+    entries.emplace_back(
+        ObjectIdentifier(records.front()->object),
+        TemplateValue::List(std::move(changes), std::string(kChangeList)));
+  }
+  return TemplateValue::Map(std::move(entries),
+                            TemplateValue::List({}, std::string(kChangeList)),
+                            std::string(kObjectChanges));
+}
+
+}  // namespace
+
+TemplateValue BuildCommitTemplateData(const CommitMessageData& data) {
+  // file -> object -> changes, and object -> changes across files.
+  std::map<std::string, std::map<ObjectKey, std::vector<const ChangeRecord*>>>
+      by_file;
+  for (const ChangeRecord& c : data.changes) {
+    by_file[c.file][KeyOf(c.object)].push_back(&c);
+  }
+  std::map<ObjectKey, std::vector<const ChangeRecord*>> by_object;
+  std::vector<TemplateValue> all_changes;
+  std::vector<std::tuple<std::string, std::string, std::string>> seen;
+  std::vector<std::pair<TemplateValue, TemplateValue>> file_entries;
+  for (const auto& [file, objects] : by_file) {
+    file_entries.emplace_back(Str(file), ObjectChanges(objects));
+    for (const auto& [key, records] : objects) {
+      auto& merged = by_object[key];
+      merged.insert(merged.end(), records.begin(), records.end());
+      for (const ChangeRecord* r : records) {
+        // Result.Changes() drops duplicates (equal old, new and setter).
+        auto id = std::make_tuple(r->old_value, r->new_value, r->setter);
+        if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
+        seen.push_back(std::move(id));
+        all_changes.push_back(Change(*r));
+      }
+    }
+  }
+  TemplateValue file_changes = TemplateValue::Map(
+      std::move(file_entries),
+      TemplateValue::Map({}, TemplateValue(), std::string(kObjectChanges)),
+      "map[string]update.ObjectChanges");
+  TemplateValue result = TemplateValue::Struct(
+      "update.Result",
+      {{"FileChanges", std::move(file_changes)},
+       {"Objects", ObjectChanges(by_object), false, /*method=*/true},
+       {"Changes",
+        TemplateValue::List(std::move(all_changes), std::string(kChangeList)),
+        false, /*method=*/true}});
+  TemplateValue automation = TemplateValue::Struct(
+      "types.NamespacedName",
+      {{"Namespace", Str(data.automation_namespace)},
+       {"Name", Str(data.automation_name)}},
+      absl::StrCat(data.automation_namespace, "/", data.automation_name));
+  return TemplateValue::Struct(
+      "source.TemplateData",
+      {{"AutomationObject", std::move(automation)},
+       {"Changed", std::move(result)},
+       {"Values", TemplateValue::StringMap(data.values)}});
+}
+
+absl::StatusOr<std::string> RenderCommitMessage(
+    absl::string_view message_template, const CommitMessageData& data,
+    const TemplateOptions& options) {
+  if (message_template.empty()) message_template = kDefaultCommitMessage;
+  absl::StatusOr<Template> parsed =
+      Template::Parse(kTemplateName, message_template);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unable to create commit message template from spec: ",
+                     parsed.status().message()));
+  }
+  absl::StatusOr<std::string> out =
+      parsed->Execute(BuildCommitTemplateData(data), options);
+  if (!out.ok()) {
+    const absl::string_view msg = out.status().message();
+    constexpr absl::string_view kSee =
+        " See: https://fluxcd.io/flux/components/image/"
+        "imageupdateautomations/#message-template";
+    if (absl::StrContains(msg,
+                          "can't evaluate field Updated in type "
+                          "source.TemplateData")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the commit message template reads .Updated, which Flux no longer "
+          "provides; read .Changed instead.",
+          kSee));
+    }
+    if (absl::StrContains(msg,
+                          "can't evaluate field ImageResult in type "
+                          "update.Result")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the commit message template reads .Changed.ImageResult, which "
+          "Flux no longer provides; read .Changed.FileChanges or "
+          ".Changed.Objects instead.",
+          kSee));
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("failed to run template from spec: ", msg));
+  }
+  return out;
+}
+
+}  // namespace ia::automation
