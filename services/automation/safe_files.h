@@ -1,0 +1,65 @@
+// Safe file access under a checkout root, for the setters. A path given by a
+// user (update.path) may not be absolute nor leave the root with "..", and a
+// symlink on it may not lead out of the root. While walking, symlinks are
+// never followed (a link inside the root to a file inside the walked folder is
+// rewritten at its target, once; a link out of the root is never read).
+// Files are opened component by component with O_NOFOLLOW from a descriptor
+// of the root, so a symlink swapped in after the walk is refused too; writes
+// replace a regular file atomically (temporary file in the same folder,
+// fsync, rename, fsync of the folder) and keep its mode.
+//
+// Thread-safe: no shared state (concurrent writers of one file race as
+// rename(2) does: the last one wins, never a torn file).
+#ifndef SERVICES_AUTOMATION_SAFE_FILES_H_
+#define SERVICES_AUTOMATION_SAFE_FILES_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace ia::automation {
+
+// `relative` cleaned lexically ("a/./b/../c" -> "a/c", "" or "." -> "."),
+// '/' separated. INVALID_ARGUMENT when it is absolute or leaves its base
+// with "..".
+absl::StatusOr<std::string> CleanRelativePath(absl::string_view relative);
+
+struct WalkResult {
+  // The walked folder relative to the root after resolving symlinks inside
+  // the root ("." for the root itself).
+  std::string start;
+  // Regular files accepted by the filter, relative to the root, sorted.
+  std::vector<std::string> files;
+  // Symlinks met whose names the filter accepts, relative to the root,
+  // sorted; never followed.
+  std::vector<std::string> symlinks;
+};
+
+// Walks `root`/`relative` (which may pass symlinks that stay inside the
+// root) without following any symlink below it and without entering ".git".
+// INVALID_ARGUMENT when `relative` is absolute or leaves the root (lexically
+// or through a symlink), NOT_FOUND when it does not exist or is not a folder.
+absl::StatusOr<WalkResult> WalkUnderRoot(
+    absl::string_view root, absl::string_view relative,
+    const std::function<bool(absl::string_view file_name)>& filter);
+
+// The bytes of `root`/`relative`, opened without following any symlink on
+// the way. FAILED_PRECONDITION when a component is a symlink or the file is
+// not a regular file; NOT_FOUND / PERMISSION_DENIED / INTERNAL from the OS.
+absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
+                                              absl::string_view relative);
+
+// Replaces the regular file `root`/`relative` with `content` atomically,
+// keeping its mode, never through a symlink (FAILED_PRECONDITION). The file
+// must exist.
+absl::Status WriteFileUnderRoot(absl::string_view root,
+                                absl::string_view relative,
+                                absl::string_view content);
+
+}  // namespace ia::automation
+
+#endif  // SERVICES_AUTOMATION_SAFE_FILES_H_

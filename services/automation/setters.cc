@@ -1,0 +1,694 @@
+#include "services/automation/setters.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "services/automation/safe_files.h"
+
+namespace ia::automation {
+namespace {
+
+constexpr absl::string_view kMarkerKey = "$imagepolicy";
+// Flux screens files for the key with its quotes.
+constexpr absl::string_view kScreenToken = "\"$imagepolicy\"";
+
+enum class Style { kPlain, kSingle, kDouble };
+
+// A scalar found in the raw bytes: [start, end) is its token (quotes
+// included), after any anchor or tag.
+struct Scalar {
+  size_t start = 0;
+  size_t end = 0;
+  int line = 0;  // 1-based
+  Style style = Style::kPlain;
+  bool in_flow = false;
+  std::string value;  // as parsed
+  size_t document = 0;
+};
+
+bool IsSpace(char c) { return c == ' ' || c == '\t'; }
+
+// Decodes a one-line single-quoted token ('...'); nullopt when malformed.
+std::optional<std::string> DecodeSingle(absl::string_view token) {
+  if (token.size() < 2 || token.front() != '\'' || token.back() != '\'') {
+    return std::nullopt;
+  }
+  std::string out;
+  absl::string_view body = token.substr(1, token.size() - 2);
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i] == '\'') {
+      if (i + 1 >= body.size() || body[i + 1] != '\'') return std::nullopt;
+      ++i;
+    }
+    out.push_back(body[i]);
+  }
+  return out;
+}
+
+void AppendUtf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Decodes a one-line double-quoted token ("..."); nullopt when malformed.
+std::optional<std::string> DecodeDouble(absl::string_view token) {
+  if (token.size() < 2 || token.front() != '"' || token.back() != '"') {
+    return std::nullopt;
+  }
+  absl::string_view body = token.substr(1, token.size() - 2);
+  std::string out;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '"') return std::nullopt;
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    if (++i >= body.size()) return std::nullopt;
+    int hex_digits = 0;
+    switch (body[i]) {
+      case '0': out.push_back('\0'); break;
+      case 'a': out.push_back('\a'); break;
+      case 'b': out.push_back('\b'); break;
+      case 't': case '\t': out.push_back('\t'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'v': out.push_back('\v'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'r': out.push_back('\r'); break;
+      case 'e': out.push_back('\x1b'); break;
+      case ' ': out.push_back(' '); break;
+      case '"': out.push_back('"'); break;
+      case '/': out.push_back('/'); break;
+      case '\\': out.push_back('\\'); break;
+      case 'N': AppendUtf8(0x85, out); break;
+      case '_': AppendUtf8(0xA0, out); break;
+      case 'L': AppendUtf8(0x2028, out); break;
+      case 'P': AppendUtf8(0x2029, out); break;
+      case 'x': hex_digits = 2; break;
+      case 'u': hex_digits = 4; break;
+      case 'U': hex_digits = 8; break;
+      default: return std::nullopt;
+    }
+    if (hex_digits > 0) {
+      if (i + hex_digits >= body.size()) return std::nullopt;
+      uint32_t cp = 0;
+      for (int k = 1; k <= hex_digits; ++k) {
+        const char h = body[i + k];
+        cp <<= 4;
+        if (h >= '0' && h <= '9') cp |= h - '0';
+        else if (h >= 'a' && h <= 'f') cp |= h - 'a' + 10;
+        else if (h >= 'A' && h <= 'F') cp |= h - 'A' + 10;
+        else return std::nullopt;
+      }
+      AppendUtf8(cp, out);
+      i += hex_digits;
+    }
+  }
+  return out;
+}
+
+std::string EncodeDouble(absl::string_view value) {
+  std::string out = "\"";
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof(buffer), "\\x%02X", u);
+          out += buffer;
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+bool IsPrintable(absl::string_view value) {
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string EncodeSingle(absl::string_view value) {
+  std::string out = "'";
+  for (const char c : value) {
+    if (c == '\'') out.push_back('\'');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+bool AllOf(absl::string_view s, absl::string_view allowed, bool need_digit) {
+  if (s.empty()) return false;
+  bool digit = false;
+  for (const char c : s) {
+    if (allowed.find(c) == absl::string_view::npos) return false;
+    if (c != '_') digit = true;
+  }
+  return digit || !need_digit;
+}
+
+// Integers as Go's strconv.ParseInt(s, 0, 64) reads them (what yaml.v3
+// resolves), plus overflowing decimal ones.
+bool IsInt(absl::string_view s) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  if (s.size() > 2 && s[0] == '0') {
+    const char p = absl::ascii_tolower(s[1]);
+    if (p == 'x') return AllOf(s.substr(2), "0123456789abcdefABCDEF_", true);
+    if (p == 'o') return AllOf(s.substr(2), "01234567_", true);
+    if (p == 'b') return AllOf(s.substr(2), "01_", true);
+  }
+  return AllOf(s, "0123456789_", true) && s.front() != '_';
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?, or .inf / .nan.
+bool IsFloat(absl::string_view s) {
+  static const std::set<std::string, std::less<>> kSpecial = {
+      ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"};
+  absl::string_view unsigned_s = s;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) unsigned_s.remove_prefix(1);
+  if (kSpecial.count(unsigned_s) > 0) return true;
+  size_t i = 0;
+  auto digits = [&]() {
+    const size_t begin = i;
+    while (i < unsigned_s.size() && absl::ascii_isdigit(unsigned_s[i])) ++i;
+    return i - begin;
+  };
+  const size_t whole = digits();
+  if (i < unsigned_s.size() && unsigned_s[i] == '.') {
+    ++i;
+    const size_t fraction = digits();
+    if (whole == 0 && fraction == 0) return false;
+  } else if (whole == 0) {
+    return false;
+  }
+  if (i < unsigned_s.size() && (unsigned_s[i] == 'e' || unsigned_s[i] == 'E')) {
+    ++i;
+    if (i < unsigned_s.size() && (unsigned_s[i] == '+' || unsigned_s[i] == '-'))
+      ++i;
+    if (digits() == 0) return false;
+  }
+  return i == unsigned_s.size();
+}
+
+// YYYY-M-D at the start: yaml.v3 reads such plain scalars as timestamps.
+bool LooksLikeTimestamp(absl::string_view s) {
+  size_t i = 0;
+  auto digits = [&](size_t min, size_t max) {
+    size_t n = 0;
+    while (i < s.size() && absl::ascii_isdigit(s[i]) && n < max) ++i, ++n;
+    return n >= min;
+  };
+  return digits(4, 4) && i < s.size() && s[i++] == '-' && digits(1, 2) &&
+         i < s.size() && s[i++] == '-' && digits(1, 2);
+}
+
+// YAML 1.1 sexagesimal numbers ("1:20"), which yaml.v3 quotes.
+bool IsBase60(absl::string_view s) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  if (s.empty() || !absl::ascii_isdigit(s[0])) return false;
+  std::vector<absl::string_view> parts = absl::StrSplit(s, ':');
+  if (parts.size() < 2) return false;
+  if (!AllOf(parts[0], "0123456789_", true)) return false;
+  for (size_t k = 1; k < parts.size(); ++k) {
+    absl::string_view p = parts[k];
+    if (k + 1 == parts.size()) {
+      const size_t dot = p.find('.');
+      if (dot != absl::string_view::npos) {
+        if (!p.substr(dot + 1).empty() &&
+            !AllOf(p.substr(dot + 1), "0123456789_", false)) {
+          return false;
+        }
+        p = p.substr(0, dot);
+      }
+    }
+    if (p.empty() || p.size() > 2 || !AllOf(p, "0123456789", true)) {
+      return false;
+    }
+    if (p.size() == 2 && p[0] > '5') return false;
+  }
+  return true;
+}
+
+// Where the token of the scalar starting (with its properties) at `pos`
+// ends; nullopt when it is not a one-line plain or quoted scalar.
+std::optional<Scalar> LocateToken(absl::string_view content, size_t pos,
+                                  bool in_flow) {
+  size_t i = pos;
+  // Skip properties: &anchor and !tag, each followed by spaces.
+  while (i < content.size() && (content[i] == '&' || content[i] == '!')) {
+    while (i < content.size() && !IsSpace(content[i]) && content[i] != '\n' &&
+           content[i] != '\r') {
+      ++i;
+    }
+    while (i < content.size() && IsSpace(content[i])) ++i;
+  }
+  if (i >= content.size()) return std::nullopt;
+  Scalar s;
+  s.start = i;
+  s.in_flow = in_flow;
+  const char first = content[i];
+  if (first == '|' || first == '>') return std::nullopt;
+  if (first == '\'' || first == '"') {
+    s.style = first == '\'' ? Style::kSingle : Style::kDouble;
+    size_t j = i + 1;
+    for (; j < content.size(); ++j) {
+      const char c = content[j];
+      if (c == '\n' || c == '\r') return std::nullopt;  // multi-line
+      if (first == '"' && c == '\\') {
+        ++j;
+        continue;
+      }
+      if (c == first) {
+        if (first == '\'' && j + 1 < content.size() && content[j + 1] == '\'') {
+          ++j;
+          continue;
+        }
+        break;
+      }
+    }
+    if (j >= content.size()) return std::nullopt;
+    s.end = j + 1;
+    return s;
+  }
+  s.style = Style::kPlain;
+  size_t j = i;
+  for (; j < content.size(); ++j) {
+    const char c = content[j];
+    if (c == '\n' || c == '\r') break;
+    if (c == '#' && j > i && IsSpace(content[j - 1])) break;
+    if (c == ':' && (j + 1 >= content.size() || IsSpace(content[j + 1]) ||
+                     content[j + 1] == '\n' || content[j + 1] == '\r' ||
+                     (in_flow && absl::string_view(",[]{}").find(
+                                     content[j + 1]) != absl::string_view::npos))) {
+      break;
+    }
+    if (in_flow && absl::string_view(",[]{}").find(c) != absl::string_view::npos) {
+      break;
+    }
+  }
+  while (j > i && IsSpace(content[j - 1])) --j;
+  s.end = j;
+  return s;
+}
+
+std::optional<std::string> DecodeToken(absl::string_view token, Style style) {
+  switch (style) {
+    case Style::kPlain:
+      return std::string(token);
+    case Style::kSingle:
+      return DecodeSingle(token);
+    case Style::kDouble:
+      return DecodeDouble(token);
+  }
+  return std::nullopt;
+}
+
+std::string ScalarOf(const YAML::Node& node, const char* key) {
+  if (!node.IsMap()) return "";
+  const YAML::Node child = node[key];
+  if (!child || !child.IsScalar()) return "";
+  return child.Scalar();
+}
+
+ObjectId ObjectOf(const YAML::Node& document) {
+  ObjectId id;
+  if (!document.IsMap()) return id;
+  id.api_version = ScalarOf(document, "apiVersion");
+  id.kind = ScalarOf(document, "kind");
+  const YAML::Node metadata = document["metadata"];
+  if (metadata && metadata.IsMap()) {
+    id.name = ScalarOf(metadata, "name");
+    id.ns = ScalarOf(metadata, "namespace");
+  }
+  return id;
+}
+
+class Collector {
+ public:
+  Collector(absl::string_view content, size_t offset)
+      : content_(content), offset_(offset) {}
+
+  void Walk(const YAML::Node& node, bool in_flow, size_t document) {
+    if (node.IsMap()) {
+      const bool flow = in_flow || node.Style() == YAML::EmitterStyle::Flow;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (it->second.IsScalar()) {
+          Add(it->second, flow, document);
+        } else {
+          Walk(it->second, flow, document);
+        }
+        // Keys are never marked, but may hold collections.
+        if (!it->first.IsScalar()) Walk(it->first, flow, document);
+      }
+    } else if (node.IsSequence()) {
+      const bool flow = in_flow || node.Style() == YAML::EmitterStyle::Flow;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (it->IsScalar()) {
+          Add(*it, flow, document);
+        } else {
+          Walk(*it, flow, document);
+        }
+      }
+    }
+  }
+
+  std::vector<Scalar> Take() { return std::move(scalars_); }
+
+ private:
+  void Add(const YAML::Node& node, bool in_flow, size_t document) {
+    const YAML::Mark mark = node.Mark();
+    if (mark.pos < 0) return;
+    const size_t pos = static_cast<size_t>(mark.pos) + offset_;
+    if (!seen_.insert(pos).second) return;  // an alias of a seen node
+    std::optional<Scalar> s = LocateToken(content_, pos, in_flow);
+    if (!s.has_value()) return;
+    std::optional<std::string> decoded =
+        DecodeToken(content_.substr(s->start, s->end - s->start), s->style);
+    // Anything we do not read exactly as the parser did is left alone.
+    if (!decoded.has_value() || *decoded != node.Scalar()) return;
+    s->value = *std::move(decoded);
+    s->line = mark.line + 1;
+    s->document = document;
+    scalars_.push_back(*std::move(s));
+  }
+
+  absl::string_view content_;
+  size_t offset_;
+  std::set<size_t> seen_;
+  std::vector<Scalar> scalars_;
+};
+
+// The comment text after the scalar ending at `end` on its line, when the
+// rest of the line is only closing flow indicators and a comment.
+std::optional<absl::string_view> TrailingComment(absl::string_view content,
+                                                 size_t end) {
+  size_t eol = content.find('\n', end);
+  if (eol == absl::string_view::npos) eol = content.size();
+  if (eol > end && content[eol - 1] == '\r') --eol;
+  size_t i = end;
+  while (i < eol && absl::string_view(" \t,]}").find(content[i]) !=
+                        absl::string_view::npos) {
+    ++i;
+  }
+  if (i >= eol || content[i] != '#' || i == end || !IsSpace(content[i - 1])) {
+    return std::nullopt;
+  }
+  return content.substr(i + 1, eol - i - 1);
+}
+
+// The setter named by a marker comment, or why it is malformed; nullopt
+// when the comment is not a marker at all.
+struct Marker {
+  std::string setter;
+  std::string error;  // non-empty: malformed
+};
+std::optional<Marker> ParseMarker(absl::string_view comment) {
+  if (!absl::StrContains(comment, kMarkerKey)) return std::nullopt;
+  const absl::string_view text = absl::StripAsciiWhitespace(comment);
+  const nlohmann::json json = nlohmann::json::parse(
+      text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  Marker marker;
+  if (json.is_discarded() || !json.is_object()) {
+    marker.setter = std::string(text);
+    marker.error = "malformed marker: not a JSON object";
+    return marker;
+  }
+  const auto it = json.find(std::string(kMarkerKey));
+  if (it == json.end() || !it->is_string()) {
+    marker.setter = std::string(text);
+    marker.error = "malformed marker: \"$imagepolicy\" is not a string";
+    return marker;
+  }
+  marker.setter = it->get<std::string>();
+  return marker;
+}
+
+// The new value for `setter`, or why the marker is left alone.
+struct Resolution {
+  std::optional<std::string> value;
+  std::string reason;
+};
+Resolution Resolve(absl::string_view setter, const PolicyMap& policies,
+                   const SetterOptions& options) {
+  std::vector<absl::string_view> parts = absl::StrSplit(setter, ':');
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() ||
+      parts[1].empty()) {
+    return {std::nullopt,
+            "malformed marker: want NS:NAME or NS:NAME:tag|name|digest"};
+  }
+  if (!options.automation_namespace.empty() &&
+      parts[0] != options.automation_namespace) {
+    return {std::nullopt,
+            absl::StrCat("policy namespace \"", parts[0],
+                         "\" is not the automation's namespace \"",
+                         options.automation_namespace, "\"")};
+  }
+  const auto it = policies.find(absl::StrCat(parts[0], ":", parts[1]));
+  if (it == policies.end()) {
+    return {std::nullopt, absl::StrCat("policy ", parts[0], ":", parts[1],
+                                       " has no selected image")};
+  }
+  const ImageRef& ref = it->second;
+  if (parts.size() == 2) return {ref.Full(), ""};
+  if (parts[2] == "tag") {
+    if (ref.tag.empty()) return {std::nullopt, "the selected image has no tag"};
+    return {ref.tag, ""};
+  }
+  if (parts[2] == "name") return {ref.name, ""};
+  if (parts[2] == "digest") {
+    if (ref.digest.empty()) {
+      return {std::nullopt, "no digest known for the selected image"};
+    }
+    return {ref.digest, ""};
+  }
+  return {std::nullopt, absl::StrCat("malformed marker: unknown field \"",
+                                     parts[2], "\"")};
+}
+
+std::string Render(const Scalar& s, absl::string_view value) {
+  switch (s.style) {
+    case Style::kPlain:
+      return NeedsQuotes(value, s.in_flow) ? EncodeDouble(value)
+                                           : std::string(value);
+    case Style::kSingle:
+      return IsPrintable(value) ? EncodeSingle(value) : EncodeDouble(value);
+    case Style::kDouble:
+      return EncodeDouble(value);
+  }
+  return std::string(value);
+}
+
+}  // namespace
+
+std::string ImageRef::Full() const {
+  std::string out = name;
+  if (!tag.empty()) absl::StrAppend(&out, ":", tag);
+  if (!digest.empty()) absl::StrAppend(&out, "@", digest);
+  return out;
+}
+
+bool NeedsQuotes(absl::string_view v, bool in_flow) {
+  static const std::set<std::string, std::less<>> kWords = {
+      "~",     "null", "Null", "NULL", "true", "True", "TRUE", "false",
+      "False", "FALSE", "y",   "Y",    "yes",  "Yes",  "YES",  "n",
+      "N",     "no",   "No",   "NO",   "on",   "On",   "ON",   "off",
+      "Off",   "OFF",  "<<",   "="};
+  if (v.empty() || kWords.count(v) > 0) return true;
+  if (IsInt(v) || IsFloat(v) || IsBase60(v) || LooksLikeTimestamp(v)) {
+    return true;
+  }
+  if (absl::string_view("-?:,[]{}#&*!|>'\"%@`").find(v.front()) !=
+      absl::string_view::npos) {
+    return true;
+  }
+  if (IsSpace(v.front()) || IsSpace(v.back()) || v.back() == ':') return true;
+  if (absl::StrContains(v, ": ") || absl::StrContains(v, " #") ||
+      absl::StrContains(v, ":\t") || absl::StrContains(v, "\t#")) {
+    return true;
+  }
+  if (!IsPrintable(v)) return true;
+  if (in_flow && v.find_first_of(",[]{}") != absl::string_view::npos) {
+    return true;
+  }
+  return false;
+}
+
+bool IsSetterCandidateName(absl::string_view name) {
+  return absl::EndsWith(name, ".yaml") || absl::EndsWith(name, ".yml") ||
+         name == "Kustomization";
+}
+
+ContentResult ApplySettersToContent(absl::string_view file,
+                                    absl::string_view content,
+                                    const PolicyMap& policies,
+                                    const SetterOptions& options) {
+  ContentResult result;
+  result.content = std::string(content);
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(content));
+  } catch (const YAML::Exception& e) {
+    result.skipped = true;
+    result.skip = {std::string(file), e.mark.line >= 0 ? e.mark.line + 1 : 0,
+                   e.msg, false};
+    return result;
+  }
+  // yaml-cpp's positions do not count a byte-order mark.
+  const size_t offset = absl::StartsWith(content, "\xEF\xBB\xBF") ? 3 : 0;
+  Collector collector(content, offset);
+  std::vector<ObjectId> objects;
+  for (size_t d = 0; d < documents.size(); ++d) {
+    objects.push_back(ObjectOf(documents[d]));
+    collector.Walk(documents[d], /*in_flow=*/false, d);
+  }
+  std::vector<Scalar> scalars = collector.Take();
+  std::sort(scalars.begin(), scalars.end(),
+            [](const Scalar& a, const Scalar& b) { return a.end < b.end; });
+
+  // The last scalar ending on each line owns that line's comment.
+  struct Edit {
+    size_t start;
+    size_t end;
+    std::string text;
+  };
+  std::vector<Edit> edits;
+  for (size_t k = 0; k < scalars.size(); ++k) {
+    const Scalar& s = scalars[k];
+    if (k + 1 < scalars.size()) {
+      const size_t next_end = scalars[k + 1].end;
+      const size_t eol = content.find('\n', s.end);
+      if (eol == absl::string_view::npos || next_end <= eol) continue;
+    }
+    std::optional<absl::string_view> comment = TrailingComment(content, s.end);
+    if (!comment.has_value()) continue;
+    std::optional<Marker> marker = ParseMarker(*comment);
+    if (!marker.has_value()) continue;
+    if (!marker->error.empty()) {
+      result.ignored.push_back(
+          {std::string(file), s.line, marker->setter, marker->error});
+      continue;
+    }
+    Resolution resolution = Resolve(marker->setter, policies, options);
+    if (!resolution.value.has_value()) {
+      result.ignored.push_back(
+          {std::string(file), s.line, marker->setter, resolution.reason});
+      continue;
+    }
+    if (*resolution.value == s.value) continue;
+    Change change;
+    change.file = std::string(file);
+    change.file_in_path = std::string(file);
+    change.line = s.line;
+    change.object = objects[s.document];
+    change.setter = marker->setter;
+    change.old_value = s.value;
+    change.new_value = *resolution.value;
+    result.changes.push_back(std::move(change));
+    edits.push_back({s.start, s.end, Render(s, *resolution.value)});
+  }
+  if (edits.empty()) return result;
+  std::string out;
+  out.reserve(content.size() + 64);
+  size_t at = 0;
+  for (const Edit& e : edits) {  // sorted by position, never overlapping
+    out.append(content.data() + at, e.start - at);
+    out.append(e.text);
+    at = e.end;
+  }
+  out.append(content.data() + at, content.size() - at);
+  result.content = std::move(out);
+  result.changed = true;
+  return result;
+}
+
+absl::StatusOr<SetterResult> ComputeSetterUpdates(
+    absl::string_view root, absl::string_view update_path,
+    const PolicyMap& policies, const SetterOptions& options) {
+  ASSIGN_OR_RETURN(WalkResult walk,
+                   WalkUnderRoot(root, update_path, [](absl::string_view n) {
+                     return IsSetterCandidateName(n);
+                   }));
+  SetterResult result;
+  for (const std::string& link : walk.symlinks) {
+    result.skipped.push_back({link, 0, "symlink, not followed", true});
+  }
+  const std::string prefix = walk.start == "." ? "" : walk.start + "/";
+  for (const std::string& file : walk.files) {
+    absl::StatusOr<std::string> content = ReadFileUnderRoot(root, file);
+    if (!content.ok()) {
+      result.skipped.push_back(
+          {file, 0, std::string(content.status().message()), false});
+      continue;
+    }
+    if (!absl::StrContains(*content, kScreenToken)) continue;
+    ContentResult one =
+        ApplySettersToContent(file, *content, policies, options);
+    if (one.skipped) {
+      result.skipped.push_back(std::move(one.skip));
+      continue;
+    }
+    for (Change& change : one.changes) {
+      change.file_in_path = absl::StartsWith(file, prefix)
+                                ? file.substr(prefix.size())
+                                : file;
+      result.changes.push_back(std::move(change));
+    }
+    for (IgnoredMarker& ignored : one.ignored) {
+      result.ignored.push_back(std::move(ignored));
+    }
+    if (one.changed) {
+      result.updates.push_back({file, std::move(one.content)});
+    }
+  }
+  std::sort(result.skipped.begin(), result.skipped.end(),
+            [](const SkippedFile& a, const SkippedFile& b) {
+              return a.file < b.file;
+            });
+  return result;
+}
+
+absl::Status WriteSetterUpdates(absl::string_view root,
+                                const std::vector<FileUpdate>& updates) {
+  for (const FileUpdate& update : updates) {
+    RETURN_IF_ERROR(WriteFileUnderRoot(root, update.file, update.content));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ia::automation
