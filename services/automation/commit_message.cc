@@ -23,13 +23,13 @@ TemplateValue Str(const std::string& s) { return TemplateValue::String(s); }
 // update.ObjectIdentifier{yaml.ResourceIdentifier{yaml.TypeMeta,
 // yaml.NameMeta}}, so that fields are promoted, %v prints as Go does and the
 // map order is Go's (fields in declaration order).
-TemplateValue ObjectIdentifier(const ChangedObject& o) {
+TemplateValue ObjectIdentifier(const ObjectId& o) {
   TemplateValue type_meta = TemplateValue::Struct(
       "yaml.TypeMeta",
       {{"APIVersion", Str(o.api_version)}, {"Kind", Str(o.kind)}});
   TemplateValue name_meta = TemplateValue::Struct(
       "yaml.NameMeta",
-      {{"Name", Str(o.name)}, {"Namespace", Str(o.namespace_)}});
+      {{"Name", Str(o.name)}, {"Namespace", Str(o.ns)}});
   TemplateValue resource = TemplateValue::Struct(
       "yaml.ResourceIdentifier",
       {{"TypeMeta", std::move(type_meta), /*embedded=*/true},
@@ -39,26 +39,19 @@ TemplateValue ObjectIdentifier(const ChangedObject& o) {
       {{"ResourceIdentifier", std::move(resource), /*embedded=*/true}});
 }
 
-TemplateValue Change(const ChangeRecord& c) {
+TemplateValue ChangeValue(const Change& c) {
   return TemplateValue::Struct("update.Change", {{"OldValue", Str(c.old_value)},
                                                  {"NewValue", Str(c.new_value)},
                                                  {"Setter", Str(c.setter)}});
 }
 
-using ObjectKey = std::tuple<std::string, std::string, std::string,
-                             std::string>;  // apiVersion, kind, name, ns.
-
-ObjectKey KeyOf(const ChangedObject& o) {
-  return {o.api_version, o.kind, o.name, o.namespace_};
-}
-
 // An ObjectChanges map from object -> records, in object order.
 TemplateValue ObjectChanges(
-    const std::map<ObjectKey, std::vector<const ChangeRecord*>>& objects) {
+    const std::map<ObjectId, std::vector<const Change*>>& objects) {
   std::vector<std::pair<TemplateValue, TemplateValue>> entries;
   for (const auto& [key, records] : objects) {
     std::vector<TemplateValue> changes;
-    for (const ChangeRecord* r : records) changes.push_back(Change(*r));
+    for (const Change* r : records) changes.push_back(ChangeValue(*r));
     entries.emplace_back(
         ObjectIdentifier(records.front()->object),
         TemplateValue::List(std::move(changes), std::string(kChangeList)));
@@ -72,12 +65,12 @@ TemplateValue ObjectChanges(
 
 TemplateValue BuildCommitTemplateData(const CommitMessageData& data) {
   // file -> object -> changes, and object -> changes across files.
-  std::map<std::string, std::map<ObjectKey, std::vector<const ChangeRecord*>>>
+  std::map<std::string, std::map<ObjectId, std::vector<const Change*>>>
       by_file;
-  for (const ChangeRecord& c : data.changes) {
-    by_file[c.file][KeyOf(c.object)].push_back(&c);
+  for (const Change& c : data.changes) {
+    by_file[c.file_in_path][c.object].push_back(&c);
   }
-  std::map<ObjectKey, std::vector<const ChangeRecord*>> by_object;
+  std::map<ObjectId, std::vector<const Change*>> by_object;
   std::vector<TemplateValue> all_changes;
   std::vector<std::tuple<std::string, std::string, std::string>> seen;
   std::vector<std::pair<TemplateValue, TemplateValue>> file_entries;
@@ -86,12 +79,12 @@ TemplateValue BuildCommitTemplateData(const CommitMessageData& data) {
     for (const auto& [key, records] : objects) {
       auto& merged = by_object[key];
       merged.insert(merged.end(), records.begin(), records.end());
-      for (const ChangeRecord* r : records) {
+      for (const Change* r : records) {
         // Result.Changes() drops duplicates (equal old, new and setter).
         auto id = std::make_tuple(r->old_value, r->new_value, r->setter);
         if (std::find(seen.begin(), seen.end(), id) != seen.end()) continue;
         seen.push_back(std::move(id));
-        all_changes.push_back(Change(*r));
+        all_changes.push_back(ChangeValue(*r));
       }
     }
   }

@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/automation/setters.h"
 #include "services/automation/template.h"
 
 namespace ia::automation {
@@ -42,31 +43,12 @@ namespace ia::automation {
 inline constexpr absl::string_view kDefaultCommitMessage =
     "Update from image update automation";
 
-// The object a change was made in. Fields may be empty (a
-// kustomization.yaml has no name).
-struct ChangedObject {
-  std::string api_version;
-  std::string kind;
-  std::string name;
-  std::string namespace_;
-};
-
-// One rewritten scalar.
-struct ChangeRecord {
-  // Path relative to the automation's update.path, e.g. "apps/app.yaml".
-  std::string file;
-  ChangedObject object;
-  // The marker's policy reference, e.g. "flux-system:my-policy".
-  std::string setter;
-  std::string old_value;
-  std::string new_value;
-};
-
 struct CommitMessageData {
   std::string automation_namespace;
   std::string automation_name;
-  // In the order the setters made them.
-  std::vector<ChangeRecord> changes;
+  // As the setters made them, in their order; the template keys files by
+  // Change::file_in_path (relative to update.path).
+  std::vector<Change> changes;
   // .spec.git.commit.messageTemplateValues.
   std::map<std::string, std::string> values;
 };

@@ -38,15 +38,18 @@ constexpr char kSeedTemplate[] =
     "  {{ end -}}\n"
     "{{ end -}}\n";
 
-ChangeRecord Record(std::string file, std::string api_version, std::string kind,
-                    std::string name, std::string ns, std::string setter,
-                    std::string old_value, std::string new_value) {
-  return ChangeRecord{
-      std::move(file),
-      {std::move(api_version), std::move(kind), std::move(name), std::move(ns)},
-      std::move(setter),
-      std::move(old_value),
-      std::move(new_value)};
+Change Record(std::string file, std::string api_version, std::string kind,
+              std::string name, std::string ns, std::string setter,
+              std::string old_value, std::string new_value) {
+  Change change;
+  change.file = "clusters/my-cluster/" + file;
+  change.file_in_path = std::move(file);
+  change.object = {std::move(api_version), std::move(kind), std::move(name),
+                   std::move(ns)};
+  change.setter = std::move(setter);
+  change.old_value = std::move(old_value);
+  change.new_value = std::move(new_value);
+  return change;
 }
 
 // Changes in the order a tree walk might find them: not sorted.
