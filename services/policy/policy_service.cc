@@ -5,6 +5,7 @@
 #include "common/object_controller.h"
 #include "common/object_rpc.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
+#include "services/policy/select.h"
 
 namespace ia::policy {
 namespace {
@@ -64,11 +65,14 @@ class PolicyImpl final
                                     v1::ReconcileResponse* response) override {
     return ReconcileRpc(*policies_, *request, response);
   }
-  grpc::Status Evaluate(grpc::ServerContext*, const v1::EvaluateRequest*,
-                        v1::EvaluateResponse*) override {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "Evaluate: the tag selection engine is not part of "
-                        "this build yet");
+  grpc::Status Evaluate(grpc::ServerContext*, const v1::EvaluateRequest* request,
+                        v1::EvaluateResponse* response) override {
+    const std::vector<std::string> tags(request->tags().begin(),
+                                        request->tags().end());
+    absl::StatusOr<std::string> tag = SelectTag(request->spec(), tags);
+    if (!tag.ok()) return ToGrpcStatus(tag.status());
+    response->set_tag(*std::move(tag));
+    return grpc::Status::OK;
   }
 
  private:

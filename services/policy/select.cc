@@ -1,0 +1,404 @@
+#include "services/policy/select.h"
+
+#include <re2/re2.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace ia::policy {
+namespace {
+
+std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+
+// The name after '$' in a template: the longest run of Unicode letters,
+// digits (Nd) and '_', as Go's regexp.extract reads it.
+const RE2& NameRun() {
+  static const RE2* const kName = new RE2("(?:\\pL|\\p{Nd}|_)+");
+  return *kName;
+}
+
+size_t NameLength(absl::string_view s) {
+  re2::StringPiece match;
+  if (!NameRun().Match(re2::StringPiece(s.data(), s.size()), 0, s.size(),
+                       RE2::ANCHOR_START, &match, 1)) {
+    return 0;
+  }
+  return match.size();
+}
+
+// Reads a reference after '$' from `s` (Go's regexp.extract): on success sets
+// the name, the rest after it, and returns true.
+bool ExtractReference(absl::string_view s, absl::string_view* name,
+                      absl::string_view* rest) {
+  if (s.empty()) return false;
+  const bool brace = s[0] == '{';
+  if (brace) s.remove_prefix(1);
+  const size_t n = NameLength(s);
+  if (n == 0) return false;
+  *name = s.substr(0, n);
+  size_t end = n;
+  if (brace) {
+    if (end >= s.size() || s[end] != '}') return false;
+    ++end;
+  }
+  *rest = s.substr(end);
+  return true;
+}
+
+// A group number as Go reads it: digits only, below 1e8 while reading, and
+// no leading zero; -1 otherwise.
+int GroupNumber(absl::string_view name) {
+  int num = 0;
+  for (char c : name) {
+    if (c < '0' || c > '9' || num >= 100000000) return -1;
+    num = num * 10 + (c - '0');
+  }
+  if (name.size() > 1 && name[0] == '0') return -1;
+  return num;
+}
+
+bool IsDigitIn(char c, bool hex) {
+  if (c >= '0' && c <= '9') return true;
+  const char l = absl::ascii_tolower(static_cast<unsigned char>(c));
+  return hex && l >= 'a' && l <= 'f';
+}
+
+// Go's strconv.underscoreOK: '_' only between digits (or after a base
+// prefix), never last.
+bool UnderscoresOk(absl::string_view s) {
+  char saw = '^';
+  size_t i = 0;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  bool hex = false;
+  if (s.size() >= 2 && s[0] == '0') {
+    const char l = absl::ascii_tolower(static_cast<unsigned char>(s[1]));
+    if (l == 'b' || l == 'o' || l == 'x') {
+      i = 2;
+      saw = '0';
+      hex = l == 'x';
+    }
+  }
+  for (; i < s.size(); ++i) {
+    if (IsDigitIn(s[i], hex)) {
+      saw = '0';
+      continue;
+    }
+    if (s[i] == '_') {
+      if (saw != '0') return false;
+      saw = '_';
+      continue;
+    }
+    if (saw == '_') return false;
+    saw = '!';
+  }
+  return saw != '_';
+}
+
+// Go's syntax of a float literal for ParseFloat (readFloat), over all of s.
+bool GoFloatSyntax(absl::string_view s, bool* underscores) {
+  size_t i = 0;
+  *underscores = false;
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  bool hex = false;
+  if (i + 2 < s.size() && s[i] == '0' &&
+      absl::ascii_tolower(static_cast<unsigned char>(s[i + 1])) == 'x') {
+    hex = true;
+    i += 2;
+  }
+  bool saw_dot = false;
+  bool saw_digits = false;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '_') {
+      *underscores = true;
+    } else if (c == '.') {
+      if (saw_dot) break;
+      saw_dot = true;
+    } else if (IsDigitIn(c, hex)) {
+      saw_digits = true;
+    } else {
+      break;
+    }
+  }
+  if (!saw_digits) return false;
+  const char exp_char = hex ? 'p' : 'e';
+  if (i < s.size() &&
+      absl::ascii_tolower(static_cast<unsigned char>(s[i])) == exp_char) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+    for (; i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_');
+         ++i) {
+      if (s[i] == '_') *underscores = true;
+    }
+  } else if (hex) {
+    return false;
+  }
+  return i == s.size();
+}
+
+// A candidate tag's value (the tag itself or the extracted text).
+struct Candidate {
+  const std::string* tag;
+  absl::string_view value;
+};
+
+}  // namespace
+
+void ExpandTemplate(const RE2& re, absl::string_view tmpl,
+                    const std::vector<re2::StringPiece>& groups,
+                    std::string* out) {
+  while (!tmpl.empty()) {
+    const size_t dollar = tmpl.find('$');
+    if (dollar == absl::string_view::npos) break;
+    out->append(tmpl.data(), dollar);
+    tmpl.remove_prefix(dollar + 1);
+    if (!tmpl.empty() && tmpl[0] == '$') {
+      out->push_back('$');
+      tmpl.remove_prefix(1);
+      continue;
+    }
+    absl::string_view name;
+    absl::string_view rest;
+    if (!ExtractReference(tmpl, &name, &rest)) {
+      out->push_back('$');  // malformed: the '$' is text
+      continue;
+    }
+    tmpl = rest;
+    int num = GroupNumber(name);
+    if (num < 0) {
+      const auto& names = re.NamedCapturingGroups();
+      const auto it = names.find(std::string(name.data(), name.size()));
+      if (it != names.end()) num = it->second;
+    }
+    if (num >= 0 && static_cast<size_t>(num) < groups.size() &&
+        groups[num].data() != nullptr) {
+      out->append(groups[num].data(), groups[num].size());
+    }
+  }
+  out->append(tmpl.data(), tmpl.size());
+}
+
+std::optional<double> ParseGoFloat(absl::string_view s) {
+  // Infinity and NaN, as Go's strconv.special.
+  absl::string_view body = s;
+  bool signed_ = false;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) {
+    signed_ = true;
+    body.remove_prefix(1);
+  }
+  const std::string lower = absl::AsciiStrToLower(body);
+  if (lower == "inf" || lower == "infinity") {
+    return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+  }
+  if (!signed_ && lower == "nan") return std::nan("");
+
+  bool underscores = false;
+  if (!GoFloatSyntax(s, &underscores)) return std::nullopt;
+  if (underscores && !UnderscoresOk(s)) return std::nullopt;
+  std::string clean;
+  clean.reserve(s.size());
+  for (char c : s) {
+    if (c != '_') clean.push_back(c);
+  }
+  errno = 0;
+  char* end = nullptr;
+  const double value = std::strtod(clean.c_str(), &end);
+  if (end != clean.c_str() + clean.size()) return std::nullopt;
+  if (std::isinf(value)) return std::nullopt;  // Go: value out of range
+  return value;
+}
+
+absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
+    const v1::ImagePolicySpec& spec) {
+  CompiledPolicy p;
+  const v1::ImagePolicyChoice& choice = spec.policy();
+  const int chosen = static_cast<int>(choice.has_semver()) +
+                     static_cast<int>(choice.has_alphabetical()) +
+                     static_cast<int>(choice.has_numerical());
+  if (chosen != 1) {
+    return absl::InvalidArgumentError(
+        chosen == 0
+            ? "spec.policy: one of semver, alphabetical, numerical must be set"
+            : "spec.policy: only one of semver, alphabetical, numerical may "
+              "be set");
+  }
+  auto order = [&p](absl::string_view path,
+                    absl::string_view value) -> absl::Status {
+    if (value.empty() || value == "asc") {
+      p.ascending_ = true;
+    } else if (value == "desc") {
+      p.ascending_ = false;
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", Quote(value),
+                       " is not a valid order (use asc or desc)"));
+    }
+    return absl::OkStatus();
+  };
+  if (choice.has_semver()) {
+    p.kind_ = Kind::kSemver;
+    absl::StatusOr<SemverRange> range =
+        SemverRange::Parse(choice.semver().range());
+    if (!range.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.policy.semver.range: ", range.status().message()));
+    }
+    p.range_ = *std::move(range);
+  } else if (choice.has_alphabetical()) {
+    p.kind_ = Kind::kAlphabetical;
+    RETURN_IF_ERROR(
+        order("spec.policy.alphabetical.order", choice.alphabetical().order()));
+  } else {
+    p.kind_ = Kind::kNumerical;
+    RETURN_IF_ERROR(
+        order("spec.policy.numerical.order", choice.numerical().order()));
+  }
+
+  const v1::TagFilter& filter = spec.filter_tags();
+  if (!filter.pattern().empty() || !filter.extract().empty()) {
+    RE2::Options options;
+    options.set_log_errors(false);
+    auto re = std::make_shared<const RE2>(filter.pattern(), options);
+    if (!re->ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.filterTags.pattern: invalid regular expression ",
+                       Quote(filter.pattern()), ": ", re->error()));
+    }
+    p.filter_ = std::move(re);
+    p.extract_ = filter.extract();
+  }
+  return p;
+}
+
+absl::StatusOr<std::string> CompiledPolicy::Select(
+    const std::vector<std::string>& tags) const {
+  if (tags.empty()) return absl::NotFoundError("no tags to select from");
+
+  // The candidates and their values; extracted values live in `extracted`
+  // (reserved up front so that views into it stay valid).
+  std::vector<Candidate> candidates;
+  candidates.reserve(tags.size());
+  std::vector<std::string> extracted;
+  if (filter_ != nullptr) {
+    const int n = filter_->NumberOfCapturingGroups() + 1;
+    std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
+    if (!extract_.empty()) extracted.reserve(tags.size());
+    for (const std::string& tag : tags) {
+      if (!filter_->Match(tag, 0, tag.size(), RE2::UNANCHORED, groups.data(),
+                          n)) {
+        continue;
+      }
+      if (extract_.empty()) {
+        candidates.push_back({&tag, tag});
+        continue;
+      }
+      std::string value;
+      ExpandTemplate(*filter_, extract_, groups, &value);
+      extracted.push_back(std::move(value));
+      candidates.push_back({&tag, extracted.back()});
+    }
+    if (candidates.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("no tag matched the filter pattern ",
+                       Quote(filter_->pattern()), " (", tags.size(), " tags)"));
+    }
+  } else {
+    for (const std::string& tag : tags) candidates.push_back({&tag, tag});
+  }
+
+  const Candidate* best = nullptr;
+  switch (kind_) {
+    case Kind::kSemver: {
+      std::optional<Version> best_version;
+      size_t versions = 0;
+      for (const Candidate& c : candidates) {
+        std::optional<Version> v = ParseTagVersion(c.value);
+        if (!v.has_value()) continue;
+        ++versions;
+        if (!range_->Contains(*v)) continue;
+        const int d = best_version.has_value()
+                          ? CompareVersions(*v, *best_version)
+                          : 1;
+        if (d > 0 || (d == 0 && *c.tag > *best->tag)) {
+          best = &c;
+          best_version = std::move(v);
+        }
+      }
+      if (best == nullptr) {
+        return absl::NotFoundError(absl::StrCat(
+            "no tag satisfies semver range ", Quote(range_->text()), " (",
+            candidates.size(), " candidates, ", versions, " of them versions)"));
+      }
+      break;
+    }
+    case Kind::kAlphabetical: {
+      for (const Candidate& c : candidates) {
+        if (best == nullptr) {
+          best = &c;
+          continue;
+        }
+        const int d = c.value.compare(best->value);
+        const bool better = ascending_ ? d > 0 : d < 0;
+        if (better || (d == 0 && *c.tag > *best->tag)) best = &c;
+      }
+      break;
+    }
+    case Kind::kNumerical: {
+      double best_value = 0;
+      for (const Candidate& c : candidates) {
+        const std::optional<double> v = ParseGoFloat(c.value);
+        if (!v.has_value()) {
+          std::string what = absl::StrCat("tag ", Quote(*c.tag));
+          if (c.value != *c.tag) {
+            absl::StrAppend(&what, " (extracted value ", Quote(c.value), ")");
+          }
+          return absl::FailedPreconditionError(absl::StrCat(
+              "numerical policy: ", what, " is not a number"));
+        }
+        if (best == nullptr) {
+          best = &c;
+          best_value = *v;
+          continue;
+        }
+        // NaN is never preferred over a number; equal values (and two NaN)
+        // fall to the tie rule.
+        const bool nan = std::isnan(*v);
+        const bool best_nan = std::isnan(best_value);
+        bool better = false;
+        bool equal = false;
+        if (nan || best_nan) {
+          better = best_nan && !nan;
+          equal = nan && best_nan;
+        } else {
+          better = ascending_ ? *v > best_value : *v < best_value;
+          equal = *v == best_value;
+        }
+        if (better || (equal && *c.tag > *best->tag)) {
+          best = &c;
+          best_value = *v;
+        }
+      }
+      break;
+    }
+  }
+  return *best->tag;
+}
+
+absl::StatusOr<std::string> SelectTag(const v1::ImagePolicySpec& spec,
+                                      const std::vector<std::string>& tags) {
+  ASSIGN_OR_RETURN(const CompiledPolicy policy, CompiledPolicy::Compile(spec));
+  return policy.Select(tags);
+}
+
+absl::Status ValidatePolicySpec(const v1::ImagePolicySpec& spec) {
+  return CompiledPolicy::Compile(spec).status();
+}
+
+}  // namespace ia::policy

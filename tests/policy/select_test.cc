@@ -1,0 +1,221 @@
+// Tests of tag selection: semver, alphabetical, numerical, filterTags with
+// Go's Expand, ties, errors; and Go's ParseFloat syntax.
+#include "services/policy/select.h"
+
+#include <re2/re2.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ia::policy {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::ImagePolicySpec Semver(const std::string& range) {
+  v1::ImagePolicySpec spec;
+  spec.mutable_policy()->mutable_semver()->set_range(range);
+  return spec;
+}
+
+v1::ImagePolicySpec Alpha(const std::string& order) {
+  v1::ImagePolicySpec spec;
+  spec.mutable_policy()->mutable_alphabetical()->set_order(order);
+  return spec;
+}
+
+v1::ImagePolicySpec Numeric(const std::string& order) {
+  v1::ImagePolicySpec spec;
+  spec.mutable_policy()->mutable_numerical()->set_order(order);
+  return spec;
+}
+
+v1::ImagePolicySpec Filter(v1::ImagePolicySpec spec, const std::string& pattern,
+                           const std::string& extract = "") {
+  spec.mutable_filter_tags()->set_pattern(pattern);
+  spec.mutable_filter_tags()->set_extract(extract);
+  return spec;
+}
+
+std::string Select(const v1::ImagePolicySpec& spec,
+                   const std::vector<std::string>& tags) {
+  absl::StatusOr<std::string> tag = SelectTag(spec, tags);
+  return tag.ok() ? *tag : std::string(tag.status().ToString());
+}
+
+TEST(SelectSemverTest, HighestInRangeOriginalTag) {
+  const std::vector<std::string> tags = {"v1.0.0", "1.2.0", "v1.10.0",
+                                         "1.9.0",  "2.0.0", "latest",
+                                         "1.11",   "v1.3.0-rc.1"};
+  EXPECT_EQ(Select(Semver(">=1.0.0 <2.0.0"), tags), "v1.10.0");
+  EXPECT_EQ(Select(Semver("*"), tags), "2.0.0");
+  EXPECT_EQ(Select(Semver("~1.2"), tags), "1.2.0");
+  EXPECT_EQ(Select(Semver(">=1.3.0-0 <2.0.0"), tags), "v1.10.0");
+  EXPECT_EQ(Select(Semver("1.3.0-rc.1"), tags), "v1.3.0-rc.1");
+  EXPECT_EQ(Select(Semver(">=1.0.0-rc.1 <1.4.0"), {"1.3.0-rc9", "1.3.0-rc10"}),
+            "1.3.0-rc9");
+}
+
+TEST(SelectSemverTest, TiesGoToTheGreatestTagInByteOrder) {
+  EXPECT_EQ(Select(Semver("*"), {"v1.0.0", "1.0.0"}), "v1.0.0");
+  EXPECT_EQ(Select(Semver("*"), {"1.0.0", "v1.0.0"}), "v1.0.0");
+  EXPECT_EQ(Select(Semver("*"), {"1.0.0+b.2", "1.0.0+b.1", "1.0.0"}),
+            "1.0.0+b.2");
+}
+
+TEST(SelectSemverTest, NothingQualifies) {
+  absl::StatusOr<std::string> tag =
+      SelectTag(Semver(">=3.0.0"), {"1.0.0", "latest"});
+  ASSERT_EQ(tag.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(tag.status().message()),
+              HasSubstr("no tag satisfies semver range \">=3.0.0\""));
+  EXPECT_EQ(SelectTag(Semver("*"), {}).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(SelectSemverTest, BadRangeIsInvalidArgumentQuotingIt) {
+  absl::StatusOr<std::string> tag = SelectTag(Semver(">=1.0 <"), {"1.0.0"});
+  ASSERT_EQ(tag.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tag.status().message()),
+              HasSubstr("spec.policy.semver.range"));
+  EXPECT_THAT(std::string(tag.status().message()), HasSubstr("\">=1.0 <\""));
+}
+
+TEST(SelectAlphabeticalTest, ByteOrder) {
+  const std::vector<std::string> tags = {"b", "a", "C", "ab", "ba"};
+  EXPECT_EQ(Select(Alpha("asc"), tags), "ba");
+  EXPECT_EQ(Select(Alpha(""), tags), "ba");
+  EXPECT_EQ(Select(Alpha("desc"), tags), "C");
+  EXPECT_EQ(Select(Alpha("up"), tags),
+            "INVALID_ARGUMENT: spec.policy.alphabetical.order: \"up\" is not a "
+            "valid order (use asc or desc)");
+}
+
+TEST(SelectNumericalTest, AscLargestDescSmallest) {
+  const std::vector<std::string> tags = {"1", "10", "9.5", "-3", "1e2",
+                                         "0x10p0"};
+  EXPECT_EQ(Select(Numeric("asc"), tags), "1e2");
+  EXPECT_EQ(Select(Numeric("desc"), tags), "-3");
+}
+
+TEST(SelectNumericalTest, TiesAndNaN) {
+  EXPECT_EQ(Select(Numeric("asc"), {"1.0", "1", "01"}), "1.0");
+  EXPECT_EQ(Select(Numeric("asc"), {"NaN", "2"}), "2");
+  EXPECT_EQ(Select(Numeric("desc"), {"NaN", "2"}), "2");
+  EXPECT_EQ(Select(Numeric("asc"), {"NaN"}), "NaN");
+}
+
+TEST(SelectNumericalTest, NotANumberNamesTheTag) {
+  absl::StatusOr<std::string> tag = SelectTag(Numeric("asc"), {"1", "v2"});
+  ASSERT_EQ(tag.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(tag.status().message()),
+              HasSubstr("tag \"v2\" is not a number"));
+  tag = SelectTag(Filter(Numeric("asc"), "^b-(.*)", "$1"), {"b-x"});
+  EXPECT_THAT(std::string(tag.status().message()),
+              HasSubstr("tag \"b-x\" (extracted value \"x\") is not a number"));
+}
+
+TEST(SelectFilterTest, ExtractOrdersAndReturnsTheOriginalTag) {
+  const std::vector<std::string> tags = {
+      "main-abc-1700000000", "main-def-1700000100", "dev-xyz-1800000000",
+      "main-ghi-900"};
+  EXPECT_EQ(Select(Filter(Numeric("asc"),
+                          "^main-[a-f0-9]+-(?P<ts>[0-9]+)", "$ts"),
+                   tags),
+            "main-def-1700000100");
+  EXPECT_EQ(Select(Filter(Alpha("asc"), "^main-[a-z]+-(?P<ts>[0-9]+)",
+                          "${ts}"),
+                   tags),
+            "main-ghi-900");
+  // Unanchored.
+  EXPECT_EQ(Select(Filter(Alpha("asc"), "xyz"), tags), "dev-xyz-1800000000");
+  // Semver over extracted values.
+  EXPECT_EQ(Select(Filter(Semver("^1"), "^app-(.*)$", "$1"),
+                   {"app-1.2.0", "app-1.10.0", "other-1.99.0", "app-2.0.0"}),
+            "app-1.10.0");
+}
+
+TEST(SelectFilterTest, NoMatchAndBadRegex) {
+  absl::StatusOr<std::string> tag =
+      SelectTag(Filter(Alpha("asc"), "^release-"), {"1.0", "2.0"});
+  ASSERT_EQ(tag.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(tag.status().message()),
+              HasSubstr("no tag matched the filter pattern \"^release-\""));
+  tag = SelectTag(Filter(Alpha("asc"), "([a-z"), {"a"});
+  ASSERT_EQ(tag.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tag.status().message()),
+              HasSubstr("invalid regular expression \"([a-z\""));
+}
+
+TEST(SelectFilterTest, EqualExtractedValuesTieOnTheTag) {
+  EXPECT_EQ(Select(Filter(Alpha("asc"), "-(.*)$", "$1"), {"a-1", "b-1", "c-0"}),
+            "b-1");
+  EXPECT_EQ(Select(Filter(Alpha("desc"), "-(.*)$", "$1"), {"b-0", "a-0", "c-1"}),
+            "b-0");
+}
+
+TEST(SelectSpecTest, ExactlyOnePolicy) {
+  v1::ImagePolicySpec none;
+  EXPECT_EQ(ValidatePolicySpec(none).code(),
+            absl::StatusCode::kInvalidArgument);
+  v1::ImagePolicySpec two = Semver("*");
+  two.mutable_policy()->mutable_alphabetical();
+  EXPECT_EQ(ValidatePolicySpec(two).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ValidatePolicySpec(Semver("^1.2")).ok());
+}
+
+// Go's Regexp.Expand, checked against go1.19's output for the same cases.
+std::string Expand(const std::string& pattern, const std::string& text,
+                   const std::string& tmpl) {
+  RE2 re(pattern);
+  const int n = re.NumberOfCapturingGroups() + 1;
+  std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
+  EXPECT_TRUE(re.Match(text, 0, text.size(), RE2::UNANCHORED, groups.data(), n));
+  std::string out;
+  ExpandTemplate(re, tmpl, groups, &out);
+  return out;
+}
+
+TEST(ExpandTemplateTest, AsGoRegexpExpand) {
+  const std::string re = "(?P<a>\\d+)-(\\d+)";
+  const std::string text = "x12-34y";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"$1", "12"},   {"${1}", "12"}, {"$a", "12"},    {"${a}", "12"},
+      {"$$", "$"},    {"$2x", ""},    {"${2}x", "34x"}, {"$", "$"},
+      {"${", "${"},   {"${1", "${1"}, {"$01", ""},      {"$10", ""},
+      {"$-", "$-"},   {"$a_", ""},    {"$\xc3\xa4", ""}, {"${}", "${}"},
+      {"a$", "a$"},   {"$0", "12-34"}, {"v$1.$2", "v12.34"},
+      {"$1$2", "1234"}, {"$$1", "$1"}};
+  for (const auto& [tmpl, want] : cases) {
+    EXPECT_EQ(Expand(re, text, tmpl), want) << tmpl;
+  }
+  // A group that did not take part expands to "".
+  EXPECT_EQ(Expand("a(x)?(b)", "ab", "[$1][$2]"), "[][b]");
+}
+
+TEST(ParseGoFloatTest, AsStrconvParseFloat) {
+  const std::vector<std::pair<std::string, double>> ok = {
+      {"1_000", 1000}, {"0x1p4", 16},  {"0x_1p4", 16}, {"1e-400", 0},
+      {".5", 0.5},     {"5.", 5},      {"1.5e+3", 1500}, {"-2", -2},
+      {"+3", 3},       {"007", 7},     {"1_0.5_0", 10.5}};
+  for (const auto& [s, want] : ok) {
+    const std::optional<double> v = ParseGoFloat(s);
+    ASSERT_TRUE(v.has_value()) << s;
+    EXPECT_EQ(*v, want) << s;
+  }
+  EXPECT_TRUE(std::isinf(*ParseGoFloat("+inf")));
+  EXPECT_LT(*ParseGoFloat("-Infinity"), 0);
+  EXPECT_TRUE(std::isnan(*ParseGoFloat("NaN")));
+  for (const char* s : {"1e400", "+nan", "infin", "1e", "0x1", "1_", "_1",
+                        " 1", "0b1", "", "-", ".", "1.2.3", "v1", "1__0",
+                        "1_.5", "0x", "abc"}) {
+    EXPECT_FALSE(ParseGoFloat(s).has_value()) << s;
+  }
+}
+
+}  // namespace
+}  // namespace ia::policy
