@@ -9,6 +9,8 @@
 #include "common/duration.h"
 #include "tools/imagectl/commands.h"
 #include "tools/imagectl/create.h"
+#include "tools/imagectl/rewrite.h"
+#include "tools/imagectl/select.h"
 
 namespace ia::imagectl {
 namespace {
@@ -413,6 +415,16 @@ int Run(const std::vector<std::string>& args, const RunEnvironment& env,
   AddCreate(app, s);
   // The offline verbs `select` and `rewrite` are added here by their own
   // Add...() functions; they need no ClientProvider.
+  AddRewriteCommand(app, [&s](std::function<int(Io)> run) {
+    s.action = [run = std::move(run)](ClientProvider&, Io io) {
+      return run(io);
+    };
+  });
+  AddSelectCommand(app, [&s](std::function<int(Io)> run) {
+    s.action = [run = std::move(run)](ClientProvider&, Io io) {
+      return run(io);
+    };
+  });
 
   if (args.empty()) {
     out << app.help();

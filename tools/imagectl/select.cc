@@ -1,0 +1,110 @@
+#include "tools/imagectl/select.h"
+
+#include <iostream>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "services/policy/select.h"
+
+namespace ia::imagectl {
+
+void AddSelectCommand(CLI::App& app,
+                      std::function<void(std::function<int(Io)>)> on_parsed) {
+  // The flags live as long as the callback, that is as long as `app`.
+  auto flags = std::make_shared<SelectFlags>();
+  CLI::App* select = app.add_subcommand(
+      "select",
+      "Select a tag from tags on stdin (one a line), as an image policy "
+      "would; offline");
+  select
+      ->add_option("--select-semver", flags->select_semver,
+                   "select the highest version in a semver range, e.g. "
+                   "'>=1.0.0 <2.0.0'")
+      ->type_name("RANGE");
+  select
+      ->add_option("--select-alpha", flags->select_alpha,
+                   "select by byte order: asc (the last) or desc (the first)")
+      ->type_name("asc|desc");
+  select
+      ->add_option("--select-numeric", flags->select_numeric,
+                   "select by number: asc (the largest) or desc (the "
+                   "smallest)")
+      ->type_name("asc|desc");
+  select
+      ->add_option("--filter-regex", flags->filter_regex,
+                   "only tags matching this RE2 expression are candidates")
+      ->type_name("RE");
+  select
+      ->add_option("--filter-extract", flags->filter_extract,
+                   "the value to order by, from --filter-regex groups "
+                   "($1, ${name}, ...)")
+      ->type_name("TEMPLATE");
+  select->callback([flags, on_parsed = std::move(on_parsed)] {
+    on_parsed([flags](Io io) { return RunSelect(*flags, std::cin, io); });
+  });
+}
+
+absl::StatusOr<v1::ImagePolicySpec> SelectSpecFromFlags(
+    const SelectFlags& flags) {
+  const int chosen = static_cast<int>(!flags.select_semver.empty()) +
+                     static_cast<int>(!flags.select_alpha.empty()) +
+                     static_cast<int>(!flags.select_numeric.empty());
+  if (chosen != 1) {
+    return absl::InvalidArgumentError(
+        "exactly one of --select-semver, --select-alpha, --select-numeric "
+        "is required");
+  }
+  if (!flags.filter_extract.empty() && flags.filter_regex.empty()) {
+    return absl::InvalidArgumentError(
+        "--filter-extract needs --filter-regex");
+  }
+  v1::ImagePolicySpec spec;
+  v1::ImagePolicyChoice* policy = spec.mutable_policy();
+  if (!flags.select_semver.empty()) {
+    policy->mutable_semver()->set_range(flags.select_semver);
+  } else if (!flags.select_alpha.empty()) {
+    policy->mutable_alphabetical()->set_order(flags.select_alpha);
+  } else {
+    policy->mutable_numerical()->set_order(flags.select_numeric);
+  }
+  if (!flags.filter_regex.empty()) {
+    spec.mutable_filter_tags()->set_pattern(flags.filter_regex);
+    spec.mutable_filter_tags()->set_extract(flags.filter_extract);
+  }
+  return spec;
+}
+
+std::vector<std::string> ReadTags(std::istream& in) {
+  std::vector<std::string> tags;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) tags.push_back(std::move(line));
+  }
+  return tags;
+}
+
+int RunSelect(const SelectFlags& flags, std::istream& in, Io io) {
+  absl::StatusOr<v1::ImagePolicySpec> spec = SelectSpecFromFlags(flags);
+  if (!spec.ok()) {
+    io.err << "imagectl select: " << spec.status().message() << "\n";
+    return kExitUsage;
+  }
+  // Check the spec before reading stdin, so a bad flag never waits on input.
+  if (absl::Status valid = policy::ValidatePolicySpec(*spec); !valid.ok()) {
+    io.err << "imagectl select: " << valid.message() << "\n";
+    return kExitUsage;
+  }
+  absl::StatusOr<std::string> tag = policy::SelectTag(*spec, ReadTags(in));
+  if (!tag.ok()) {
+    io.err << "imagectl select: " << tag.status().message() << "\n";
+    return tag.status().code() == absl::StatusCode::kInvalidArgument
+               ? kExitUsage
+               : kExitFailed;
+  }
+  io.out << *tag << "\n";
+  return kExitOk;
+}
+
+}  // namespace ia::imagectl
