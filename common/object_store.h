@@ -65,8 +65,22 @@ class ObjectStore {
     listener_ = std::move(listener);
   }
 
+  // A check of the owning service run on Apply after ValidateAndDefault
+  // (e.g. the policy service's semver range parser). Its message names the
+  // field; Apply prefixes the object's name. Set before serving.
+  void SetValidator(std::function<absl::Status(const T&)> validate) {
+    validator_ = std::move(validate);
+  }
+
   absl::StatusOr<Applied> Apply(T object) {
     RETURN_IF_ERROR(ValidateAndDefault(&object));
+    if (validator_) {
+      absl::Status valid = validator_(object);
+      if (!valid.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            DisplayName(KindOf<T>(), object.metadata()), ": ", valid.message()));
+      }
+    }
     object.clear_status();
     const std::string key = KeyOf(object.metadata());
     Applied applied;
@@ -202,6 +216,7 @@ class ObjectStore {
   const Clock* const clock_;
   mutable absl::Mutex mu_;
   std::function<void(const std::string&)> listener_;
+  std::function<absl::Status(const T&)> validator_;
 };
 
 // Records in `object`'s status that its current generation and its pending

@@ -87,7 +87,12 @@ class PolicyModule final : public ServiceModule {
         peers_(std::move(peers)),
         policies_(context, "imagepolicy",
                   [this](const std::string& key) { return Reconcile(key); }),
-        impl_(&policies_.objects(), &selections_) {}
+        impl_(&policies_.objects(), &selections_) {
+    // Ranges and patterns are checked on Apply, not first at selection.
+    policies_.objects().SetValidator([](const v1::ImagePolicy& policy) {
+      return ValidatePolicySpec(policy.spec());
+    });
+  }
 
   std::vector<std::pair<grpc::Service*, std::string>> Services() override {
     return {{&impl_, v1::Policy::service_full_name()}};

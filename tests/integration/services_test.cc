@@ -237,6 +237,42 @@ TEST(Policy, TwoPolicyKindsAtOnceAreRefused) {
   EXPECT_THAT(status.error_message(), HasSubstr("spec.policy"));
 }
 
+TEST(Policy, InvalidRangeIsRefusedOnApplyAndEvaluateSelects) {
+  TempDir dir;
+  auto service = StartService(dir, kBinaries[1]);
+  auto stub = v1::Policy::NewStub(service->Channel());
+  v1::ApplyImagePolicyRequest request;
+  auto* policy = request.mutable_object();
+  policy->mutable_metadata()->set_name("app");
+  policy->mutable_spec()->mutable_image_repository_ref()->set_name("app");
+  policy->mutable_spec()->mutable_policy()->mutable_semver()->set_range(">=1.0.0 <<2");
+  v1::ApplyImagePolicyResponse response;
+  grpc::Status status = Call([&](grpc::ClientContext* c) {
+    return stub->ApplyImagePolicy(c, request, &response);
+  });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("ImagePolicy flux-system/app"));
+  EXPECT_THAT(status.error_message(), HasSubstr("spec.policy.semver.range"));
+  EXPECT_THAT(status.error_message(), HasSubstr(">=1.0.0 <<2"));
+
+  v1::EvaluateRequest evaluate;
+  evaluate.mutable_spec()->mutable_policy()->mutable_semver()->set_range(">=1.0.0 <2.0.0");
+  for (const char* tag : {"1.2.3", "v1.3.0", "2.0.0", "1.4.0-rc.1", "latest"}) {
+    evaluate.add_tags(tag);
+  }
+  v1::EvaluateResponse selected;
+  ASSERT_TRUE(Call([&](grpc::ClientContext* c) {
+                return stub->Evaluate(c, evaluate, &selected);
+              }).ok());
+  EXPECT_EQ(selected.tag(), "v1.3.0");
+  evaluate.clear_tags();
+  evaluate.add_tags("3.0.0");
+  EXPECT_EQ(Call([&](grpc::ClientContext* c) {
+              return stub->Evaluate(c, evaluate, &selected);
+            }).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST(Services, ManifestsAtStartGoToTheirOwners) {
   TempDir dir;
   const std::string manifests = dir.Join("manifests");

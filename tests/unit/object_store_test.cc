@@ -95,6 +95,22 @@ TEST_F(ObjectStoreTest, InvalidApplyChangesNothing) {
   EXPECT_EQ(got->spec().interval(), "1m");
 }
 
+TEST_F(ObjectStoreTest, TheOwnersValidatorRunsOnApplyNamingTheObject) {
+  objects_->SetValidator([](const v1::ImageRepository& r) {
+    return r.spec().image().find("forbidden") == std::string::npos
+               ? absl::OkStatus()
+               : absl::InvalidArgumentError("spec.image: forbidden here");
+  });
+  auto bad = Repository("1m");
+  bad.mutable_spec()->set_image("registry.example/forbidden");
+  auto applied = objects_->Apply(bad);
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(applied.status().message(),
+            "ImageRepository flux-system/app: spec.image: forbidden here");
+  EXPECT_TRUE(changes_.empty());
+  EXPECT_TRUE(objects_->Apply(Repository("1m")).ok());
+}
+
 TEST_F(ObjectStoreTest, GetListDeleteAndNotFound) {
   ASSERT_TRUE(objects_->Apply(Repository("1m")).ok());
   auto other = Repository("1m");
