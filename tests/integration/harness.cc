@@ -17,7 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "common/store.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "imageautomation/v1/reflector.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 
 namespace ia::testing {
@@ -205,6 +207,31 @@ std::shared_ptr<grpc::Channel> Service::Channel() const {
       options_.credentials ? options_.credentials
                            : grpc::InsecureChannelCredentials(),
       args);
+}
+
+absl::Status SeedReflectorStore(const std::string& data_dir,
+                                const std::vector<std::string>& tags) {
+  std::filesystem::create_directories(data_dir);
+  auto store = Store::Open(data_dir + "/state.db");
+  if (!store.ok()) return store.status();
+  imageautomation::v1::ImageRepository repository;
+  repository.set_api_version("image.toolkit.fluxcd.io/v1");
+  repository.set_kind("ImageRepository");
+  repository.mutable_metadata()->set_name("app");
+  repository.mutable_metadata()->set_namespace_("flux-system");
+  repository.mutable_metadata()->set_generation(1);
+  repository.mutable_spec()->set_image("registry.example/app");
+  repository.mutable_spec()->set_interval("1h");
+  absl::Status status = (*store)->Put("ImageRepository", "flux-system/app",
+                                      repository.SerializeAsString());
+  if (!status.ok()) return status;
+  imageautomation::v1::TagSet tag_set;
+  tag_set.mutable_repository()->set_namespace_("flux-system");
+  tag_set.mutable_repository()->set_name("app");
+  tag_set.set_image("registry.example/app");
+  tag_set.set_revision("rev-1");
+  for (const std::string& tag : tags) tag_set.add_tags()->set_name(tag);
+  return (*store)->Put("TagSet", "flux-system/app", tag_set.SerializeAsString());
 }
 
 absl::StatusOr<int> HealthCheck(std::shared_ptr<grpc::Channel> channel,

@@ -98,6 +98,14 @@ class Service {
   std::unique_ptr<Process> process_;
 };
 
+// Writes the ImageRepository flux-system/app (image registry.example/app)
+// and its tag set (revision "rev-1", `tags` in the given order) into the
+// store of a reflector whose --data-dir is `data_dir`, as a previous run
+// would have left them: until the reflector scans registries itself, this
+// is how tests give it tags.
+absl::Status SeedReflectorStore(const std::string& data_dir,
+                                const std::vector<std::string>& tags);
+
 // grpc.health.v1.Health/Check: the ServingStatus number, or the RPC error.
 absl::StatusOr<int> HealthCheck(std::shared_ptr<grpc::Channel> channel,
                                 const std::string& service);

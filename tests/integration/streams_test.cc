@@ -7,11 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
@@ -24,36 +22,11 @@ namespace {
 namespace v1 = ::imageautomation::v1;
 using ::testing::HasSubstr;
 
-// Writes an ImageRepository and its tag set straight into a reflector's
-// store, as a previous run would have left them.
-void SeedReflectorStore(const std::string& data_dir, int tags) {
-  std::filesystem::create_directories(data_dir);
-  auto store = Store::Open(data_dir + "/state.db");
-  ASSERT_TRUE(store.ok()) << store.status();
-  v1::ImageRepository repository;
-  repository.set_api_version("image.toolkit.fluxcd.io/v1");
-  repository.set_kind("ImageRepository");
-  repository.mutable_metadata()->set_name("app");
-  repository.mutable_metadata()->set_namespace_("flux-system");
-  repository.mutable_metadata()->set_generation(1);
-  repository.mutable_spec()->set_image("registry.example/app");
-  repository.mutable_spec()->set_interval("1h");
-  ASSERT_TRUE((*store)->Put("ImageRepository", "flux-system/app",
-                            repository.SerializeAsString()).ok());
-  v1::TagSet tag_set;
-  tag_set.mutable_repository()->set_namespace_("flux-system");
-  tag_set.mutable_repository()->set_name("app");
-  tag_set.set_image("registry.example/app");
-  tag_set.set_revision("rev-1");
-  for (int i = 0; i < tags; ++i) {
-    tag_set.add_tags()->set_name(absl::StrCat("1.0.", 1000 + i));  // sorted
-  }
-  ASSERT_TRUE((*store)->Put("TagSet", "flux-system/app", tag_set.SerializeAsString()).ok());
-}
-
 TEST(Streams, WatchTagSetsServesStoredTagSetsAndEndsOnSigterm) {
   TempDir dir;
-  SeedReflectorStore(dir.Join("data"), 2500);
+  std::vector<std::string> tags;
+  for (int i = 0; i < 2500; ++i) tags.push_back(absl::StrCat("1.0.", 1000 + i));
+  ASSERT_TRUE(SeedReflectorStore(dir.Join("data"), tags).ok());
   Service service(ServiceOptions{IA_REFLECTOR_BIN, dir.Join("data"), {}},
                   dir.Join("reflector.log"));
   ASSERT_TRUE(service.Start().ok()) << service.Log();
