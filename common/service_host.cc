@@ -115,10 +115,8 @@ ServiceConfig ServiceConfigFromFlags(absl::string_view name,
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServiceConfig& config) {
+  // --tls-ca alone configures only the calls this service makes.
   if (config.tls_cert.empty() && config.tls_key.empty()) {
-    if (!config.tls_ca.empty()) {
-      // --tls-ca alone only configures outgoing calls.
-    }
     return grpc::InsecureServerCredentials();
   }
   if (config.tls_cert.empty() || config.tls_key.empty()) {
