@@ -88,20 +88,31 @@ bool HasAppAt(const v1::SelectionList& list, const std::string& tag) {
          list.items(0).latest_ref().tag() == tag;
 }
 
-TEST(PolicyFlow, SelectsPublishesAndSurvivesRestart) {
+// The three services on a seeded reflector store (flux-system/app with
+// tags 1.2.3, 1.3.0, 2.0.0), made but not started: each test starts them
+// in the order it needs.
+class PolicyFlow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(
+        SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"}).ok());
+  }
+
   TempDir dir;
-  ASSERT_TRUE(SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"}).ok());
-  Service reflector(ServiceOptions{IA_REFLECTOR_BIN, dir.Join("reflector"), {}},
-                    dir.Join("reflector.log"));
-  Service automation(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("automation"), {}},
-                     dir.Join("automation.log"));
-  ASSERT_TRUE(reflector.Start().ok()) << reflector.Log();
-  ASSERT_TRUE(automation.Start().ok()) << automation.Log();
-  Service policy(ServiceOptions{IA_POLICY_BIN,
+  Service reflector{ServiceOptions{IA_REFLECTOR_BIN, dir.Join("reflector"), {}},
+                    dir.Join("reflector.log")};
+  Service automation{ServiceOptions{IA_AUTOMATION_BIN, dir.Join("automation"), {}},
+                     dir.Join("automation.log")};
+  Service policy{ServiceOptions{IA_POLICY_BIN,
                                 dir.Join("policy"),
                                 {"--reflector=" + reflector.address(),
                                  "--automation=" + automation.address()}},
-                 dir.Join("policy.log"));
+                 dir.Join("policy.log")};
+};
+
+TEST_F(PolicyFlow, SelectsPublishesAndSurvivesRestart) {
+  ASSERT_TRUE(reflector.Start().ok()) << reflector.Log();
+  ASSERT_TRUE(automation.Start().ok()) << automation.Log();
   ASSERT_TRUE(policy.Start().ok()) << policy.Log();
   auto policies = v1::Policy::NewStub(policy.Channel());
   auto automations = v1::Automation::NewStub(automation.Channel());
@@ -174,19 +185,8 @@ TEST(PolicyFlow, SelectsPublishesAndSurvivesRestart) {
   EXPECT_THAT(automation.Log(), HasSubstr("selection publisher connected"));
 }
 
-TEST(PolicyFlow, ConvergesWhenPeersStartLater) {
-  TempDir dir;
-  ASSERT_TRUE(SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"}).ok());
-  Service reflector(ServiceOptions{IA_REFLECTOR_BIN, dir.Join("reflector"), {}},
-                    dir.Join("reflector.log"));
-  Service automation(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("automation"), {}},
-                     dir.Join("automation.log"));
+TEST_F(PolicyFlow, ConvergesWhenPeersStartLater) {
   // The policy service starts first and serves with both peers down.
-  Service policy(ServiceOptions{IA_POLICY_BIN,
-                                dir.Join("policy"),
-                                {"--reflector=" + reflector.address(),
-                                 "--automation=" + automation.address()}},
-                 dir.Join("policy.log"));
   ASSERT_TRUE(policy.Start().ok()) << policy.Log();
   auto policies = v1::Policy::NewStub(policy.Channel());
   ASSERT_TRUE(ApplyPolicy(policies.get(), "app", "app", ">=1.0.0 <2.0.0").ok());
