@@ -1,17 +1,20 @@
 // The streams and the HTTP side of the real services: WatchTagSets serves
-// the stored tag sets as a snapshot, ListTags pages through them,
-// WatchSelections starts with its snapshot end, streams end promptly on
-// SIGTERM, and /healthz answers.
+// the stored tag sets as a snapshot and a deleted repository's removal,
+// ListTags pages through them, WatchSelections starts with its snapshot
+// end, health Watch follows SIGTERM, streams end promptly on SIGTERM, and
+// /healthz answers.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "tests/integration/harness.h"
@@ -76,6 +79,67 @@ TEST(Streams, WatchTagSetsServesStoredTagSetsAndEndsOnSigterm) {
   stopper.join();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_LT(absl::Now() - before, absl::Seconds(8));
+}
+
+TEST(Streams, DeletingARepositoryDropsItsTagSetForSubscribers) {
+  TempDir dir;
+  ASSERT_TRUE(SeedReflectorStore(dir.Join("data"), {"1.0.0", "1.1.0"}).ok());
+  Service service(ServiceOptions{IA_REFLECTOR_BIN, dir.Join("data"), {}},
+                  dir.Join("reflector.log"));
+  ASSERT_TRUE(service.Start().ok()) << service.Log();
+  auto stub = v1::Reflector::NewStub(service.Channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto stream = stub->WatchTagSets(&context, v1::WatchTagSetsRequest());
+  v1::TagSetEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT);
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT_END);
+
+  v1::ObjectKey key;
+  key.set_name("app");
+  v1::DeleteResponse deleted;
+  grpc::ClientContext c;
+  ASSERT_TRUE(stub->DeleteImageRepository(&c, key, &deleted).ok());
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::DELETED);
+  EXPECT_EQ(event.tag_set().repository().name(), "app");
+  EXPECT_EQ(event.tag_set().tags_size(), 0);
+  context.TryCancel();
+
+  // Gone for good: a restart serves no tag set for it.
+  ASSERT_EQ(service.Terminate(), 0);
+  ASSERT_TRUE(service.Start().ok());
+  stub = v1::Reflector::NewStub(service.Channel());
+  grpc::ClientContext again;
+  auto restarted = stub->WatchTagSets(&again, v1::WatchTagSetsRequest());
+  ASSERT_TRUE(restarted->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT_END);
+  again.TryCancel();
+}
+
+TEST(Streams, HealthWatchReportsServingThenNotServingOnSigterm) {
+  TempDir dir;
+  Service service(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("data"), {}},
+                  dir.Join("automation.log"));
+  ASSERT_TRUE(service.Start().ok()) << service.Log();
+  auto stub = grpc::health::v1::Health::NewStub(service.Channel());
+  grpc::ClientContext context;
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("imageautomation.v1.Automation");
+  auto stream = stub->Watch(&context, request);
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  std::thread stopper([&] { EXPECT_EQ(service.Terminate(), 0); });
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  while (stream->Read(&response)) {
+  }
+  stream->Finish();
+  stopper.join();
 }
 
 TEST(Streams, WatchSelectionsStartsWithTheSnapshotEnd) {

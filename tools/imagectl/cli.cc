@@ -415,16 +415,14 @@ int Run(const std::vector<std::string>& args, const RunEnvironment& env,
   AddCreate(app, s);
   // The offline verbs `select` and `rewrite` are added here by their own
   // Add...() functions; they need no ClientProvider.
-  AddRewriteCommand(app, [&s](std::function<int(Io)> run) {
+  // Offline verbs: their action needs no service client.
+  auto offline = [&s](std::function<int(Io)> run) {
     s.action = [run = std::move(run)](ClientProvider&, Io io) {
       return run(io);
     };
-  });
-  AddSelectCommand(app, [&s](std::function<int(Io)> run) {
-    s.action = [run = std::move(run)](ClientProvider&, Io io) {
-      return run(io);
-    };
-  });
+  };
+  AddRewriteCommand(app, offline);
+  AddSelectCommand(app, offline);
 
   if (args.empty()) {
     out << app.help();
