@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/integration/harness.h"
+#include "tests/support/harness.h"
 
 namespace ia::testing {
 namespace {

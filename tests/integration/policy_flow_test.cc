@@ -11,7 +11,7 @@
 #include "imageautomation/v1/automation.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
-#include "tests/integration/harness.h"
+#include "tests/support/harness.h"
 
 namespace ia::testing {
 namespace {

@@ -17,7 +17,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
-#include "tests/integration/harness.h"
+#include "tests/support/harness.h"
 
 namespace ia::testing {
 namespace {

@@ -7,7 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
-#include "tests/integration/harness.h"
+#include "tests/support/harness.h"
 
 namespace ia::testing {
 namespace {

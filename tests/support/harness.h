@@ -1,10 +1,10 @@
-// Test harness for integration tests: temporary folders, free loopback
+// Test harness shared by the test binaries: temporary folders, free loopback
 // ports, the real service binaries as child processes, and gRPC probes
 // (health, server reflection) that speak the wire protocol directly.
 //
 // Not thread-safe; one test uses one harness object at a time.
-#ifndef TESTS_INTEGRATION_HARNESS_H_
-#define TESTS_INTEGRATION_HARNESS_H_
+#ifndef TESTS_SUPPORT_HARNESS_H_
+#define TESTS_SUPPORT_HARNESS_H_
 
 #include <sys/types.h>
 
@@ -120,4 +120,4 @@ ReflectionFileContainingSymbol(std::shared_ptr<grpc::Channel> channel,
 
 }  // namespace ia::testing
 
-#endif  // TESTS_INTEGRATION_HARNESS_H_
+#endif  // TESTS_SUPPORT_HARNESS_H_

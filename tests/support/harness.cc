@@ -1,4 +1,4 @@
-#include "tests/integration/harness.h"
+#include "tests/support/harness.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
