@@ -165,7 +165,7 @@ class PolicyModule final : public ServiceModule {
         policies_(context, "imagepolicy",
                   [this](const std::string& key) { return Reconcile(key); }),
         impl_(&policies_.objects(), &selections_),
-        tag_sets_(peers_.reflector, credentials,
+        tag_sets_(peers_.reflector, credentials, context.clock,
                   [this](const std::string& repository) {
                     const std::vector<std::string> keys =
                         repository.empty() ? index_.AllPolicies()
@@ -346,16 +346,34 @@ class PolicyModule final : public ServiceModule {
     }
 
     std::vector<std::string> tags;
+    std::vector<absl::Time> first_seen;
     tags.reserve(tag_set->tags_size());
-    for (const auto& tag : tag_set->tags()) tags.push_back(tag.name());
-    absl::StatusOr<std::string> selected = compiled->Select(tags);
+    first_seen.reserve(tag_set->tags_size());
+    for (const auto& tag : tag_set->tags()) {
+      tags.push_back(tag.name());
+      // The watcher stamps tags that come without a time; should one still
+      // lack it, it counts as just seen.
+      first_seen.push_back(
+          tag.has_first_seen() ? FromProtoTime(tag.first_seen()) : now);
+    }
+    const MaturedSelection matured =
+        compiled->SelectMatured(tags, first_seen, now);
+    // minAge: look again when a held-back tag becomes old enough, without
+    // waiting for a new tag set.
+    ReconcileResult again;
+    if (matured.next_change != absl::InfiniteFuture()) {
+      again.requeue_after =
+          std::max(matured.next_change - now, absl::Nanoseconds(1));
+    }
+    const absl::StatusOr<std::string>& selected = matured.tag;
     if (!selected.ok()) {
       // Nothing qualifies (or numerical met a non-number): Flux's Failure.
       // The previous selection stays. A new tag set or spec enqueues the
-      // policy again, so there is nothing to retry meanwhile.
+      // policy again, so there is nothing to retry meanwhile (but for tags
+      // held back by minAge).
       RETURN_IF_ERROR(not_ready("Failure", std::string(selected.status().message()),
                                 false));
-      return ReconcileResult{};
+      return again;
     }
 
     // No silent downgrade: keep the previous tag when the new one is lower
@@ -419,6 +437,14 @@ class PolicyModule final : public ServiceModule {
                                   status->observed_previous_ref().tag(), ")");
                             }
                             absl::StrAppend(&message, note);
+                            if (!matured.held_back.empty() &&
+                                matured.held_back != latest.tag()) {
+                              absl::StrAppend(
+                                  &message, "; ", matured.held_back,
+                                  " held back by minAge ",
+                                  compiled->min_age_text(), " until ",
+                                  FormatStatusTime(matured.held_back_until));
+                            }
                             MarkObserved(p);
                             auto* conditions = status->mutable_conditions();
                             SetCondition(conditions, kReady, kTrue, "Succeeded",
@@ -427,7 +453,7 @@ class PolicyModule final : public ServiceModule {
                             RemoveCondition(conditions, kReconciling);
                           })
             .status());
-    return ReconcileResult{};
+    return again;
   }
 
   const ServiceContext context_;

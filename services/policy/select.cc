@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/duration.h"
 #include "common/status_macros.h"
 
 namespace ia::policy {
@@ -274,96 +275,118 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
     p.filter_ = std::move(re);
     p.extract_ = filter.extract();
   }
+
+  if (!spec.min_age().empty()) {
+    absl::StatusOr<absl::Duration> min_age = ParseDuration(spec.min_age());
+    if (!min_age.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.minAge: ", min_age.status().message()));
+    }
+    p.min_age_ = *min_age;
+    p.min_age_text_ = spec.min_age();
+  }
   return p;
 }
 
 absl::StatusOr<std::string> CompiledPolicy::Select(
     const std::vector<std::string>& tags) const {
   if (tags.empty()) return absl::NotFoundError("no tags to select from");
+  if (filter_ == nullptr) {
+    // Every tag is a candidate, valued as itself: no list to build.
+    return Choose(
+        tags.size(),
+        [&tags](size_t i) -> const std::string& { return tags[i]; },
+        [&tags](size_t i) { return absl::string_view(tags[i]); });
+  }
 
   // The candidates and their values; extracted values live in `extracted`
   // (reserved up front so that views into it stay valid).
   std::vector<Candidate> candidates;
-  candidates.reserve(tags.size());
   std::vector<std::string> extracted;
-  if (filter_ != nullptr) {
-    const int n = filter_->NumberOfCapturingGroups() + 1;
-    std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
-    if (!extract_.empty()) extracted.reserve(tags.size());
-    for (const std::string& tag : tags) {
-      if (!filter_->Match(tag, 0, tag.size(), RE2::UNANCHORED, groups.data(),
-                          n)) {
-        continue;
-      }
-      if (extract_.empty()) {
-        candidates.push_back({&tag, tag});
-        continue;
-      }
-      std::string value;
-      ExpandTemplate(*filter_, extract_, groups, &value);
-      extracted.push_back(std::move(value));
-      candidates.push_back({&tag, extracted.back()});
+  const int n = filter_->NumberOfCapturingGroups() + 1;
+  std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
+  if (!extract_.empty()) extracted.reserve(tags.size());
+  for (const std::string& tag : tags) {
+    if (!filter_->Match(tag, 0, tag.size(), RE2::UNANCHORED, groups.data(),
+                        n)) {
+      continue;
     }
-    if (candidates.empty()) {
-      return absl::NotFoundError(
-          absl::StrCat("no tag matched the filter pattern ",
-                       Quote(filter_->pattern()), " (", tags.size(), " tags)"));
+    if (extract_.empty()) {
+      candidates.push_back({&tag, tag});
+      continue;
     }
-  } else {
-    for (const std::string& tag : tags) candidates.push_back({&tag, tag});
+    std::string value;
+    ExpandTemplate(*filter_, extract_, groups, &value);
+    extracted.push_back(std::move(value));
+    candidates.push_back({&tag, extracted.back()});
   }
+  if (candidates.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no tag matched the filter pattern ",
+                     Quote(filter_->pattern()), " (", tags.size(), " tags)"));
+  }
+  return Choose(
+      candidates.size(),
+      [&candidates](size_t i) -> const std::string& {
+        return *candidates[i].tag;
+      },
+      [&candidates](size_t i) { return candidates[i].value; });
+}
 
-  const Candidate* best = nullptr;
+template <typename TagOf, typename ValueOf>
+absl::StatusOr<std::string> CompiledPolicy::Choose(
+    size_t count, const TagOf& tag_of, const ValueOf& value_of) const {
+  constexpr size_t kNone = static_cast<size_t>(-1);
+  size_t best = kNone;
   switch (kind_) {
     case Kind::kSemver: {
       std::optional<Version> best_version;
       size_t versions = 0;
-      for (const Candidate& c : candidates) {
-        std::optional<Version> v = ParseTagVersion(c.value);
+      for (size_t i = 0; i < count; ++i) {
+        std::optional<Version> v = ParseTagVersion(value_of(i));
         if (!v.has_value()) continue;
         ++versions;
         if (!range_->Contains(*v)) continue;
         const int d = best_version.has_value()
                           ? CompareVersions(*v, *best_version)
                           : 1;
-        if (d > 0 || (d == 0 && *c.tag > *best->tag)) {
-          best = &c;
+        if (d > 0 || (d == 0 && tag_of(i) > tag_of(best))) {
+          best = i;
           best_version = std::move(v);
         }
       }
-      if (best == nullptr) {
+      if (best == kNone) {
         return absl::NotFoundError(absl::StrCat(
             "no tag satisfies semver range ", Quote(range_->text()), " (",
-            candidates.size(), " candidates, ", versions, " of them versions)"));
+            count, " candidates, ", versions, " of them versions)"));
       }
       break;
     }
     case Kind::kAlphabetical: {
-      for (const Candidate& c : candidates) {
-        if (best == nullptr) {
-          best = &c;
-          continue;
-        }
-        const int d = c.value.compare(best->value);
+      best = 0;
+      for (size_t i = 1; i < count; ++i) {
+        const int d = value_of(i).compare(value_of(best));
         const bool better = ascending_ ? d > 0 : d < 0;
-        if (better || (d == 0 && *c.tag > *best->tag)) best = &c;
+        if (better || (d == 0 && tag_of(i) > tag_of(best))) best = i;
       }
       break;
     }
     case Kind::kNumerical: {
       double best_value = 0;
-      for (const Candidate& c : candidates) {
-        const std::optional<double> v = ParseGoFloat(c.value);
+      for (size_t i = 0; i < count; ++i) {
+        const absl::string_view value = value_of(i);
+        const std::optional<double> v = ParseGoFloat(value);
         if (!v.has_value()) {
-          std::string what = absl::StrCat("tag ", Quote(*c.tag));
-          if (c.value != *c.tag) {
-            absl::StrAppend(&what, " (extracted value ", Quote(c.value), ")");
+          const std::string& tag = tag_of(i);
+          std::string what = absl::StrCat("tag ", Quote(tag));
+          if (value != tag) {
+            absl::StrAppend(&what, " (extracted value ", Quote(value), ")");
           }
           return absl::FailedPreconditionError(absl::StrCat(
               "numerical policy: ", what, " is not a number"));
         }
-        if (best == nullptr) {
-          best = &c;
+        if (best == kNone) {
+          best = i;
           best_value = *v;
           continue;
         }
@@ -380,15 +403,97 @@ absl::StatusOr<std::string> CompiledPolicy::Select(
           better = ascending_ ? *v > best_value : *v < best_value;
           equal = *v == best_value;
         }
-        if (better || (equal && *c.tag > *best->tag)) {
-          best = &c;
+        if (better || (equal && tag_of(i) > tag_of(best))) {
+          best = i;
           best_value = *v;
         }
       }
       break;
     }
   }
-  return *best->tag;
+  return tag_of(best);
+}
+
+MaturedSelection CompiledPolicy::SelectMatured(
+    const std::vector<std::string>& tags,
+    const std::vector<absl::Time>& first_seen, absl::Time now) const {
+  MaturedSelection out;
+  // Tags first seen at or before the cutoff are old enough.
+  const absl::Time cutoff = now - min_age_;
+  std::vector<size_t> young;
+  if (min_age_ > absl::ZeroDuration()) {
+    for (size_t i = 0; i < tags.size(); ++i) {
+      if (i >= first_seen.size() || first_seen[i] > cutoff) young.push_back(i);
+    }
+  }
+  if (young.empty()) {
+    out.tag = Select(tags);
+    return out;
+  }
+  auto matures = [&](size_t i) {
+    return (i < first_seen.size() ? first_seen[i] : now) + min_age_;
+  };
+
+  std::vector<std::string> matured;
+  matured.reserve(tags.size() - young.size());
+  for (size_t i = 0, y = 0; i < tags.size(); ++i) {
+    if (y < young.size() && young[y] == i) {
+      ++y;
+    } else {
+      matured.push_back(tags[i]);
+    }
+  }
+  out.tag = Select(matured);
+
+  // The tag chosen without minAge, if another: one of the young ones.
+  absl::StatusOr<std::string> unaged = Select(tags);
+  if (unaged.ok() && (!out.tag.ok() || *unaged != *out.tag)) {
+    for (size_t i : young) {
+      if (tags[i] == *unaged) {
+        out.held_back = *unaged;
+        out.held_back_until = matures(i);
+        break;
+      }
+    }
+  }
+
+  // When the answer can change: the first young tag to mature that would be
+  // preferred over the current answer (or would fail the policy, as a
+  // numerical policy does on a non-number), or would qualify at all when
+  // nothing does now.
+  for (size_t i : young) {
+    const absl::Time at = matures(i);
+    if (at >= out.next_change) continue;
+    bool changes;
+    if (out.tag.ok()) {
+      absl::StatusOr<std::string> pair = Select({*out.tag, tags[i]});
+      changes = !pair.ok() || *pair != *out.tag;
+    } else {
+      changes =
+          Select({tags[i]}).status().code() != absl::StatusCode::kNotFound;
+    }
+    if (changes) out.next_change = at;
+  }
+
+  if (!out.tag.ok() && absl::IsNotFound(out.tag.status())) {
+    std::string message =
+        matured.empty()
+            ? absl::StrCat("no tag is older than spec.minAge ", min_age_text_)
+            : std::string(out.tag.status().message());
+    absl::StrAppend(&message, "; ", young.size(),
+                    young.size() == 1 ? " tag" : " tags",
+                    " held back by minAge");
+    if (!out.held_back.empty()) {
+      absl::StrAppend(&message, ", ", out.held_back, " until ",
+                      FormatStatusTime(out.held_back_until));
+    }
+    out.tag = absl::NotFoundError(message);
+  }
+  return out;
+}
+
+std::string FormatStatusTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 absl::StatusOr<std::string> SelectTag(const v1::ImagePolicySpec& spec,

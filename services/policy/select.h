@@ -27,6 +27,14 @@
 // FAILED_PRECONDITION when the numerical policy meets a value that is not a
 // number (the message names the tag), as Flux fails the policy then.
 //
+// minAge (our extension, spec.minAge): SelectMatured first drops the tags
+// the reflector has known for less than minAge (first seen after now -
+// minAge), then selects as Select does; it also says which tag is held back
+// (the one Select would pick without minAge) and when the selection may next
+// change as tags mature, so that the caller can look again then. Select
+// itself ignores minAge (there are no times), as Policy.Evaluate and
+// `imagectl select` do.
+//
 // CompiledPolicy is immutable after Compile: thread-safe for concurrent
 // Select calls. The free functions are thread-safe.
 #ifndef SERVICES_POLICY_SELECT_H_
@@ -40,6 +48,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/objects.h"
 #include "services/policy/semver.h"
 
@@ -47,27 +56,67 @@
 
 namespace ia::policy {
 
-// A spec's policy and filter, checked and compiled once.
+// What SelectMatured decided.
+struct MaturedSelection {
+  // Select's answer over the tags old enough for minAge. When none of them
+  // qualifies, NOT_FOUND; its message then also names the held-back tag.
+  absl::StatusOr<std::string> tag;
+  // The tag Select would pick without minAge when that is not `tag` (it is
+  // too young), and when it becomes old enough; "" and InfiniteFuture when
+  // nothing is held back.
+  std::string held_back;
+  absl::Time held_back_until = absl::InfiniteFuture();
+  // The earliest time at which a tag too young now, which would change the
+  // answer (preferred over `tag`, or the first to qualify at all), becomes
+  // old enough; InfiniteFuture when no such tag.
+  absl::Time next_change = absl::InfiniteFuture();
+};
+
+// A spec's policy, filter and minAge, checked and compiled once.
 class CompiledPolicy {
  public:
-  // Compiles spec.policy and spec.filterTags (other fields are ignored).
-  // INVALID_ARGUMENT naming the field when the spec is not usable.
+  // Compiles spec.policy, spec.filterTags and spec.minAge (other fields are
+  // ignored). INVALID_ARGUMENT naming the field when the spec is not usable.
   static absl::StatusOr<CompiledPolicy> Compile(const v1::ImagePolicySpec& spec);
 
   // Selects from `tags` (see the file comment). Returns the original tag.
+  // minAge is not applied.
   absl::StatusOr<std::string> Select(const std::vector<std::string>& tags) const;
+
+  // Selects from the tags known for at least minAge at `now`: tags[i] was
+  // first seen at first_seen[i] (the vectors have the same size). Without
+  // minAge (unset or 0) the same as Select, with nothing held back.
+  MaturedSelection SelectMatured(const std::vector<std::string>& tags,
+                                 const std::vector<absl::Time>& first_seen,
+                                 absl::Time now) const;
+
+  // spec.minAge (zero when unset), and as written.
+  absl::Duration min_age() const { return min_age_; }
+  const std::string& min_age_text() const { return min_age_text_; }
 
  private:
   enum class Kind { kSemver, kAlphabetical, kNumerical };
 
   CompiledPolicy() = default;
 
+  // Picks among `count` candidates (count > 0): tag_of(i) is the original
+  // tag (const std::string&), value_of(i) what the policy orders
+  // (absl::string_view). Defined and used in select.cc only.
+  template <typename TagOf, typename ValueOf>
+  absl::StatusOr<std::string> Choose(size_t count, const TagOf& tag_of,
+                                     const ValueOf& value_of) const;
+
   Kind kind_ = Kind::kSemver;
   bool ascending_ = true;
   std::optional<SemverRange> range_;
   std::shared_ptr<const re2::RE2> filter_;  // null: no filterTags
   std::string extract_;
+  absl::Duration min_age_ = absl::ZeroDuration();
+  std::string min_age_text_;
 };
+
+// A time as status messages write it: RFC 3339 in UTC, to the second.
+std::string FormatStatusTime(absl::Time t);
 
 // Compile + Select in one call: what Policy.Evaluate and `imagectl select`
 // use.

@@ -200,36 +200,46 @@ std::string RewriteHyphenRanges(absl::string_view s) {
 }  // namespace
 
 std::optional<Version> ParseTagVersion(absl::string_view tag) {
-  if (!tag.empty() && tag[0] == 'v') tag.remove_prefix(1);
+  // One pass, left to right: [v]MAJOR.MINOR.PATCH[-PRE][+BUILD]. It runs
+  // once per tag per selection, so it allocates nothing for tags that are
+  // not versions, nor for short prerelease and build strings.
+  const char* p = tag.data();
+  const char* const end = p + tag.size();
+  if (p != end && *p == 'v') ++p;
+  // Digits, no leading zero, within uint64.
+  auto number = [&p, end](uint64_t* out) {
+    const char* const start = p;
+    uint64_t value = 0;
+    for (; p != end && IsDigit(*p); ++p) {
+      const uint64_t digit = static_cast<uint64_t>(*p - '0');
+      if (value > (UINT64_MAX - digit) / 10) return false;
+      value = value * 10 + digit;
+    }
+    if (p == start || (*start == '0' && p - start > 1)) return false;
+    *out = value;
+    return true;
+  };
   Version v;
-  const size_t dot1 = tag.find('.');
-  if (dot1 == absl::string_view::npos) return std::nullopt;
-  const size_t dot2 = tag.find('.', dot1 + 1);
-  if (dot2 == absl::string_view::npos) return std::nullopt;
-  absl::string_view major = tag.substr(0, dot1);
-  absl::string_view minor = tag.substr(dot1 + 1, dot2 - dot1 - 1);
-  absl::string_view rest = tag.substr(dot2 + 1);
-  const size_t plus = rest.find('+');
-  if (plus != absl::string_view::npos) {
-    const absl::string_view build = rest.substr(plus + 1);
-    if (!ValidIdentifiers(build, /*prerelease=*/false)) return std::nullopt;
-    v.build = std::string(build);
-    rest = rest.substr(0, plus);
-  }
-  const size_t dash = rest.find('-');
-  if (dash != absl::string_view::npos) {
-    const absl::string_view pre = rest.substr(dash + 1);
+  if (!number(&v.major) || p == end || *p != '.') return std::nullopt;
+  ++p;
+  if (!number(&v.minor) || p == end || *p != '.') return std::nullopt;
+  ++p;
+  if (!number(&v.patch)) return std::nullopt;
+  if (p != end && *p == '-') {
+    const char* const start = ++p;
+    while (p != end && *p != '+') ++p;
+    const absl::string_view pre(start, static_cast<size_t>(p - start));
     if (!ValidIdentifiers(pre, /*prerelease=*/true)) return std::nullopt;
-    v.prerelease = std::string(pre);
-    rest = rest.substr(0, dash);
+    v.prerelease.assign(pre.data(), pre.size());
   }
-  for (absl::string_view part : {major, minor, rest}) {
-    if (part.size() > 1 && part[0] == '0') return std::nullopt;
+  if (p != end && *p == '+') {
+    ++p;
+    const absl::string_view build(p, static_cast<size_t>(end - p));
+    if (!ValidIdentifiers(build, /*prerelease=*/false)) return std::nullopt;
+    v.build.assign(build.data(), build.size());
+    p = end;
   }
-  if (!ParseUint64(major, &v.major) || !ParseUint64(minor, &v.minor) ||
-      !ParseUint64(rest, &v.patch)) {
-    return std::nullopt;
-  }
+  if (p != end) return std::nullopt;
   return v;
 }
 

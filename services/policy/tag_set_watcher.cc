@@ -21,11 +21,12 @@ std::string RepositoryKey(const v1::TagSet& tag_set) {
 }
 }  // namespace
 
-TagSetWatcher::TagSetWatcher(std::string address,
-                             std::shared_ptr<grpc::ChannelCredentials> credentials,
-                             ChangedFn changed)
+TagSetWatcher::TagSetWatcher(
+    std::string address, std::shared_ptr<grpc::ChannelCredentials> credentials,
+    const Clock* clock, ChangedFn changed)
     : address_(std::move(address)),
       credentials_(std::move(credentials)),
+      clock_(clock),
       changed_(std::move(changed)) {}
 
 TagSetWatcher::~TagSetWatcher() { Stop(); }
@@ -81,7 +82,9 @@ void TagSetWatcher::Run() {
           case v1::TagSetEvent::SNAPSHOT: {
             auto tag_set = std::make_shared<v1::TagSet>(
                 std::move(*event.mutable_tag_set()));
-            snapshot[RepositoryKey(*tag_set)] = std::move(tag_set);
+            const std::string key = RepositoryKey(*tag_set);
+            StampFirstSeen(key, tag_set.get());
+            snapshot[key] = std::move(tag_set);
             break;
           }
           case v1::TagSetEvent::SNAPSHOT_END: {
@@ -105,6 +108,7 @@ void TagSetWatcher::Run() {
             auto tag_set = std::make_shared<v1::TagSet>(
                 std::move(*event.mutable_tag_set()));
             const std::string key = RepositoryKey(*tag_set);
+            StampFirstSeen(key, tag_set.get());
             Set(key, std::move(tag_set));
             changed_(key);
             break;
@@ -163,6 +167,29 @@ std::vector<std::string> TagSetWatcher::ReplaceAll(
 void TagSetWatcher::Set(const std::string& key, TagSetPtr tag_set) {
   absl::MutexLock lock(&mu_);
   tag_sets_[key] = std::move(tag_set);
+}
+
+void TagSetWatcher::StampFirstSeen(const std::string& key,
+                                   v1::TagSet* tag_set) const {
+  bool missing = false;
+  for (const v1::Tag& tag : tag_set->tags()) {
+    missing = missing || !tag.has_first_seen();
+  }
+  if (!missing) return;
+  // The times given before, by name (views into `previous`, kept alive).
+  const TagSetPtr previous = Get(key);
+  std::map<absl::string_view, const google::protobuf::Timestamp*> known;
+  if (previous != nullptr) {
+    for (const v1::Tag& tag : previous->tags()) {
+      if (tag.has_first_seen()) known[tag.name()] = &tag.first_seen();
+    }
+  }
+  const google::protobuf::Timestamp now = ToProtoTime(clock_->Now());
+  for (v1::Tag& tag : *tag_set->mutable_tags()) {
+    if (tag.has_first_seen()) continue;
+    auto it = known.find(tag.name());
+    *tag.mutable_first_seen() = it != known.end() ? *it->second : now;
+  }
 }
 
 bool TagSetWatcher::Erase(const std::string& key) {

@@ -10,6 +10,12 @@
 // once with "" (meaning: every repository) after the first snapshot; it
 // must not block (the policy module enqueues policies).
 //
+// A tag that arrives without first_seen (a reflector that does not record
+// it) is given the time this watcher first received it, on `clock`, and
+// keeps that time in later tag sets: for minAge such a tag counts as just
+// seen, never as known forever (after a restart of the policy service, as
+// seen at the restart).
+//
 // Thread-safe. Stop() cancels the stream (TryCancel) and joins the thread.
 #ifndef SERVICES_POLICY_TAG_SET_WATCHER_H_
 #define SERVICES_POLICY_TAG_SET_WATCHER_H_
@@ -22,6 +28,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clock.h"
 #include "imageautomation/v1/reflector.pb.h"
 #include "services/policy/stream_backoff.h"
 
@@ -36,9 +43,10 @@ class TagSetWatcher {
  public:
   using ChangedFn = std::function<void(const std::string& repository_key)>;
 
+  // `clock` (not owned) must outlive this object.
   TagSetWatcher(std::string address,
                 std::shared_ptr<grpc::ChannelCredentials> credentials,
-                ChangedFn changed);
+                const Clock* clock, ChangedFn changed);
   ~TagSetWatcher();  // Stop()s.
   TagSetWatcher(const TagSetWatcher&) = delete;
   TagSetWatcher& operator=(const TagSetWatcher&) = delete;
@@ -66,10 +74,15 @@ class TagSetWatcher {
   std::vector<std::string> ReplaceAll(std::map<std::string, TagSetPtr> snapshot,
                                       bool* first);
   void Set(const std::string& key, TagSetPtr tag_set);
+  // Gives the tags of `tag_set` without first_seen the time they have in
+  // the cached tag set of `key`, or now.
+  void StampFirstSeen(const std::string& key,
+                      imageautomation::v1::TagSet* tag_set) const;
   bool Erase(const std::string& key);
 
   const std::string address_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  const Clock* const clock_;
   const ChangedFn changed_;
   StreamBackoff backoff_;
 
