@@ -50,7 +50,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/objects.h"
-#include "services/policy/semver.h"
+#include "common/semver.h"
 
 #include <re2/re2.h>
 

@@ -24,7 +24,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "services/policy/select.h"
-#include "services/policy/semver.h"
+#include "common/semver.h"
 
 namespace ia::policy {
 namespace {

@@ -1,4 +1,4 @@
-#include "services/policy/semver.h"
+#include "common/semver.h"
 
 #include <utility>
 
@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
-namespace ia::policy {
+namespace ia {
 namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
@@ -497,4 +497,4 @@ absl::Status ValidateSemverRange(absl::string_view range) {
   return SemverRange::Parse(range).status();
 }
 
-}  // namespace ia::policy
+}  // namespace ia

@@ -25,8 +25,8 @@
 //
 // Everything here is a pure value type: thread-compatible, and const methods
 // may be called from many threads at once.
-#ifndef SERVICES_POLICY_SEMVER_H_
-#define SERVICES_POLICY_SEMVER_H_
+#ifndef COMMON_SEMVER_H_
+#define COMMON_SEMVER_H_
 
 #include <cstdint>
 #include <optional>
@@ -36,7 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace ia::policy {
+namespace ia {
 
 // A parsed version. `prerelease` and `build` are without their '-'/'+'.
 struct Version {
@@ -119,6 +119,6 @@ class SemverRange {
 // For validating specs at Apply time.
 absl::Status ValidateSemverRange(absl::string_view range);
 
-}  // namespace ia::policy
+}  // namespace ia
 
-#endif  // SERVICES_POLICY_SEMVER_H_
+#endif  // COMMON_SEMVER_H_

@@ -1,6 +1,6 @@
 // Table tests of the semver engine: tag parsing, precedence, every range form
 // and the edge cases in Masterminds' and Flux's documentation.
-#include "services/policy/semver.h"
+#include "common/semver.h"
 
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ia::policy {
+namespace ia {
 namespace {
 
 using ::testing::HasSubstr;
@@ -176,4 +176,4 @@ TEST(RangeTest, AcceptsMastermindsQuirks) {
 }
 
 }  // namespace
-}  // namespace ia::policy
+}  // namespace ia
