@@ -15,7 +15,14 @@ class HttpServer::Impl {
   int port = 0;
 };
 
-HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {}
+HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
+  // Nothing posted to a service is large; a bigger body gets 413.
+  impl_->server.set_payload_max_length(kMaxBodyBytes);
+  // Small replies go out at once (no Nagle delay), and a registry posting
+  // many notifications keeps its connection.
+  impl_->server.set_tcp_nodelay(true);
+  impl_->server.set_keep_alive_max_count(1000);
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -61,6 +68,8 @@ absl::Status HttpServer::Start(const std::string& address) {
         absl::StrCat("cannot listen for HTTP on ", address));
   }
   impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  // stop() before the loop runs would be lost and Stop() would hang.
+  while (!impl_->server.is_running()) std::this_thread::yield();
   return absl::OkStatus();
 }
 

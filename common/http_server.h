@@ -5,6 +5,7 @@
 #ifndef COMMON_HTTP_SERVER_H_
 #define COMMON_HTTP_SERVER_H_
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -31,6 +32,9 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 class HttpServer {
  public:
+  // Requests with a larger body are answered 413 without calling a handler.
+  static constexpr size_t kMaxBodyBytes = 1 << 20;
+
   HttpServer();
   ~HttpServer();  // Stops.
   HttpServer(const HttpServer&) = delete;

@@ -273,6 +273,7 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
     http.Handle("GET", "/readyz", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
     });
+    (*module)->RegisterHttp(http);
     absl::Status status = http.Start(config.http_listen);
     if (!status.ok()) {
       log::Error("cannot listen for HTTP").With("error", status);

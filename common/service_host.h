@@ -37,6 +37,8 @@ class ChannelCredentials;
 
 namespace ia {
 
+class HttpServer;
+
 // The flags every service takes (defined in service_host.cc).
 struct ServiceConfig {
   std::string name;         // "reflector", "policy" or "automation"
@@ -90,6 +92,9 @@ class ServiceModule {
   // Starts and stops background work (controllers, client streams).
   virtual void Start() = 0;
   virtual void Stop() = 0;
+  // Adds the module's handlers to the --http-listen server (called only
+  // when the flag is set, before the server starts).
+  virtual void RegisterHttp(HttpServer& http) {}
   // Called on SIGTERM before the gRPC server shuts down: ends the module's
   // long-lived streams so that Shutdown() need not wait for them.
   virtual void Drain() {}

@@ -19,11 +19,12 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libre2-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
-  libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libgit2-dev libgpgme-dev
+  libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libgit2-dev libgpgme-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # Real servers the tests start on loopback: a registry, a Git remote over
   # smart HTTP (lighttpd + git http-backend) and over SSH, OpenPGP.
-  docker-registry apache2-utils lighttpd openssh-server openssh-client gnupg
+  docker-registry apache2-utils lighttpd lighttpd-mod-openssl openssh-server
+  openssh-client gnupg
 )
 
 missing=()

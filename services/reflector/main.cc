@@ -1,7 +1,27 @@
 // image-reflector: scans container registries and streams tag sets.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "common/service_host.h"
 #include "services/reflector/reflector_service.h"
+
+ABSL_FLAG(int, registry_page_size, 1000,
+          "tags asked for per page of a registry's tags/list (?n=); Quay "
+          "allows 100, ECR 1000");
+ABSL_FLAG(double, registry_requests_per_second, 20,
+          "request budget per registry host, shared by all repositories on it "
+          "(0: no limit)");
+ABSL_FLAG(int64_t, scan_max_tags, 100000,
+          "a scan that finds more tags fails instead of storing them");
+ABSL_FLAG(int64_t, scan_max_reply_bytes, 8 << 20,
+          "a registry reply with a larger body fails the scan");
+ABSL_FLAG(std::string, registry_events_token_file, "",
+          "file holding a token that POST /v1/registry-events must present as "
+          "'Authorization: Bearer TOKEN' (empty: no check)");
 
 int main(int argc, char** argv) {
   ia::BlockTerminationSignals();
@@ -9,7 +29,34 @@ int main(int argc, char** argv) {
       "Scans container registries for the ImageRepository objects it owns "
       "and streams their tag sets over gRPC.");
   ia::ParseServiceFlags(argc, argv);
+  ia::reflector::ReflectorOptions options;
+  options.limits.page_size = absl::GetFlag(FLAGS_registry_page_size);
+  options.limits.max_tags = absl::GetFlag(FLAGS_scan_max_tags);
+  options.limits.max_reply_bytes = absl::GetFlag(FLAGS_scan_max_reply_bytes);
+  options.registry_config.requests_per_second =
+      absl::GetFlag(FLAGS_registry_requests_per_second);
+  if (options.limits.page_size < 1 || options.limits.max_tags < 1 ||
+      options.limits.max_reply_bytes < 1) {
+    std::cerr << "image-reflector: --registry-page-size, --scan-max-tags and "
+                 "--scan-max-reply-bytes must be positive\n";
+    return 2;
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_registry_events_token_file);
+      !path.empty()) {
+    std::ifstream in(path);
+    std::stringstream token;
+    token << in.rdbuf();
+    options.events_token = std::string(absl::StripAsciiWhitespace(token.str()));
+    if (!in || options.events_token.empty()) {
+      std::cerr << "image-reflector: --registry-events-token-file: cannot read "
+                   "a token from "
+                << path << "\n";
+      return 2;
+    }
+  }
   return ia::RunService(
       ia::ServiceConfigFromFlags("reflector", "127.0.0.1:50051"),
-      ia::reflector::MakeModule);
+      [&options](const ia::ServiceContext& context) {
+        return ia::reflector::MakeModule(context, options);
+      });
 }

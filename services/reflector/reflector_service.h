@@ -7,19 +7,38 @@
 #define SERVICES_REFLECTOR_REFLECTOR_SERVICE_H_
 
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/service_host.h"
+#include "services/reflector/registry_client.h"
+#include "services/reflector/scan_options.h"
 
 namespace ia::reflector {
 
 // Bucket of the store holding one v1::TagSet per repository key.
 inline constexpr absl::string_view kTagSetBucket = "TagSet";
 
+// The reflector's own settings (its flags).
+struct ReflectorOptions {
+  // The registry client; MakeRegistryClient(registry_config) when null.
+  std::shared_ptr<RegistryClient> registry;
+  RegistryClientConfig registry_config;
+  ScanLimits limits;
+  // When not empty, POST /v1/registry-events must carry
+  // `Authorization: Bearer <events_token>`.
+  std::string events_token;
+  // A push notification adds its tag at once and asks for a confirming
+  // scan this long after.
+  absl::Duration confirm_scan_delay = absl::Seconds(5);
+};
+
 // Makes the module RunService() hosts. Objects already in the store are
-// queued for reconciliation when the module starts.
+// queued for reconciliation when the module starts; a repository whose last
+// scan is younger than its interval is not scanned again until it is due.
 absl::StatusOr<std::unique_ptr<ServiceModule>> MakeModule(
-    const ServiceContext& context);
+    const ServiceContext& context, ReflectorOptions options = {});
 
 }  // namespace ia::reflector
 

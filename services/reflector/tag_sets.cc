@@ -1,0 +1,115 @@
+#include "services/reflector/tag_sets.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/objects.h"
+
+namespace ia::reflector {
+
+absl::StatusOr<Exclusions> Exclusions::Compile(
+    const std::vector<std::string>& patterns) {
+  Exclusions exclusions;
+  RE2::Options options;
+  options.set_log_errors(false);
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    auto re = std::make_shared<const RE2>(patterns[i], options);
+    if (!re->ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.exclusionList[", i, "]: invalid regular expression \"",
+                       patterns[i], "\": ", re->error()));
+    }
+    exclusions.patterns_.push_back(std::move(re));
+  }
+  return exclusions;
+}
+
+bool Exclusions::Excludes(const std::string& tag) const {
+  for (const auto& re : patterns_) {
+    if (RE2::PartialMatch(tag, *re)) return true;
+  }
+  return false;
+}
+
+v1::TagSet MergeScan(const v1::TagSet* previous, std::vector<std::string> scanned,
+                     const Exclusions& exclusions, absl::Time scan_start,
+                     absl::Time now) {
+  std::sort(scanned.begin(), scanned.end());
+  scanned.erase(std::unique(scanned.begin(), scanned.end()), scanned.end());
+
+  v1::TagSet result;
+  if (previous != nullptr) {
+    *result.mutable_repository() = previous->repository();
+    result.set_image(previous->image());
+    result.set_canonical_image_name(previous->canonical_image_name());
+  }
+  result.mutable_tags()->Reserve(static_cast<int>(scanned.size()));
+  const google::protobuf::Timestamp now_proto = ToProtoTime(now);
+
+  // Both lists are sorted: walk them together.
+  static const v1::TagSet kEmpty;
+  const auto& old_tags = previous != nullptr ? previous->tags() : kEmpty.tags();
+  auto old_it = old_tags.begin();
+  auto keep_pushed = [&](const v1::Tag& tag) {
+    if (FromProtoTime(tag.first_seen()) > scan_start) *result.add_tags() = tag;
+  };
+  for (std::string& name : scanned) {
+    while (old_it != old_tags.end() && old_it->name() < name) keep_pushed(*old_it++);
+    if (exclusions.Excludes(name)) continue;
+    v1::Tag* tag = result.add_tags();
+    if (old_it != old_tags.end() && old_it->name() == name) {
+      *tag->mutable_first_seen() = old_it->first_seen();
+      ++old_it;
+    } else {
+      *tag->mutable_first_seen() = now_proto;
+    }
+    tag->set_name(std::move(name));
+  }
+  while (old_it != old_tags.end()) keep_pushed(*old_it++);
+  SetRevision(&result);
+  return result;
+}
+
+bool AddTag(v1::TagSet* tag_set, const std::string& tag, absl::Time now) {
+  auto* tags = tag_set->mutable_tags();
+  auto it = std::lower_bound(
+      tags->begin(), tags->end(), tag,
+      [](const v1::Tag& a, const std::string& b) { return a.name() < b; });
+  if (it != tags->end() && it->name() == tag) return false;
+  const int index = static_cast<int>(it - tags->begin());
+  v1::Tag* added = tags->Add();
+  added->set_name(tag);
+  *added->mutable_first_seen() = ToProtoTime(now);
+  // Bubble the new last element into place.
+  for (int i = tags->size() - 1; i > index; --i) tags->SwapElements(i, i - 1);
+  return true;
+}
+
+void SetRevision(v1::TagSet* tag_set) {
+  // FNV-1a over the names, each followed by a NUL (no tag holds one), in
+  // two lanes with different offsets for 128 bits.
+  uint64_t a = 0xcbf29ce484222325ULL, b = 0x6c62272e07bb0142ULL;
+  constexpr uint64_t kPrime = 0x100000001b3ULL;
+  auto mix = [&](unsigned char c) {
+    a = (a ^ c) * kPrime;
+    b = (b ^ static_cast<unsigned char>(c + 0x5b)) * kPrime;
+  };
+  for (const v1::Tag& tag : tag_set->tags()) {
+    for (unsigned char c : tag.name()) mix(c);
+    mix(0);
+  }
+  tag_set->set_revision(absl::StrFormat("%016x%016x", a, b));
+}
+
+std::vector<std::string> LatestTags(const v1::TagSet& tag_set, int n) {
+  std::vector<std::string> latest;
+  const int size = tag_set.tags_size();
+  for (int i = size - 1; i >= 0 && static_cast<int>(latest.size()) < n; --i) {
+    latest.push_back(tag_set.tags(i).name());
+  }
+  return latest;
+}
+
+}  // namespace ia::reflector

@@ -1,0 +1,57 @@
+// Tag sets: what a scan or a push notification does to the stored
+// v1::TagSet of one ImageRepository. Pure functions over values; the
+// reflector service holds the locks and the store.
+#ifndef SERVICES_REFLECTOR_TAG_SETS_H_
+#define SERVICES_REFLECTOR_TAG_SETS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "imageautomation/v1/reflector.pb.h"
+#include "re2/re2.h"
+
+namespace ia::reflector {
+
+namespace v1 = ::imageautomation::v1;
+
+// The compiled spec.exclusionList of one repository.
+class Exclusions {
+ public:
+  // INVALID_ARGUMENT naming `spec.exclusionList[i]` for a bad pattern.
+  static absl::StatusOr<Exclusions> Compile(const std::vector<std::string>& patterns);
+  // True when any pattern matches anywhere in `tag` (unanchored, as Flux).
+  bool Excludes(const std::string& tag) const;
+
+ private:
+  std::vector<std::shared_ptr<const RE2>> patterns_;
+};
+
+// The stored set after a scan that returned `scanned` (in any order, maybe
+// with duplicates): the tags that no exclusion matches, sorted, each with
+// the first_seen it had in `previous` (or `now` when new). A tag that is in
+// `previous` but not in `scanned` is dropped, except one that a push
+// notification added after the scan started (first_seen > `scan_start`):
+// the registry's listing may not show it yet, and dropping it would flap.
+// `previous` may be null.
+v1::TagSet MergeScan(const v1::TagSet* previous, std::vector<std::string> scanned,
+                     const Exclusions& exclusions, absl::Time scan_start,
+                     absl::Time now);
+
+// Adds `tag` (first seen `now`) to `tag_set`, keeping it sorted, unless it
+// is there already. Returns whether the set changed. Does not update the
+// revision: call SetRevision after.
+bool AddTag(v1::TagSet* tag_set, const std::string& tag, absl::Time now);
+
+// Sets tag_set->revision from its tag names: a stable hex hash that changes
+// exactly when the set of names does.
+void SetRevision(v1::TagSet* tag_set);
+
+// The first `n` tag names in descending byte order (Flux's latestTags).
+std::vector<std::string> LatestTags(const v1::TagSet& tag_set, int n = 10);
+
+}  // namespace ia::reflector
+
+#endif  // SERVICES_REFLECTOR_TAG_SETS_H_

@@ -1,0 +1,475 @@
+// The reflector module over its real gRPC API (in-process channel) and its
+// real HTTP webhook, with a registry client that answers from memory, on a
+// fake clock: when scans happen, what they store and stream, what status
+// says, and what push notifications do.
+#include <map>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/http_server.h"
+#include "common/log.h"
+#include "common/object_store.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "imageautomation/v1/reflector.grpc.pb.h"
+#include "services/reflector/reflector_service.h"
+#include "tests/support/harness.h"
+
+namespace ia::reflector {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Answers ListTags from a map of repository path -> tags or error.
+class MemoryRegistry : public RegistryClient {
+ public:
+  void Set(const std::string& path, std::vector<std::string> tags) {
+    absl::MutexLock lock(&mu_);
+    tags_[path] = std::move(tags);
+    errors_.erase(path);
+  }
+  void Fail(const std::string& path, absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    errors_[path] = std::move(status);
+  }
+  int scans(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    return scans_[path];
+  }
+  RegistryOptions last_options() {
+    absl::MutexLock lock(&mu_);
+    return last_options_;
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListTags(const ImageReference& image,
+                                                    const RegistryOptions& options,
+                                                    ScanStats* stats) override {
+    absl::MutexLock lock(&mu_);
+    ++scans_[image.path];
+    last_options_ = options;
+    if (stats != nullptr) stats->requests = 1;
+    if (auto it = errors_.find(image.path); it != errors_.end()) return it->second;
+    if (auto it = tags_.find(image.path); it != tags_.end()) return it->second;
+    return absl::NotFoundError(absl::StrCat("repository ", image.path, " not found"));
+  }
+  absl::StatusOr<std::string> Digest(const ImageReference&, absl::string_view,
+                                     const RegistryOptions&) override {
+    return absl::UnimplementedError("not used");
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::vector<std::string>> tags_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Status> errors_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> scans_ ABSL_GUARDED_BY(mu_);
+  RegistryOptions last_options_ ABSL_GUARDED_BY(mu_);
+};
+
+class ReflectorModuleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.name = "reflector";
+    if (getenv("IA_TEST_DEBUG") != nullptr) log::Init("reflector", log::Level::kDebug);
+    config_.workers = 2;
+    auto store = Store::Open(dir_.Join("state.db"));
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    secrets_ = std::make_unique<Secrets>(dir_.Join("secrets"));
+    registry_ = std::make_shared<MemoryRegistry>();
+  }
+  void TearDown() override { StopModule(); }
+
+  void StartModule(absl::string_view events_token = "") {
+    ReflectorOptions options;
+    options.registry = registry_;
+    options.events_token = std::string(events_token);
+    options.confirm_scan_delay = absl::Seconds(5);
+    context_ = ServiceContext{&config_, store_.get(), &clock_, secrets_.get()};
+    auto module = MakeModule(context_, options);
+    ASSERT_TRUE(module.ok());
+    module_ = *std::move(module);
+    module_->Start();
+    grpc::ServerBuilder builder;
+    for (auto& [service, name] : module_->Services()) builder.RegisterService(service);
+    server_ = builder.BuildAndStart();
+    stub_ = v1::Reflector::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    http_ = std::make_unique<HttpServer>();
+    module_->RegisterHttp(*http_);
+    ASSERT_TRUE(http_->Start("127.0.0.1:0").ok());
+  }
+
+  void StopModule() {
+    if (module_ == nullptr) return;
+    http_->Stop();
+    module_->Drain();
+    server_->Shutdown();
+    module_->Stop();
+    module_.reset();
+  }
+
+  void Apply(const std::string& name, const std::string& image,
+             const std::string& interval = "10m",
+             std::vector<std::string> exclusions = {}) {
+    v1::ApplyImageRepositoryRequest request;
+    v1::ImageRepository* object = request.mutable_object();
+    object->set_api_version("image.toolkit.fluxcd.io/v1");
+    object->set_kind("ImageRepository");
+    object->mutable_metadata()->set_name(name);
+    object->mutable_metadata()->set_namespace_("flux-system");
+    object->mutable_spec()->set_image(image);
+    object->mutable_spec()->set_interval(interval);
+    for (auto& e : exclusions) object->mutable_spec()->add_exclusion_list(e);
+    grpc::ClientContext context;
+    v1::ApplyImageRepositoryResponse response;
+    grpc::Status status = stub_->ApplyImageRepository(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  v1::ImageRepository Get(const std::string& name) {
+    v1::ObjectKey key;
+    key.set_namespace_("flux-system");
+    key.set_name(name);
+    grpc::ClientContext context;
+    v1::ImageRepository object;
+    grpc::Status status = stub_->GetImageRepository(&context, key, &object);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return object;
+  }
+
+  static std::string ReadyMessage(const v1::ImageRepository& object,
+                                  std::string* reason = nullptr) {
+    for (const auto& c : object.status().conditions()) {
+      if (c.type() == "Ready") {
+        if (reason != nullptr) *reason = c.reason();
+        return c.status() + ": " + c.message();
+      }
+    }
+    return "";
+  }
+
+  // Waits (in real time) until `done` holds.
+  template <typename F>
+  bool Eventually(F done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < deadline) {
+      if (done()) return true;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return false;
+  }
+
+  // Moves the fake clock forward a step at a time until `done` holds (the
+  // controller's requeue is measured from when its reconcile returns, which
+  // the test cannot observe); returns the clock's time then.
+  template <typename F>
+  absl::Time AdvanceUntil(absl::Duration step, F done) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!done() && absl::Now() < deadline) {
+      clock_.Advance(step);
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    EXPECT_TRUE(done());
+    return clock_.Now();
+  }
+
+  std::vector<std::string> StoredTags(const std::string& name) {
+    v1::ListTagsRequest request;
+    request.mutable_repository()->set_namespace_("flux-system");
+    request.mutable_repository()->set_name(name);
+    grpc::ClientContext context;
+    v1::ListTagsResponse response;
+    EXPECT_TRUE(stub_->ListTags(&context, request, &response).ok());
+    std::vector<std::string> tags;
+    for (const auto& tag : response.tags()) tags.push_back(tag.name());
+    return tags;
+  }
+
+  httplib::Result Post(const std::string& body, const std::string& token = "") {
+    httplib::Client client("127.0.0.1", http_->port());
+    httplib::Headers headers;
+    if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+    return client.Post("/v1/registry-events", headers, body, "application/json");
+  }
+
+  testing::TempDir dir_;
+  ServiceConfig config_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Secrets> secrets_;
+  FakeClock clock_;
+  ServiceContext context_;
+  std::shared_ptr<MemoryRegistry> registry_;
+  std::unique_ptr<ServiceModule> module_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Reflector::Stub> stub_;
+  std::unique_ptr<HttpServer> http_;
+};
+
+TEST_F(ReflectorModuleTest, ScanStoresTagsAndReportsFluxStatus) {
+  std::vector<std::string> tags;
+  for (int i = 0; i < 12; ++i) tags.push_back(absl::StrCat("1.0.", i));
+  tags.push_back("1.0.3.sig");  // excluded by the default exclusionList
+  tags.push_back("1.0.3");      // duplicate
+  registry_->Set("team/app", tags);
+  StartModule();
+  Apply("app", "registry.local:5000/team/app");
+
+  ASSERT_TRUE(Eventually([&] { return !Get("app").status().last_scan_result().revision().empty(); }));
+  v1::ImageRepository object = Get("app");
+  std::string reason;
+  EXPECT_EQ(ReadyMessage(object, &reason), "True: successful scan: found 12 tags");
+  EXPECT_EQ(reason, "Succeeded");
+  EXPECT_EQ(object.status().canonical_image_name(), "registry.local:5000/team/app");
+  EXPECT_EQ(object.status().last_scan_result().tag_count(), 12);
+  EXPECT_THAT(object.status().last_scan_result().latest_tags(),
+              ElementsAre("1.0.9", "1.0.8", "1.0.7", "1.0.6", "1.0.5", "1.0.4",
+                          "1.0.3", "1.0.2", "1.0.11", "1.0.10"));
+  EXPECT_THAT(object.status().observed_exclusion_list(), ElementsAre("^.*\\.sig$"));
+  EXPECT_EQ(object.status().observed_generation(), object.metadata().generation());
+  EXPECT_EQ(StoredTags("app").size(), 12u);
+}
+
+TEST_F(ReflectorModuleTest, ScansOnlyWhenDueAndOnRequest) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule();
+  Apply("app", "registry.local/team/app", "10m");
+  ASSERT_TRUE(Eventually([&] { return registry_->scans("team/app") == 1; }));
+
+  const absl::Time first = clock_.Now();
+
+  // Scanned again once the interval has passed, never before.
+  registry_->Set("team/app", {"1.0.0", "1.1.0"});
+  const absl::Time second = AdvanceUntil(
+      absl::Seconds(30), [&] { return registry_->scans("team/app") == 2; });
+  EXPECT_GE(second - first, absl::Minutes(10));
+  ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 2; }));
+
+  // `imagectl reconcile` scans at once.
+  grpc::ClientContext context;
+  v1::ObjectKey key;
+  key.set_namespace_("flux-system");
+  key.set_name("app");
+  v1::ReconcileResponse response;
+  ASSERT_TRUE(stub_->ReconcileImageRepository(&context, key, &response).ok());
+  ASSERT_TRUE(Eventually([&] { return registry_->scans("team/app") == 3; }));
+}
+
+TEST_F(ReflectorModuleTest, RestartServesStoredTagsWithoutRescanning) {
+  registry_->Set("team/app", {"1.0.0", "2.0.0"});
+  StartModule();
+  Apply("app", "registry.local/team/app", "1h");
+  ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 2; }));
+  const std::string revision = Get("app").status().last_scan_result().revision();
+  StopModule();
+
+  auto fresh = std::make_shared<MemoryRegistry>();
+  registry_ = fresh;
+  StartModule();
+  // The stream's snapshot has the stored set at once.
+  grpc::ClientContext context;
+  auto stream = stub_->WatchTagSets(&context, v1::WatchTagSetsRequest());
+  v1::TagSetEvent event;
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT);
+  EXPECT_EQ(event.tag_set().revision(), revision);
+  EXPECT_EQ(event.tag_set().tags_size(), 2);
+  EXPECT_EQ(event.tag_set().image(), "registry.local/team/app");
+  context.TryCancel();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(fresh->scans("team/app"), 0);
+}
+
+TEST_F(ReflectorModuleTest, FirstSeenIsKeptAcrossScans) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule();
+  Apply("app", "registry.local/team/app", "1m");
+  ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 1; }));
+  const absl::Time first = clock_.Now();
+  registry_->Set("team/app", {"1.0.0", "1.1.0"});
+  AdvanceUntil(absl::Seconds(30), [&] { return StoredTags("app").size() == 2; });
+
+  v1::ListTagsRequest request;
+  request.mutable_repository()->set_name("app");
+  request.mutable_repository()->set_namespace_("flux-system");
+  grpc::ClientContext context;
+  v1::ListTagsResponse response;
+  ASSERT_TRUE(stub_->ListTags(&context, request, &response).ok());
+  ASSERT_EQ(response.tags_size(), 2);
+  EXPECT_EQ(response.tags(0).first_seen().seconds(), absl::ToUnixSeconds(first));
+  EXPECT_GT(response.tags(1).first_seen().seconds(), absl::ToUnixSeconds(first));
+}
+
+TEST_F(ReflectorModuleTest, FailedScanKeepsTagsAndSaysWhy) {
+  registry_->Set("team/app", {"1.0.0", "1.1.0"});
+  registry_->Set("team/other", {"3.0.0"});
+  StartModule();
+  Apply("app", "registry.local/team/app", "1m");
+  Apply("other", "registry.local/team/other", "1m");
+  ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 2; }));
+
+  registry_->Fail("team/app", absl::UnauthenticatedError(
+                                  "authentication failed for registry.local/team/app"));
+  std::string reason;
+  AdvanceUntil(absl::Seconds(30), [&] {
+    return ReadyMessage(Get("app"), &reason).rfind("False:", 0) == 0;
+  });
+  EXPECT_EQ(reason, "AuthenticationFailed");
+  EXPECT_THAT(ReadyMessage(Get("app")), HasSubstr("authentication failed"));
+  EXPECT_EQ(StoredTags("app").size(), 2u);
+  EXPECT_EQ(Get("app").status().last_scan_result().tag_count(), 2);
+
+  registry_->Fail("team/app", absl::DataLossError("malformed reply"));
+  AdvanceUntil(absl::Seconds(30), [&] {
+    ReadyMessage(Get("app"), &reason);
+    return reason == "ReadOperationFailed";
+  });
+  // The other repository is unaffected.
+  EXPECT_EQ(ReadyMessage(Get("other")), "True: successful scan: found 1 tags");
+}
+
+TEST_F(ReflectorModuleTest, MissingSecretIsAuthenticationFailed) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule();
+  v1::ApplyImageRepositoryRequest request;
+  v1::ImageRepository* object = request.mutable_object();
+  object->set_api_version("image.toolkit.fluxcd.io/v1");
+  object->set_kind("ImageRepository");
+  object->mutable_metadata()->set_name("app");
+  object->mutable_metadata()->set_namespace_("flux-system");
+  object->mutable_spec()->set_image("registry.local/team/app");
+  object->mutable_spec()->set_interval("1m");
+  object->mutable_spec()->mutable_secret_ref()->set_name("regcred");
+  grpc::ClientContext context;
+  v1::ApplyImageRepositoryResponse response;
+  ASSERT_TRUE(stub_->ApplyImageRepository(&context, request, &response).ok());
+  std::string reason;
+  ASSERT_TRUE(Eventually([&] { return !ReadyMessage(Get("app"), &reason).empty() &&
+                                      reason != "Progressing"; }));
+  EXPECT_EQ(reason, "AuthenticationFailed");
+  EXPECT_THAT(ReadyMessage(Get("app")), HasSubstr("spec.secretRef"));
+  EXPECT_THAT(ReadyMessage(Get("app")), HasSubstr("regcred"));
+  EXPECT_EQ(registry_->scans("team/app"), 0);
+}
+
+TEST_F(ReflectorModuleTest, DockerConfigCredentialsReachTheClient) {
+  registry_->Set("team/app", {"1.0.0"});
+  dir_.WriteFile("secrets/flux-system/regcred/.dockerconfigjson",
+                 R"({"auths":{"registry.local":{"username":"u","password":"p"}}})");
+  StartModule();
+  v1::ApplyImageRepositoryRequest request;
+  v1::ImageRepository* object = request.mutable_object();
+  object->set_api_version("image.toolkit.fluxcd.io/v1");
+  object->set_kind("ImageRepository");
+  object->mutable_metadata()->set_name("app");
+  object->mutable_metadata()->set_namespace_("flux-system");
+  object->mutable_spec()->set_image("registry.local/team/app");
+  object->mutable_spec()->set_interval("1m");
+  object->mutable_spec()->set_timeout("20s");
+  object->mutable_spec()->mutable_secret_ref()->set_name("regcred");
+  grpc::ClientContext context;
+  v1::ApplyImageRepositoryResponse response;
+  ASSERT_TRUE(stub_->ApplyImageRepository(&context, request, &response).ok());
+  ASSERT_TRUE(Eventually([&] { return registry_->scans("team/app") == 1; }));
+  RegistryOptions options = registry_->last_options();
+  ASSERT_TRUE(options.credentials.has_value());
+  EXPECT_EQ(options.credentials->username, "u");
+  EXPECT_EQ(options.credentials->password, "p");
+  EXPECT_EQ(options.timeout, absl::Seconds(20));
+}
+
+TEST_F(ReflectorModuleTest, PushNotificationAddsTagAtOnceAndStreamsIt) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule();
+  Apply("app", "registry.local:5000/team/app", "1h");
+  // Status is written after the tag set is stored and published.
+  ASSERT_TRUE(Eventually(
+      [&] { return Get("app").status().last_scan_result().tag_count() == 1; }));
+
+  grpc::ClientContext context;
+  auto stream = stub_->WatchTagSets(&context, v1::WatchTagSetsRequest());
+  v1::TagSetEvent event;
+  ASSERT_TRUE(stream->Read(&event));  // snapshot
+  ASSERT_TRUE(stream->Read(&event));
+  ASSERT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT_END);
+
+  // Docker distribution's envelope, as its notifications endpoint posts it.
+  auto result = Post(R"({"events":[
+    {"id":"1","action":"pull","target":{"repository":"team/app","tag":"1.0.0"}},
+    {"id":"2","action":"push","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json",
+      "repository":"team/app","tag":"1.3.0","digest":"sha256:00"},
+     "request":{"host":"registry.local:5000","method":"PUT"}}]})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 202) << result->body;
+  EXPECT_THAT(result->body, HasSubstr("flux-system/app:1.3.0"));
+
+  ASSERT_TRUE(stream->Read(&event));
+  EXPECT_EQ(event.type(), v1::TagSetEvent::UPDATED);
+  ASSERT_EQ(event.tag_set().tags_size(), 2);
+  EXPECT_EQ(event.tag_set().tags(1).name(), "1.3.0");
+  EXPECT_EQ(Get("app").status().last_scan_result().tag_count(), 2);
+  EXPECT_EQ(registry_->scans("team/app"), 1);  // no scan was needed
+
+  // A confirming scan follows; the registry knows the tag by now.
+  registry_->Set("team/app", {"1.0.0", "1.3.0"});
+  const absl::Time pushed = clock_.Now();
+  const absl::Time confirmed = AdvanceUntil(
+      absl::Seconds(1), [&] { return registry_->scans("team/app") == 2; });
+  EXPECT_LT(confirmed - pushed, absl::Minutes(1));  // long before the 1h interval
+  EXPECT_EQ(StoredTags("app").size(), 2u);
+  context.TryCancel();
+}
+
+TEST_F(ReflectorModuleTest, GenericPushFormAndItsErrors) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule("s3cret");
+  Apply("app", "registry.local/team/app", "1h");
+  ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 1; }));
+
+  // Without the token: refused, nothing changes.
+  auto result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 401);
+  result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})", "wrong");
+  EXPECT_EQ(result->status, 401);
+
+  result = Post(R"({"image":"registry.local/team/app",)", "s3cret");
+  EXPECT_EQ(result->status, 400);
+  EXPECT_THAT(result->body, HasSubstr("not valid JSON"));
+  result = Post(R"({"image":"registry.local/team/app","tag":"bad tag!"})", "s3cret");
+  EXPECT_EQ(result->status, 400);
+  EXPECT_THAT(result->body, HasSubstr("tag"));
+  result = Post(R"({"image":"registry.local/team/unknown","tag":"1.2.0"})", "s3cret");
+  EXPECT_EQ(result->status, 404);
+  // Excluded by the default exclusionList: accepted, not stored.
+  result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0.sig"})", "s3cret");
+  EXPECT_EQ(result->status, 202);
+  EXPECT_THAT(StoredTags("app"), ElementsAre("1.0.0"));
+
+  result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})", "s3cret");
+  EXPECT_EQ(result->status, 202) << result->body;
+  EXPECT_THAT(StoredTags("app"), ElementsAre("1.0.0", "1.2.0"));
+}
+
+TEST_F(ReflectorModuleTest, DeleteRemovesTagSet) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule();
+  Apply("app", "registry.local/team/app", "1h");
+  ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 1; }));
+  grpc::ClientContext context;
+  v1::ObjectKey key;
+  key.set_namespace_("flux-system");
+  key.set_name("app");
+  v1::DeleteResponse response;
+  ASSERT_TRUE(stub_->DeleteImageRepository(&context, key, &response).ok());
+  ASSERT_TRUE(Eventually([&] {
+    auto stored = store_->Get(kTagSetBucket, "flux-system/app");
+    return stored.ok() && !stored->has_value();
+  }));
+}
+
+}  // namespace
+}  // namespace ia::reflector
