@@ -8,9 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "common/http_server.h"
-#include "common/log.h"
-#include "common/object_store.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -18,6 +15,7 @@
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "services/reflector/reflector_service.h"
 #include "tests/support/harness.h"
+#include "tests/support/module_host.h"
 
 namespace ia::reflector {
 namespace {
@@ -72,45 +70,24 @@ class MemoryRegistry : public RegistryClient {
 
 class ReflectorModuleTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    config_.name = "reflector";
-    if (getenv("IA_TEST_DEBUG") != nullptr) log::Init("reflector", log::Level::kDebug);
-    config_.workers = 2;
-    auto store = Store::Open(dir_.Join("state.db"));
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-    secrets_ = std::make_unique<Secrets>(dir_.Join("secrets"));
-    registry_ = std::make_shared<MemoryRegistry>();
-  }
-  void TearDown() override { StopModule(); }
+  ReflectorModuleTest()
+      : host_(dir_.path(), "reflector"),
+        registry_(std::make_shared<MemoryRegistry>()) {}
 
   void StartModule(absl::string_view events_token = "") {
     ReflectorOptions options;
     options.registry = registry_;
     options.events_token = std::string(events_token);
     options.confirm_scan_delay = absl::Seconds(5);
-    context_ = ServiceContext{&config_, store_.get(), &clock_, secrets_.get()};
-    auto module = MakeModule(context_, options);
-    ASSERT_TRUE(module.ok());
-    module_ = *std::move(module);
-    module_->Start();
-    grpc::ServerBuilder builder;
-    for (auto& [service, name] : module_->Services()) builder.RegisterService(service);
-    server_ = builder.BuildAndStart();
-    stub_ = v1::Reflector::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
-    http_ = std::make_unique<HttpServer>();
-    module_->RegisterHttp(*http_);
-    ASSERT_TRUE(http_->Start("127.0.0.1:0").ok());
+    ASSERT_TRUE(host_
+                    .Start([&](const ServiceContext& context) {
+                      return MakeModule(context, options);
+                    })
+                    .ok());
+    stub_ = v1::Reflector::NewStub(host_.channel());
   }
 
-  void StopModule() {
-    if (module_ == nullptr) return;
-    http_->Stop();
-    module_->Drain();
-    server_->Shutdown();
-    module_->Stop();
-    module_.reset();
-  }
+  void StopModule() { host_.Stop(); }
 
   void Apply(const std::string& name, const std::string& image,
              const std::string& interval = "10m",
@@ -152,29 +129,13 @@ class ReflectorModuleTest : public ::testing::Test {
     return "";
   }
 
-  // Waits (in real time) until `done` holds.
   template <typename F>
   bool Eventually(F done) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < deadline) {
-      if (done()) return true;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    return false;
+    return testing::ModuleHost::Eventually(done);
   }
-
-  // Moves the fake clock forward a step at a time until `done` holds (the
-  // controller's requeue is measured from when its reconcile returns, which
-  // the test cannot observe); returns the clock's time then.
   template <typename F>
   absl::Time AdvanceUntil(absl::Duration step, F done) {
-    const absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (!done() && absl::Now() < deadline) {
-      clock_.Advance(step);
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    EXPECT_TRUE(done());
-    return clock_.Now();
+    return host_.AdvanceUntil(step, done);
   }
 
   std::vector<std::string> StoredTags(const std::string& name) {
@@ -190,23 +151,16 @@ class ReflectorModuleTest : public ::testing::Test {
   }
 
   httplib::Result Post(const std::string& body, const std::string& token = "") {
-    httplib::Client client("127.0.0.1", http_->port());
+    httplib::Client client("127.0.0.1", host_.http_port());
     httplib::Headers headers;
     if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
     return client.Post("/v1/registry-events", headers, body, "application/json");
   }
 
   testing::TempDir dir_;
-  ServiceConfig config_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<Secrets> secrets_;
-  FakeClock clock_;
-  ServiceContext context_;
+  testing::ModuleHost host_;
   std::shared_ptr<MemoryRegistry> registry_;
-  std::unique_ptr<ServiceModule> module_;
-  std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Reflector::Stub> stub_;
-  std::unique_ptr<HttpServer> http_;
 };
 
 TEST_F(ReflectorModuleTest, ScanStoresTagsAndReportsFluxStatus) {
@@ -239,7 +193,7 @@ TEST_F(ReflectorModuleTest, ScansOnlyWhenDueAndOnRequest) {
   Apply("app", "registry.local/team/app", "10m");
   ASSERT_TRUE(Eventually([&] { return registry_->scans("team/app") == 1; }));
 
-  const absl::Time first = clock_.Now();
+  const absl::Time first = host_.clock().Now();
 
   // Scanned again once the interval has passed, never before.
   registry_->Set("team/app", {"1.0.0", "1.1.0"});
@@ -288,7 +242,7 @@ TEST_F(ReflectorModuleTest, FirstSeenIsKeptAcrossScans) {
   StartModule();
   Apply("app", "registry.local/team/app", "1m");
   ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 1; }));
-  const absl::Time first = clock_.Now();
+  const absl::Time first = host_.clock().Now();
   registry_->Set("team/app", {"1.0.0", "1.1.0"});
   AdvanceUntil(absl::Seconds(30), [&] { return StoredTags("app").size() == 2; });
 
@@ -415,7 +369,7 @@ TEST_F(ReflectorModuleTest, PushNotificationAddsTagAtOnceAndStreamsIt) {
 
   // A confirming scan follows; the registry knows the tag by now.
   registry_->Set("team/app", {"1.0.0", "1.3.0"});
-  const absl::Time pushed = clock_.Now();
+  const absl::Time pushed = host_.clock().Now();
   const absl::Time confirmed = AdvanceUntil(
       absl::Seconds(1), [&] { return registry_->scans("team/app") == 2; });
   EXPECT_LT(confirmed - pushed, absl::Minutes(1));  // long before the 1h interval
@@ -466,7 +420,7 @@ TEST_F(ReflectorModuleTest, DeleteRemovesTagSet) {
   v1::DeleteResponse response;
   ASSERT_TRUE(stub_->DeleteImageRepository(&context, key, &response).ok());
   ASSERT_TRUE(Eventually([&] {
-    auto stored = store_->Get(kTagSetBucket, "flux-system/app");
+    auto stored = host_.store().Get(kTagSetBucket, "flux-system/app");
     return stored.ok() && !stored->has_value();
   }));
 }

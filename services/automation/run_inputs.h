@@ -1,0 +1,75 @@
+// What one automation run needs, worked out from the objects and secrets
+// before any Git work: the policies its markers may use, the remote and its
+// credentials, the ref to check out, the branch to push to, the commit
+// author and signing key. Pure functions (secrets are read through
+// ia::Secrets); errors name the object's field and never a secret's value.
+#ifndef SERVICES_AUTOMATION_RUN_INPUTS_H_
+#define SERVICES_AUTOMATION_RUN_INPUTS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/secrets.h"
+#include "imageautomation/v1/objects.pb.h"
+#include "imageautomation/v1/policy.pb.h"
+#include "services/automation/git.h"
+#include "services/automation/setters.h"
+
+namespace ia::automation {
+
+namespace v1 = ::imageautomation::v1;
+
+// Kubernetes label selector semantics: every matchLabels pair and every
+// matchExpressions requirement (In, NotIn, Exists, DoesNotExist) holds. An
+// empty selector matches everything.
+bool MatchesSelector(const v1::LabelSelector& selector,
+                     const google::protobuf::Map<std::string, std::string>& labels);
+
+struct SelectedPolicies {
+  // "NS:NAME" -> image, for the setters.
+  PolicyMap policies;
+  // Policy name -> image, for status.observedPolicies (as Flux keys it).
+  std::map<std::string, v1::ImageRef> observed;
+};
+
+// The selections of policies in the automation's namespace that its
+// spec.policySelector matches.
+SelectedPolicies SelectPolicies(const v1::ImageUpdateAutomation& automation,
+                                const std::vector<v1::Selection>& selections);
+
+// The ref to check out: spec.git.checkout.ref when set, else the
+// GitRepository's spec.ref, else branch "master" (Flux's default).
+// INVALID_ARGUMENT naming the field for a `name` that is neither
+// refs/heads/... nor refs/tags/....
+absl::StatusOr<GitRef> CheckoutRefFor(const v1::ImageUpdateAutomation& automation,
+                                      const v1::GitRepository& source);
+
+// spec.git.push.branch, else the checked-out branch. INVALID_ARGUMENT when
+// neither exists (a tag or commit checkout without a push branch).
+absl::StatusOr<std::string> PushBranchFor(
+    const v1::ImageUpdateAutomation& automation, const GitRef& checkout);
+
+// The remote of `source` with the credentials of its spec.secretRef
+// (`username`+`password`, `bearerToken`, `ca.crt`, `identity` with
+// `password` as its passphrase, `known_hosts`) and spec.timeout (default
+// 60s). FAILED_PRECONDITION naming spec.secretRef when the secret cannot be
+// read or lacks what the URL's scheme needs (an SSH URL without identity or
+// known_hosts).
+absl::StatusOr<GitRemote> RemoteFor(const v1::GitRepository& source,
+                                    const Secrets& secrets);
+
+// Author and signing key (spec.git.commit.signingKey.secretRef: `git.asc`,
+// optional `passphrase`). FAILED_PRECONDITION naming the field when the
+// secret cannot be read or has no git.asc.
+absl::StatusOr<CommitOptions> CommitOptionsFor(
+    const v1::ImageUpdateAutomation& automation, const Secrets& secrets);
+
+// The revision as Flux writes it: "main@sha1:<hex>" for a branch,
+// "v1.0.0@sha1:<hex>" for a tag, "sha1:<hex>" otherwise.
+std::string RevisionString(const GitRef& ref, const std::string& commit);
+
+}  // namespace ia::automation
+
+#endif  // SERVICES_AUTOMATION_RUN_INPUTS_H_

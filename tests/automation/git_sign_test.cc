@@ -1,0 +1,105 @@
+// Signed commits: UpdateBranch signs with gpgme when a signing key is given,
+// and `git verify-commit` accepts the pushed commit with only the public key.
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/automation/git.h"
+#include "services/automation/gpg_sign.h"
+#include "tests/automation/git_test_util.h"
+#include "tests/support/git_server.h"
+
+namespace ia::automation {
+namespace {
+
+using ::ia::automation::testing::BotCommit;
+using ::ia::automation::testing::WriteFileRewrite;
+using ::ia::testing::BareRepo;
+using ::ia::testing::GpgHome;
+using ::ia::testing::TempDir;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class GitSignTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto repo = BareRepo::Create(tmp_.Join("remote/repo.git"));
+    ASSERT_TRUE(repo.ok()) << repo.status();
+    repo_.emplace(std::move(*repo));
+    auto seed = repo_->Commit("main", {{"app.yaml", "image: app:1.0.0\n"}});
+    ASSERT_TRUE(seed.ok()) << seed.status();
+    seed_ = *seed;
+    auto checkout = OpenGitCheckout(tmp_.Join("clone"), GitRemote{repo_->FileUrl()});
+    ASSERT_TRUE(checkout.ok()) << checkout.status();
+    checkout_ = std::move(*checkout);
+  }
+
+  absl::StatusOr<UpdateResult> Update(const std::string& key, const std::string& passphrase) {
+    CommitOptions commit = BotCommit();
+    commit.signing_key = key;
+    commit.signing_passphrase = passphrase;
+    return checkout_->UpdateBranch(GitRef{.branch = "main"},
+                                   WriteFileRewrite("app.yaml", "image: app:1.3.0\n", "Signed update\n"), commit,
+                                   PushOptions{});
+  }
+
+  TempDir tmp_;
+  std::optional<BareRepo> repo_;
+  std::string seed_;
+  std::unique_ptr<GitCheckout> checkout_;
+};
+
+TEST_F(GitSignTest, PushedCommitVerifiesWithThePublicKey) {
+  auto key = GpgHome::Generate("Image Bot <image-bot@example.com>");
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto verifier = GpgHome::WithPublicKeyOf(**key);
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+
+  auto result = Update((*key)->armored_secret_key(), "");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(*repo_->RevParse("main"), result->pushed_commit);
+  EXPECT_THAT(*repo_->CatCommit("main"), HasSubstr("\ngpgsig -----BEGIN PGP SIGNATURE-----"));
+  EXPECT_EQ(*repo_->Message("main"), "Signed update\n");
+  auto verified = repo_->VerifyCommit("main", (*verifier)->path());
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_THAT(verified.err, HasSubstr("Good signature"));
+  EXPECT_THAT(verified.err, HasSubstr((*key)->fingerprint()));
+
+  // An unsigned commit does not verify: the check above means something.
+  auto unsigned_result = checkout_->UpdateBranch(
+      GitRef{.branch = "main"}, WriteFileRewrite("app.yaml", "image: app:1.4.0\n", "unsigned"),
+      BotCommit(), PushOptions{});
+  ASSERT_TRUE(unsigned_result.ok()) << unsigned_result.status();
+  EXPECT_NE(repo_->VerifyCommit("main", (*verifier)->path()).exit_code, 0);
+}
+
+TEST_F(GitSignTest, PassphraseProtectedKey) {
+  const std::string passphrase = "signing-pass-789";
+  auto key = GpgHome::Generate("Image Bot <image-bot@example.com>", passphrase);
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto verifier = GpgHome::WithPublicKeyOf(**key);
+  ASSERT_TRUE(verifier.ok()) << verifier.status();
+
+  auto wrong = Update((*key)->armored_secret_key(), "not-the-passphrase");
+  EXPECT_TRUE(absl::IsFailedPrecondition(wrong.status())) << wrong.status();
+  EXPECT_THAT(std::string(wrong.status().message()), Not(HasSubstr("not-the-passphrase")));
+  auto missing = Update((*key)->armored_secret_key(), "");
+  EXPECT_TRUE(absl::IsFailedPrecondition(missing.status())) << missing.status();
+  EXPECT_EQ(*repo_->RevParse("main"), seed_);  // nothing pushed
+
+  auto result = Update((*key)->armored_secret_key(), passphrase);
+  ASSERT_TRUE(result.ok()) << result.status();
+  auto verified = repo_->VerifyCommit("main", (*verifier)->path());
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+}
+
+TEST_F(GitSignTest, AKeyThatIsNotASecretKeyIsInvalidArgument) {
+  auto key = GpgHome::Generate("Image Bot <image-bot@example.com>");
+  ASSERT_TRUE(key.ok()) << key.status();
+  auto public_only = Update((*key)->armored_public_key(), "");
+  EXPECT_TRUE(absl::IsInvalidArgument(public_only.status())) << public_only.status();
+  auto garbage = SignDetached("payload", "not a key", "");
+  EXPECT_TRUE(absl::IsInvalidArgument(garbage.status())) << garbage.status();
+  EXPECT_EQ(*repo_->RevParse("main"), seed_);
+}
+
+}  // namespace
+}  // namespace ia::automation
