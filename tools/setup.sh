@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
 done
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl curl
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libre2-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libgit2-dev libgpgme-dev
