@@ -4,6 +4,9 @@
 // and pushes. Pushes 1.2.3, 1.3.0 and 2.0.0 against the range
 // ">=1.0.0 <2.0.0": two commits, each exactly the marked lines, one per
 // distinct selection. Prints the push-to-commit latency of each push.
+#include <algorithm>
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -218,6 +221,52 @@ TEST_F(EndToEnd, PushesBecomeOneCommitPerSelection) {
   std::cout << "push-to-commit latency (notification path): 1.2.3 "
             << absl::FormatDuration(first) << ", 1.3.0 " << absl::FormatDuration(second)
             << "\n";
+}
+
+TEST_F(EndToEnd, Kill9OfEachServiceLosesAndDuplicatesNothing) {
+  // A stream of pushes; between them each service in turn is killed with
+  // SIGKILL and started again. Every commit must move the tag forward (no
+  // commit twice for one selection), and the last push must end up on the
+  // remote (nothing lost).
+  Service* victims[] = {reflector_.get(), policy_.get(), automation_.get()};
+  const int kPushes = 8;
+  for (int i = 1; i <= kPushes; ++i) {
+    const std::string tag = absl::StrCat("1.0.", i);
+    ASSERT_TRUE(PushImage(registry_->url(), "myorg/my-app", tag).ok());
+    if (i % 2 == 0 && i / 2 <= 3) {
+      Service* victim = victims[i / 2 - 1];
+      victim->Kill();
+      ASSERT_TRUE(victim->Start().ok()) << victim->Log();
+    }
+  }
+  const std::string last = absl::StrCat("tag: 1.0.", kPushes, " #");
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (repo_->ReadFile("main", "clusters/my-cluster/values.yaml").value_or("").find(last) ==
+             std::string::npos &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_THAT(repo_->ReadFile("main", "clusters/my-cluster/values.yaml").value_or(""),
+              HasSubstr(last))
+      << "reflector:\n" << reflector_->Log() << "\npolicy:\n" << policy_->Log()
+      << "\nautomation:\n" << automation_->Log();
+  absl::SleepFor(absl::Seconds(1));  // a duplicate would show up by now
+
+  // Oldest first: the tag each commit wrote must rise strictly.
+  std::vector<std::string> commits = Log();
+  std::reverse(commits.begin(), commits.end());
+  ASSERT_GE(commits.size(), 2u);
+  int previous = 0;
+  for (size_t i = 1; i < commits.size(); ++i) {
+    auto values = repo_->ReadFile(commits[i], "clusters/my-cluster/values.yaml");
+    ASSERT_TRUE(values.ok());
+    const size_t at = values->find("tag: 1.0.");
+    ASSERT_NE(at, std::string::npos) << *values;
+    const int patch = std::atoi(values->c_str() + at + 9);
+    EXPECT_GT(patch, previous) << "commit " << commits[i] << " repeats or steps back";
+    previous = patch;
+  }
+  EXPECT_EQ(previous, kPushes);
 }
 
 }  // namespace
