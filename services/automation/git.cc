@@ -26,7 +26,6 @@ namespace {
 
 namespace gi = git_internal;
 
-constexpr char kOrigin[] = "origin";
 
 // Owning pointers to libgit2 objects.
 template <typename T, void (*Free)(T*)>
@@ -330,10 +329,21 @@ class GitCheckoutImpl : public GitCheckout {
                                             const PushOptions& push) override;
 
  private:
+  // An in-memory remote for origin's URL. Not git_remote_lookup: that
+  // applies url.*.insteadOf by matching every config entry against a
+  // regular expression, and Debian's libgit2 1.5 leaks the PCRE2 match data
+  // of each entry that does not match (~20 KiB each, every fetch and push).
+  // The refspecs are always given explicitly, so nothing of the named
+  // remote's configuration is needed.
   absl::StatusOr<RemotePtr> Origin() {
     git_remote* remote = nullptr;
-    if (int rc = git_remote_lookup(&remote, repo_.get(), kOrigin); rc != 0) {
-      return LocalError(rc, absl::StrCat("the clone in ", dir_, " has no remote origin"));
+    git_remote_create_options options = GIT_REMOTE_CREATE_OPTIONS_INIT;
+    options.repository = repo_.get();
+    options.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+                    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+    if (int rc = git_remote_create_with_opts(&remote, display_url_.c_str(), &options);
+        rc != 0) {
+      return LocalError(rc, absl::StrCat("the remote of the clone in ", dir_));
     }
     return RemotePtr(remote);
   }
@@ -727,10 +737,21 @@ absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(const std::string& 
     git_repository* raw = nullptr;
     if (git_repository_open(&raw, dir.c_str()) == 0) {
       RepoPtr repo(raw);
-      git_remote* origin = nullptr;
-      if (git_remote_lookup(&origin, repo.get(), kOrigin) == 0) {
-        const std::string current = git_remote_url(origin) ? git_remote_url(origin) : "";
-        git_remote_free(origin);
+      // origin's URL from the config by its exact name (see Origin() for
+      // why not git_remote_lookup).
+      git_config* config = nullptr;
+      git_buf value = GIT_BUF_INIT;
+      bool has_origin = false;
+      std::string current;
+      if (git_repository_config_snapshot(&config, repo.get()) == 0) {
+        if (git_config_get_string_buf(&value, config, "remote.origin.url") == 0) {
+          has_origin = true;
+          current.assign(value.ptr, value.size);
+        }
+        git_buf_dispose(&value);
+        git_config_free(config);
+      }
+      if (has_origin) {
         if (current == origin_url) {
           return std::make_unique<GitCheckoutImpl>(dir, std::move(effective), std::move(url),
                                                    origin_url, std::move(repo));
@@ -757,11 +778,21 @@ absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(const std::string& 
     return LocalError(rc, absl::StrCat("creating a repository in ", dir));
   }
   RepoPtr repo(raw);
-  git_remote* origin = nullptr;
-  if (int rc = git_remote_create(&origin, repo.get(), kOrigin, origin_url.c_str()); rc != 0) {
+  // origin written to the config directly (git_remote_create leaks in
+  // libgit2 1.5, see Origin()); what `git clone` would have written.
+  git_config* config = nullptr;
+  int rc = git_repository_config(&config, repo.get());
+  if (rc == 0) {
+    rc = git_config_set_string(config, "remote.origin.url", origin_url.c_str());
+    if (rc == 0) {
+      rc = git_config_set_string(config, "remote.origin.fetch",
+                                 "+refs/heads/*:refs/remotes/origin/*");
+    }
+    git_config_free(config);
+  }
+  if (rc != 0) {
     return LocalError(rc, absl::StrCat("adding the remote ", origin_url, " in ", dir));
   }
-  git_remote_free(origin);
   auto checkout = std::make_unique<GitCheckoutImpl>(dir, std::move(effective), std::move(url),
                                                     origin_url, std::move(repo));
   RETURN_IF_ERROR(checkout->Fetch());
