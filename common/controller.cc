@@ -11,11 +11,40 @@
 #include "common/log.h"
 
 namespace ia {
+namespace {
+
+metrics::CounterFamily& ReconcileTotal() {
+  static auto& family = metrics::Registry::Default().AddCounter(
+      "ia_reconcile_total", "Reconciles, by controller and result.",
+      {"controller", "result"});
+  return family;
+}
+
+metrics::HistogramFamily& ReconcileDuration() {
+  static auto& family = metrics::Registry::Default().AddHistogram(
+      "ia_reconcile_duration_seconds", "Time spent in a reconcile, by controller.",
+      {"controller"}, metrics::DurationBuckets());
+  return family;
+}
+
+}  // namespace
 
 Controller::Controller(Options options, ReconcileFunc reconcile)
     : options_(std::move(options)),
       reconcile_(std::move(reconcile)),
-      queue_(options_.clock, options_.backoff) {}
+      queue_(options_.clock, options_.backoff),
+      depth_metric_(
+          metrics::Registry::Default()
+              .AddCallbackGauge("ia_workqueue_depth",
+                                "Keys ready to be reconciled, by controller.",
+                                {"controller"})
+              .Register({options_.name},
+                        [this] { return static_cast<double>(queue_.Len()); })) {
+  ReconcileDuration().WithLabels({options_.name});
+  for (const char* result : {"success", "requeue_after", "error"}) {
+    ReconcileTotal().WithLabels({options_.name, result});
+  }
+}
 
 Controller::~Controller() { Stop(); }
 
@@ -52,6 +81,7 @@ void Controller::Work() {
 
 void Controller::ProcessOne(const std::string& key) {
   absl::StatusOr<ReconcileResult> result;
+  const metrics::Stopwatch stopwatch;
   try {
     result = reconcile_(key);
   } catch (const std::exception& e) {
@@ -60,6 +90,13 @@ void Controller::ProcessOne(const std::string& key) {
   } catch (...) {
     result = absl::InternalError("reconcile threw a non-standard exception");
   }
+  ReconcileDuration().WithLabels({options_.name}).Observe(stopwatch.Seconds());
+  ReconcileTotal()
+      .WithLabels({options_.name, !result.ok() ? "error"
+                                  : result->requeue_after > absl::ZeroDuration()
+                                      ? "requeue_after"
+                                      : "success"})
+      .Increment();
   if (!result.ok()) {
     log::Error("reconcile failed; will retry")
         .With("controller", options_.name)

@@ -13,6 +13,11 @@
 // adapters turn exceptions into Status themselves).
 //
 // Reconcile never runs on a gRPC thread. Thread-safe.
+//
+// Metrics (common/metrics.h), labelled controller=options.name:
+// ia_reconcile_total{controller,result="success|requeue_after|error"},
+// ia_reconcile_duration_seconds{controller} (wall time of each Reconcile)
+// and ia_workqueue_depth{controller} (WorkQueue::Len()).
 #ifndef COMMON_CONTROLLER_H_
 #define COMMON_CONTROLLER_H_
 
@@ -25,6 +30,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/work_queue.h"
 
 namespace ia {
@@ -75,6 +81,8 @@ class Controller {
   const Options options_;
   const ReconcileFunc reconcile_;
   WorkQueue queue_;
+  // ia_workqueue_depth of queue_; declared after it, so unregistered first.
+  metrics::CallbackRegistration depth_metric_;
   absl::Mutex lifecycle_mu_;
   bool started_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(lifecycle_mu_);

@@ -260,6 +260,16 @@ absl::string_view FeedEventTypeName(FeedEvent::Type type) {
 
 Feed::Feed() : state_(std::make_shared<feed_internal::FeedState>()) {}
 
+Feed::Feed(absl::string_view metrics_name) : Feed() {
+  subscribers_metric_ =
+      metrics::Registry::Default()
+          .AddCallbackGauge("ia_stream_subscribers",
+                            "Subscriptions open on a feed (stream clients).",
+                            {"feed"})
+          .Register({std::string(metrics_name)},
+                    [this] { return static_cast<double>(subscriber_count()); });
+}
+
 Feed::~Feed() { state_->Close(); }
 
 void Feed::Publish(absl::string_view key, FeedValue value) {

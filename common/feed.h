@@ -23,6 +23,9 @@
 // copy holds shared pointers to the immutable values, the pending set holds
 // one entry per changed key), never by the number of publishes.
 //
+// A Feed constructed with a name shows its subscriber_count() as the gauge
+// ia_stream_subscribers{feed="<name>"} (common/metrics.h).
+//
 // Thread-safety: Feed and Subscription are thread-safe. One mutex guards a
 // feed and all its subscriptions; Publish() costs O(log keys + subscribers)
 // under it. Wake callbacks run on the thread that made the change, never
@@ -38,6 +41,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/metrics.h"
 #include "google/protobuf/message.h"
 
 namespace ia {
@@ -89,6 +93,9 @@ class Feed {
   class Subscription;
 
   Feed();
+  // A feed whose subscribers are counted in ia_stream_subscribers under
+  // feed=`metrics_name` (e.g. "tag_sets").
+  explicit Feed(absl::string_view metrics_name);
   // Closes the feed. Subscriptions may outlive it; they yield kClosed.
   ~Feed();
   Feed(const Feed&) = delete;
@@ -127,6 +134,8 @@ class Feed {
 
  private:
   std::shared_ptr<feed_internal::FeedState> state_;
+  // Declared after state_, so unregistered before it goes.
+  metrics::CallbackRegistration subscribers_metric_;
 };
 
 // One subscriber's view of a Feed; see the file comment for the events it

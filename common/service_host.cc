@@ -15,6 +15,7 @@
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/manifest.h"
+#include "common/metrics.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/credentials.h"
@@ -24,8 +25,8 @@ ABSL_FLAG(std::string, listen, "",
           "gRPC listen address HOST:PORT (default: the service's own port on "
           "127.0.0.1)");
 ABSL_FLAG(std::string, http_listen, "",
-          "HTTP listen address HOST:PORT for /healthz, /readyz (and later "
-          "metrics and webhooks); empty: no HTTP server");
+          "HTTP listen address HOST:PORT for /healthz, /readyz, /metrics "
+          "(Prometheus) and webhooks; empty: no HTTP server");
 ABSL_FLAG(std::string, data_dir, "",
           "folder of the service's embedded store (default: data/<service> "
           "under the working directory); created if missing");
@@ -272,6 +273,10 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
     });
     http.Handle("GET", "/readyz", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
+    });
+    http.Handle("GET", "/metrics", [](const HttpRequest&) {
+      return HttpResponse{200, std::string(metrics::kContentType),
+                          metrics::RenderPrometheus()};
     });
     (*module)->RegisterHttp(http);
     absl::Status status = http.Start(config.http_listen);
