@@ -2,10 +2,10 @@
 # The whole loop on real parts, on loopback: installs and builds what is
 # missing (tools/setup.sh), then starts
 #   - Debian's docker-registry, its notifications pointed at the reflector;
-#   - a bare Git repository seeded with deploy/examples/fleet (a Deployment
+#   - a bare Git repository seeded with deploy/quickstart/fleet (a Deployment
 #     with a full-image marker, Helm-style values with :name/:tag markers, a
 #     Kustomization images: entry);
-#   - the three services with deploy/examples/quickstart/objects.yaml (the
+#   - the three services with deploy/quickstart/objects.yaml (the
 #     reference chapter's ImageRepository, ImagePolicy ">=1.0.0 <2.0.0" and
 #     ImageUpdateAutomation with its message template);
 # pushes my-app 1.2.3, then 1.3.0 and 2.0.0 (outside the range) to the

@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/duration.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/object_controller.h"
 #include "common/object_rpc.h"
 #include "imageautomation/v1/automation.grpc.pb.h"
@@ -24,7 +25,26 @@ namespace {
 // How long a selection change waits for others before the automations of
 // its namespace run: several policies of one repository change together
 // when its tag set does, and they should make one commit.
-constexpr absl::Duration kSelectionBatchDelay = absl::Milliseconds(100);
+constexpr absl::Duration kSelectionBatchDelay = absl::Milliseconds(50);
+
+// Metrics, registered at start so that /metrics shows them before any run.
+metrics::CounterFamily& runs_metric = metrics::Registry::Default().AddCounter(
+    "ia_automation_runs_total",
+    "ImageUpdateAutomation runs, by result: success or the Flux reason of the "
+    "failure (GitOperationFailed, UpdateFailed, ...).",
+    {"result"});
+metrics::CounterFamily& commits_metric = metrics::Registry::Default().AddCounter(
+    "ia_git_commits_total", "Commits pushed by automations.");
+metrics::CounterFamily& pushes_metric = metrics::Registry::Default().AddCounter(
+    "ia_git_pushes_total",
+    "Runs that pushed a commit (success) or had changes and failed to push "
+    "them (failure: rejected past the retries, refused, or the commit could "
+    "not be made).",
+    {"result"});
+metrics::CounterFamily& push_attempts_metric =
+    metrics::Registry::Default().AddCounter(
+        "ia_git_push_attempts_total",
+        "Pushes tried, a rejected push retried on the new head included.");
 
 using Automations = ObjectController<v1::ImageUpdateAutomation>;
 using Sources = ObjectController<v1::GitRepository>;
@@ -282,6 +302,7 @@ class AutomationModule final : public ServiceModule {
     RunOutcome outcome;
     std::optional<RunError> error = Run(automation, &outcome);
     const absl::Time end = context_.clock->Now();
+    runs_metric.WithLabels({error.has_value() ? error->reason : "success"}).Increment();
     if (error.has_value()) {
       log::Warn("automation run failed")
           .With("name", key)
@@ -439,7 +460,9 @@ class AutomationModule final : public ServiceModule {
             .With("line", skipped.line)
             .With("reason", skipped.reason);
       }
-      if (absl::Status written = WriteSetterUpdates(worktree, result->updates);
+      // The worktree is rebuilt from Git after a crash: no fsync per file.
+      if (absl::Status written =
+              WriteSetterUpdates(worktree, result->updates, Durability::kAtomicOnly);
           !written.ok()) {
         rewrite_error = written;
         return written;
@@ -456,6 +479,12 @@ class AutomationModule final : public ServiceModule {
     push.refspec = spec.git().push().refspec();
     auto result = (*git)->UpdateBranch(*checkout, rewrite, *commit, push);
     if (!result.ok()) {
+      if (!rewrite_error.has_value() && changes > 0) {
+        pushes_metric.WithLabels({"failure"}).Increment();
+        if (absl::IsAborted(result.status())) {
+          push_attempts_metric.WithLabels({}).Increment(push.max_attempts);
+        }
+      }
       if (rewrite_error.has_value()) return RunError{"UpdateFailed", result.status()};
       return RunError{"GitOperationFailed", result.status()};
     }
@@ -463,6 +492,11 @@ class AutomationModule final : public ServiceModule {
     outcome->source_revision = RevisionString(*checkout, result->base_commit);
     outcome->pushed_commit = result->pushed_commit;
     outcome->attempts = result->attempts;
+    push_attempts_metric.WithLabels({}).Increment(result->attempts);
+    if (!result->pushed_commit.empty()) {
+      commits_metric.WithLabels({}).Increment();
+      pushes_metric.WithLabels({"success"}).Increment();
+    }
     outcome->changes = result->pushed_commit.empty() ? 0 : changes;
     return std::nullopt;
   }

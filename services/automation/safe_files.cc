@@ -223,7 +223,9 @@ absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
 
 absl::Status WriteFileUnderRoot(absl::string_view root,
                                 absl::string_view relative,
-                                absl::string_view content) {
+                                absl::string_view content,
+                                Durability durability) {
+  const bool durable = durability == Durability::kDurable;
   ASSIGN_OR_RETURN(OpenedParent parent, OpenParent(root, relative));
   const int dir = parent.dir.get();
   struct stat st;
@@ -266,12 +268,12 @@ absl::Status WriteFileUnderRoot(absl::string_view root,
     written += static_cast<size_t>(n);
   }
   if (::fchmod(fd.get(), mode) != 0) return fail(ErrnoStatus(errno, relative));
-  if (::fsync(fd.get()) != 0) return fail(ErrnoStatus(errno, relative));
+  if (durable && ::fsync(fd.get()) != 0) return fail(ErrnoStatus(errno, relative));
   fd.Reset();
   if (::renameat(dir, temp.c_str(), dir, parent.base.c_str()) != 0) {
     return fail(ErrnoStatus(errno, relative));
   }
-  if (::fsync(dir) != 0) return ErrnoStatus(errno, relative);
+  if (durable && ::fsync(dir) != 0) return ErrnoStatus(errno, relative);
   return absl::OkStatus();
 }
 

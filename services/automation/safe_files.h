@@ -53,12 +53,24 @@ absl::StatusOr<WalkResult> WalkUnderRoot(
 absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
                                               absl::string_view relative);
 
+// How hard a write insists on reaching the disk.
+enum class Durability {
+  // fsync of the file before the rename and of its folder after: the new
+  // content survives a power loss (a user's own files: imagectl rewrite).
+  kDurable,
+  // Atomic (a reader sees the old or the new file, never a mix) but left to
+  // the page cache: for a scratch checkout that is rebuilt from Git after a
+  // crash anyway (the automation's worktree). Saves two fsyncs per file.
+  kAtomicOnly,
+};
+
 // Replaces the regular file `root`/`relative` with `content` atomically,
 // keeping its mode, never through a symlink (FAILED_PRECONDITION). The file
 // must exist.
 absl::Status WriteFileUnderRoot(absl::string_view root,
                                 absl::string_view relative,
-                                absl::string_view content);
+                                absl::string_view content,
+                                Durability durability = Durability::kDurable);
 
 }  // namespace ia::automation
 

@@ -684,9 +684,10 @@ absl::StatusOr<SetterResult> ComputeSetterUpdates(
 }
 
 absl::Status WriteSetterUpdates(absl::string_view root,
-                                const std::vector<FileUpdate>& updates) {
+                                const std::vector<FileUpdate>& updates,
+                                Durability durability) {
   for (const FileUpdate& update : updates) {
-    RETURN_IF_ERROR(WriteFileUnderRoot(root, update.file, update.content));
+    RETURN_IF_ERROR(WriteFileUnderRoot(root, update.file, update.content, durability));
   }
   return absl::OkStatus();
 }

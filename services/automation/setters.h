@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/automation/safe_files.h"
 
 namespace ia::automation {
 
@@ -150,10 +151,12 @@ absl::StatusOr<SetterResult> ComputeSetterUpdates(absl::string_view root,
                                                   const SetterOptions& options);
 
 // Writes each update atomically under `root` (temporary file in the same
-// folder, fsync, rename; the file's mode kept), never through a symlink.
+// folder, fsync unless `durability` says otherwise, rename; the file's mode
+// kept), never through a symlink.
 // Stops at the first error and returns it.
 absl::Status WriteSetterUpdates(absl::string_view root,
-                                const std::vector<FileUpdate>& updates);
+                                const std::vector<FileUpdate>& updates,
+                                Durability durability = Durability::kDurable);
 
 // Whether `value` must be double-quoted to stay a string when written as a
 // plain scalar (it would read as null, bool, int, float, timestamp, or it

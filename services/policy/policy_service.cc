@@ -1,22 +1,34 @@
 #include "services/policy/policy_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "common/duration.h"
 #include "common/feed_stream.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/object_controller.h"
 #include "common/object_rpc.h"
+#include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
+#include "imageautomation/v1/reflector.grpc.pb.h"
 #include "services/policy/select.h"
 #include "services/policy/selection_publisher.h"
 #include "services/policy/tag_set_watcher.h"
 
 namespace ia::policy {
 namespace {
+
+// Registered at start so that /metrics shows it before any selection.
+metrics::CounterFamily& selections_metric = metrics::Registry::Default().AddCounter(
+    "ia_selections_total",
+    "Tag selections by ImagePolicies, by result: changed (a new selection "
+    "published), unchanged, failure (no tag qualifies).",
+    {"result"});
 
 // Converts feed events to WatchSelections events, numbering them per stream.
 class SelectionEventConverter {
@@ -174,7 +186,9 @@ class PolicyModule final : public ServiceModule {
                       policies_.controller().Enqueue(policy);
                     }
                   }),
-        publisher_(peers_.automation, credentials, &selections_) {
+        publisher_(peers_.automation, credentials, &selections_),
+        reflector_(v1::Reflector::NewStub(
+            grpc::CreateChannel(peers_.reflector, credentials))) {
     // Ranges and patterns are checked on Apply, not first at selection.
     policies_.objects().SetValidator([](const v1::ImagePolicy& policy) {
       return ValidatePolicySpec(policy.spec());
@@ -248,6 +262,7 @@ class PolicyModule final : public ServiceModule {
                                          policy.metadata().labels());
     if (current != nullptr && SameRef(current->latest_ref(), latest) &&
         same_labels) {
+      selections_metric.WithLabels({"unchanged"}).Increment();
       return absl::OkStatus();
     }
     auto selection = std::make_shared<v1::Selection>();
@@ -271,6 +286,7 @@ class PolicyModule final : public ServiceModule {
         .With("image", latest.name())
         .With("tag", latest.tag());
     selections_.Publish(key, std::move(selection));
+    selections_metric.WithLabels({"changed"}).Increment();
     return absl::OkStatus();
   }
 
@@ -371,6 +387,7 @@ class PolicyModule final : public ServiceModule {
       // The previous selection stays. A new tag set or spec enqueues the
       // policy again, so there is nothing to retry meanwhile (but for tags
       // held back by minAge).
+      selections_metric.WithLabels({"failure"}).Increment();
       RETURN_IF_ERROR(not_ready("Failure", std::string(selected.status().message()),
                                 false));
       return again;
@@ -409,6 +426,35 @@ class PolicyModule final : public ServiceModule {
     v1::ImageRef latest;
     latest.set_name(tag_set->image());
     latest.set_tag(tag);
+    // digestReflectionPolicy: IfNotPresent asks the reflector once per
+    // selected tag, Always on every evaluation and again each spec.interval.
+    const std::string& reflect = policy.spec().digest_reflection_policy();
+    if (reflect == "IfNotPresent" || reflect == "Always") {
+      if (reflect == "IfNotPresent" && SameTag(previous, latest) &&
+          !previous.digest().empty()) {
+        latest.set_digest(previous.digest());
+      } else {
+        absl::StatusOr<std::string> digest = TagDigest(repository, tag);
+        if (!digest.ok()) {
+          // The selection waits for its digest; retried by the backoff.
+          RETURN_IF_ERROR(not_ready(
+              "DigestLookupFailed",
+              absl::StrCat("cannot get the digest of ", tag_set->image(), ":", tag,
+                           " from the reflector: ", digest.status().message()),
+              false));
+          return digest.status();
+        }
+        latest.set_digest(*digest);
+      }
+      if (reflect == "Always") {
+        ASSIGN_OR_RETURN(absl::Duration interval,
+                         ParseDuration(policy.spec().interval()));
+        if (again.requeue_after == absl::ZeroDuration() ||
+            interval < again.requeue_after) {
+          again.requeue_after = interval;
+        }
+      }
+    }
     RETURN_IF_ERROR(PublishSelection(key, policy, latest, *tag_set, now));
     RETURN_IF_ERROR(
         policies
@@ -456,16 +502,41 @@ class PolicyModule final : public ServiceModule {
     return again;
   }
 
+  static bool SameTag(const v1::ImageRef& a, const v1::ImageRef& b) {
+    return a.name() == b.name() && a.tag() == b.tag();
+  }
+
+  absl::StatusOr<std::string> TagDigest(const std::string& repository,
+                                        const std::string& tag) {
+    v1::GetTagDigestRequest request;
+    std::string ns, name;
+    SplitKey(repository, &ns, &name);
+    request.mutable_repository()->set_namespace_(ns);
+    request.mutable_repository()->set_name(name);
+    request.set_tag(tag);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    v1::GetTagDigestResponse response;
+    grpc::Status status = reflector_->GetTagDigest(&context, request, &response);
+    if (!status.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          status.error_message());
+    }
+    return response.digest();
+  }
+
   const ServiceContext context_;
   const Peers peers_;
   ObjectController<v1::ImagePolicy> policies_;
   // The current v1::Selection of each policy, for WatchSelections and the
   // push to the automation service.
-  Feed selections_;
+  Feed selections_{"selections"};
   PolicyImpl impl_;
   PolicyIndex index_;
   TagSetWatcher tag_sets_;
   SelectionPublisher publisher_;
+  // For digestReflectionPolicy: GetTagDigest.
+  const std::unique_ptr<v1::Reflector::Stub> reflector_;
 };
 
 }  // namespace

@@ -1,17 +1,21 @@
 #include "services/reflector/reflector_service.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <set>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/duration.h"
 #include "common/feed_stream.h"
 #include "common/http_server.h"
 #include "common/image_ref.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/object_controller.h"
 #include "common/object_rpc.h"
 #include "google/protobuf/wrappers.pb.h"
@@ -26,6 +30,41 @@ namespace {
 constexpr absl::string_view kRegistryEventsPath = "/v1/registry-events";
 constexpr int kDefaultPageSize = 1000;
 constexpr int kMaxPageSize = 10000;
+
+// Metrics, registered at start so that /metrics shows them before any scan.
+metrics::CounterFamily& scans_metric = metrics::Registry::Default().AddCounter(
+    "ia_scans_total",
+    "Registry scans, by result: success or the error's code (unauthenticated, "
+    "not_found, unavailable, ...).",
+    {"result"});
+metrics::HistogramFamily& scan_duration_metric =
+    metrics::Registry::Default().AddHistogram(
+        "ia_scan_duration_seconds", "Time a registry scan took.", {},
+        metrics::DurationBuckets());
+metrics::GaugeFamily& tags_stored_metric = metrics::Registry::Default().AddGauge(
+    "ia_tags_stored", "Tags stored for an ImageRepository.",
+    {"namespace", "name"});
+
+void CountScan(const absl::Status& status, const metrics::Stopwatch& stopwatch) {
+  scan_duration_metric.WithLabels({}).Observe(stopwatch.Seconds());
+  scans_metric
+      .WithLabels({status.ok() ? std::string("success")
+                               : absl::AsciiStrToLower(
+                                     absl::StatusCodeToString(status.code()))})
+      .Increment();
+}
+
+// Sets ia_tags_stored of the repository `key` ("namespace/name"), or drops
+// it when `tags` is negative.
+void SetTagsStored(absl::string_view key, int tags) {
+  std::pair<std::string, std::string> parts =
+      absl::StrSplit(key, absl::MaxSplits('/', 1));
+  if (tags < 0) {
+    tags_stored_metric.Remove({parts.first, parts.second});
+  } else {
+    tags_stored_metric.WithLabels({parts.first, parts.second}).Set(tags);
+  }
+}
 
 v1::TagSetEvent ToTagSetEvent(const FeedEvent& event) {
   v1::TagSetEvent out = ToStreamEvent(event, &v1::TagSetEvent::mutable_tag_set,
@@ -42,9 +81,31 @@ v1::TagSetEvent ToTagSetEvent(const FeedEvent& event) {
 class ReflectorImpl final
     : public v1::Reflector::WithCallbackMethod_WatchTagSets<v1::Reflector::Service> {
  public:
+  // Asks the registry for a tag's digest with the repository's settings.
+  using DigestFunc = std::function<absl::StatusOr<std::string>(
+      const v1::ImageRepository& repository, const std::string& tag)>;
+
   ReflectorImpl(ObjectStore<v1::ImageRepository>* repositories, Store* store,
-                Feed* tag_sets)
-      : repositories_(repositories), store_(store), tag_sets_(tag_sets) {}
+                Feed* tag_sets, DigestFunc digest)
+      : repositories_(repositories),
+        store_(store),
+        tag_sets_(tag_sets),
+        digest_(std::move(digest)) {}
+
+  grpc::Status GetTagDigest(grpc::ServerContext*,
+                            const v1::GetTagDigestRequest* request,
+                            v1::GetTagDigestResponse* response) override {
+    auto repository = repositories_->Get(NamespaceOf(request->repository()),
+                                         request->repository().name());
+    if (!repository.ok()) return ToGrpcStatus(repository.status());
+    if (request->tag().empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "tag is required");
+    }
+    auto digest = digest_(*repository, request->tag());
+    if (!digest.ok()) return ToGrpcStatus(digest.status());
+    response->set_digest(*digest);
+    return grpc::Status::OK;
+  }
 
   grpc::ServerWriteReactor<v1::TagSetEvent>* WatchTagSets(
       grpc::CallbackServerContext*,
@@ -127,6 +188,7 @@ class ReflectorImpl final
   ObjectStore<v1::ImageRepository>* const repositories_;
   Store* const store_;
   Feed* const tag_sets_;
+  const DigestFunc digest_;
 };
 
 class ReflectorModule final : public ServiceModule {
@@ -136,7 +198,10 @@ class ReflectorModule final : public ServiceModule {
         options_(std::move(options)),
         repositories_(context, "imagerepository",
                       [this](const std::string& key) { return Reconcile(key); }),
-        impl_(&repositories_.objects(), context.store, &tag_sets_) {
+        impl_(&repositories_.objects(), context.store, &tag_sets_,
+              [this](const v1::ImageRepository& repository, const std::string& tag) {
+                return Digest(repository, tag);
+              }) {
     if (options_.registry == nullptr) {
       options_.registry = MakeRegistryClient(options_.registry_config);
     }
@@ -174,7 +239,12 @@ class ReflectorModule final : public ServiceModule {
               .With("name", key);
           continue;
         }
-        tag_sets_.Publish(key, Serialized(tag_set));
+        SetTagsStored(key, tag_set.tags_size());
+        // The stored bytes themselves, not a second serialization: with a
+        // million tags, two copies at once were the reflector's peak.
+        auto value = std::make_shared<google::protobuf::StringValue>();
+        *value->mutable_value() = std::move(bytes);
+        tag_sets_.Publish(key, std::move(value));
       }
     }
     repositories_.Start();
@@ -194,6 +264,7 @@ class ReflectorModule final : public ServiceModule {
       absl::MutexLock lock(&tag_set_mu_);
       RETURN_IF_ERROR(context_.store->Delete(kTagSetBucket, key).status());
       tag_sets_.Remove(key);
+      SetTagsStored(key, -1);
       return ReconcileResult{};
     }
     const v1::ImageRepository& repository = *found;
@@ -239,7 +310,9 @@ class ReflectorModule final : public ServiceModule {
 
     ScanStats stats;
     const absl::Time scan_start = context_.clock->Now();
+    const metrics::Stopwatch scan_stopwatch;
     auto tags = options_.registry->ListTags(*image, *options, &stats);
+    CountScan(tags.status(), scan_stopwatch);
     const absl::Time scan_end = context_.clock->Now();
     if (!tags.ok()) {
       log::Warn("scan failed")
@@ -298,6 +371,16 @@ class ReflectorModule final : public ServiceModule {
                           })
             .status());
     return ReconcileResult{.requeue_after = Jittered(interval)};
+  }
+
+  absl::StatusOr<std::string> Digest(const v1::ImageRepository& repository,
+                                     const std::string& tag) {
+    ASSIGN_OR_RETURN(ImageReference image,
+                     ParseImageReference(repository.spec().image()));
+    ASSIGN_OR_RETURN(RegistryOptions options,
+                     RegistryOptionsFor(repository, image, *context_.secrets,
+                                        options_.limits));
+    return options_.registry->Digest(image, tag, options);
   }
 
   // Queues a scan of `key` after `delay` even if it is not due.
@@ -427,6 +510,7 @@ class ReflectorModule final : public ServiceModule {
     auto value = Serialized(tag_set);
     RETURN_IF_ERROR(context_.store->Put(kTagSetBucket, key, value->value()));
     tag_sets_.Publish(key, std::move(value));
+    SetTagsStored(key, tag_set.tags_size());
     return absl::OkStatus();
   }
 
@@ -475,7 +559,8 @@ class ReflectorModule final : public ServiceModule {
                             ":" + push.tag);
       }
     }
-    log::Info("registry events")
+    // Blob uploads and pulls are posted too; only tag pushes are news.
+    (pushes->empty() ? log::Debug("registry events") : log::Info("registry events"))
         .With("pushes", static_cast<int64_t>(pushes->size()))
         .With("updated", updated.dump())
         .With("unmatched", unmatched.dump());
@@ -549,7 +634,7 @@ class ReflectorModule final : public ServiceModule {
   std::set<std::string> forced_ ABSL_GUARDED_BY(forced_mu_);
   // The latest v1::TagSet of each repository, serialized in a
   // google.protobuf.StringValue, for WatchTagSets.
-  Feed tag_sets_;
+  Feed tag_sets_{"tag_sets"};
   ReflectorImpl impl_;
 };
 

@@ -30,6 +30,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "services/reflector/registry_headers.h"
@@ -53,6 +54,37 @@ constexpr size_t kIdleHandlesPerOrigin = 8;
 constexpr size_t kCaBundles = 64;
 // Expired tokens are swept when the cache grows past this.
 constexpr size_t kTokenCacheSweep = 1024;
+
+// One count per HTTP request to a registry or its token service (retries
+// included), registered at start so that /metrics shows it at once.
+metrics::CounterFamily& requests_metric = metrics::Registry::Default().AddCounter(
+    "ia_registry_requests_total",
+    "HTTP requests to registries, by status class (2xx..5xx, none when "
+    "unanswered) and result (ok, unauthorized, not_found, throttled, error, "
+    "timeout, too_large, tls_error, connection_error).",
+    {"code", "result"});
+
+void CountRequest(CURLcode code, long status, bool too_large) {
+  const std::string status_class =
+      status >= 100 && status < 600 ? absl::StrCat(status / 100, "xx") : "none";
+  absl::string_view result = "connection_error";
+  if (code == CURLE_OK) {
+    result = status < 400                     ? "ok"
+             : status == 401 || status == 403 ? "unauthorized"
+             : status == 404                  ? "not_found"
+             : status == 429 || status == 503 ? "throttled"
+                                              : "error";
+  } else if (code == CURLE_OPERATION_TIMEDOUT) {
+    result = "timeout";
+  } else if (code == CURLE_WRITE_ERROR && too_large) {
+    result = "too_large";
+  } else if (code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM ||
+             code == CURLE_PEER_FAILED_VERIFICATION ||
+             code == CURLE_SSL_CONNECT_ERROR) {
+    result = "tls_error";
+  }
+  requests_metric.WithLabels({status_class, result}).Increment();
+}
 
 void GlobalInit() {
   static std::once_flag once;
@@ -479,6 +511,7 @@ class CurlRegistryClient final : public RegistryClient {
     ++op.stats->requests;
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    CountRequest(code, status, transfer.too_large);
     // The connection stays with the handle for the next request, except
     // after a failure, where a fresh handle is safer.
     if (code == CURLE_OK) {

@@ -346,12 +346,18 @@ TEST(SettersSafetyTest, LinkInsideTheRootIsNotWrittenThrough) {
   EXPECT_EQ(r->changes[0].file_in_path, "app.yaml");
 }
 
-TEST(SettersSafetyTest, AtomicWriteKeepsMode) {
+class AtomicWriteTest : public ::testing::TestWithParam<Durability> {};
+
+INSTANTIATE_TEST_SUITE_P(BothDurabilities, AtomicWriteTest,
+                         ::testing::Values(Durability::kDurable,
+                                           Durability::kAtomicOnly));
+
+TEST_P(AtomicWriteTest, KeepsModeAndLeavesNoTemporaryFile) {
   TempDir dir;
   WriteAll(dir.path() / "a.yaml", kMarked);
   ASSERT_EQ(::chmod((dir.path() / "a.yaml").c_str(), 0640), 0);
   ASSERT_TRUE(
-      WriteFileUnderRoot(dir.path().string(), "a.yaml", kRewritten).ok());
+      WriteFileUnderRoot(dir.path().string(), "a.yaml", kRewritten, GetParam()).ok());
   struct stat st;
   ASSERT_EQ(::stat((dir.path() / "a.yaml").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);

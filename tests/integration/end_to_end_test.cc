@@ -15,6 +15,7 @@
 #include "tests/support/docker_registry.h"
 #include "tests/support/git_server.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_certificates.h"
 
 namespace ia::testing {
 namespace {
@@ -112,6 +113,13 @@ spec:
 class EndToEnd : public ::testing::Test {
  protected:
   void SetUp() override {
+    std::vector<std::string> tls;
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
+    if (mtls_) {
+      certificates_ = std::make_unique<TestCertificates>(dir_);
+      tls = certificates_->ServiceFlags();
+      credentials = certificates_->Client(true);
+    }
     const int webhook_port = FreePort();
     DockerRegistryOptions options;
     options.notification_urls = {
@@ -137,20 +145,24 @@ class EndToEnd : public ::testing::Test {
                    absl::StrReplaceAll(kObjects, {{"REGISTRY", host},
                                                   {"GIT_URL", repo_->FileUrl()}}));
 
-    const std::string manifests = "--manifests=" + dir_.Join("manifests");
+    auto flags = [&](std::vector<std::string> own) {
+      own.push_back("--manifests=" + dir_.Join("manifests"));
+      own.insert(own.end(), tls.begin(), tls.end());
+      return own;
+    };
     reflector_ = std::make_unique<Service>(
-        ServiceOptions{IA_REFLECTOR_BIN,
-                       dir_.Join("reflector"),
-                       {manifests, absl::StrCat("--http-listen=127.0.0.1:", webhook_port)}},
+        ServiceOptions{IA_REFLECTOR_BIN, dir_.Join("reflector"),
+                       flags({absl::StrCat("--http-listen=127.0.0.1:", webhook_port)}),
+                       credentials},
         dir_.Join("reflector.log"));
     automation_ = std::make_unique<Service>(
-        ServiceOptions{IA_AUTOMATION_BIN, dir_.Join("automation"), {manifests}},
+        ServiceOptions{IA_AUTOMATION_BIN, dir_.Join("automation"), flags({}), credentials},
         dir_.Join("automation.log"));
     policy_ = std::make_unique<Service>(
-        ServiceOptions{IA_POLICY_BIN,
-                       dir_.Join("policy"),
-                       {manifests, "--reflector=" + reflector_->address(),
-                        "--automation=" + automation_->address()}},
+        ServiceOptions{IA_POLICY_BIN, dir_.Join("policy"),
+                       flags({"--reflector=" + reflector_->address(),
+                              "--automation=" + automation_->address()}),
+                       credentials},
         dir_.Join("policy.log"));
     ASSERT_TRUE(reflector_->Start().ok()) << reflector_->Log();
     ASSERT_TRUE(automation_->Start().ok()) << automation_->Log();
@@ -179,7 +191,9 @@ class EndToEnd : public ::testing::Test {
     return absl::Now() - start;
   }
 
+  bool mtls_ = false;  // set by EndToEndMtls before SetUp
   TempDir dir_;
+  std::unique_ptr<TestCertificates> certificates_;
   std::unique_ptr<DockerRegistry> registry_;
   std::unique_ptr<BareRepo> repo_;
   std::unique_ptr<Service> reflector_, automation_, policy_;
@@ -267,6 +281,21 @@ TEST_F(EndToEnd, Kill9OfEachServiceLosesAndDuplicatesNothing) {
     previous = patch;
   }
   EXPECT_EQ(previous, kPushes);
+}
+
+// The same loop with mTLS between the services (a throwaway CA): the policy
+// service reaches the reflector and the automation service only with its
+// certificate.
+class EndToEndMtls : public EndToEnd {
+ protected:
+  EndToEndMtls() { mtls_ = true; }
+};
+
+TEST_F(EndToEndMtls, PushBecomesACommit) {
+  EXPECT_THAT(policy_->Log(), HasSubstr("\"mtls\":true"));
+  PushAndWaitFor("1.2.3", 2);
+  EXPECT_THAT(*repo_->ReadFile("main", "clusters/my-cluster/values.yaml"),
+              HasSubstr("tag: 1.2.3 # {"));
 }
 
 }  // namespace

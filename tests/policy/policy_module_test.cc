@@ -1,11 +1,14 @@
-// spec.minAge in the policy service: the module (MakeModule) runs on a
-// FakeClock, its Policy API is served on a loopback port, and it watches a
-// fake reflector's WatchTagSets over loopback gRPC (a fake because the test
-// must choose the tags' first_seen times and push new tag sets; it speaks
-// the real protocol: snapshot, SNAPSHOT_END, UPDATED). Held-back tags are
-// selected when they mature, by a requeue alone (no new tag set), and tags
-// that arrive without first_seen count as seen when the policy service
-// first received them.
+// The policy module (MakeModule) on a FakeClock, its Policy API served on a
+// loopback port, watching a fake reflector over loopback gRPC (a fake
+// because the test must choose the tags' first_seen times, push new tag
+// sets and count digest lookups; it speaks the real protocol: snapshot,
+// SNAPSHOT_END, UPDATED, GetTagDigest).
+//  - spec.minAge: held-back tags are selected when they mature, by a
+//    requeue alone (no new tag set), and tags that arrive without
+//    first_seen count as seen when the policy service first received them.
+//  - spec.digestReflectionPolicy: IfNotPresent asks once per selected tag,
+//    Always again every spec.interval, Never not at all; a failed lookup
+//    is reported and retried.
 #include <deque>
 #include <functional>
 #include <memory>
@@ -71,6 +74,34 @@ class FakeReflector final : public v1::Reflector::Service {
     pending_.push_back(std::move(tag_set));
   }
 
+  // The digest of `tag` is "sha256:" + tag + "-" + generation; a digest
+  // of "fail" fails the lookup.
+  void SetDigestGeneration(int generation) {
+    absl::MutexLock lock(&mu_);
+    digest_generation_ = generation;
+  }
+  void FailDigests(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_digests_ = fail;
+  }
+  int digest_lookups() {
+    absl::MutexLock lock(&mu_);
+    return digest_lookups_;
+  }
+
+  grpc::Status GetTagDigest(grpc::ServerContext*,
+                            const v1::GetTagDigestRequest* request,
+                            v1::GetTagDigestResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    ++digest_lookups_;
+    if (fail_digests_) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry unreachable");
+    }
+    response->set_digest(
+        absl::StrCat("sha256:", request->tag(), "-", digest_generation_));
+    return grpc::Status::OK;
+  }
+
   grpc::Status WatchTagSets(
       grpc::ServerContext* context, const v1::WatchTagSetsRequest*,
       grpc::ServerWriter<v1::TagSetEvent>* writer) override {
@@ -103,6 +134,9 @@ class FakeReflector final : public v1::Reflector::Service {
 
  private:
   absl::Mutex mu_;
+  int digest_generation_ ABSL_GUARDED_BY(mu_) = 1;
+  bool fail_digests_ ABSL_GUARDED_BY(mu_) = false;
+  int digest_lookups_ ABSL_GUARDED_BY(mu_) = 0;
   v1::TagSet current_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::TagSet> pending_ ABSL_GUARDED_BY(mu_);
 };
@@ -158,7 +192,9 @@ class MinAgeServiceTest : public ::testing::Test {
         policy_address, grpc::InsecureChannelCredentials()));
   }
 
-  grpc::Status Apply(const std::string& range, const std::string& min_age) {
+  grpc::Status Apply(const std::string& range, const std::string& min_age,
+                     const std::string& digest_policy = "",
+                     const std::string& interval = "") {
     v1::ApplyImagePolicyRequest request;
     v1::ImagePolicy* policy = request.mutable_object();
     policy->set_api_version("image.toolkit.fluxcd.io/v1");
@@ -169,6 +205,8 @@ class MinAgeServiceTest : public ::testing::Test {
     policy->mutable_spec()->mutable_policy()->mutable_semver()->set_range(
         range);
     policy->mutable_spec()->set_min_age(min_age);
+    policy->mutable_spec()->set_digest_reflection_policy(digest_policy);
+    policy->mutable_spec()->set_interval(interval);
     v1::ApplyImagePolicyResponse response;
     grpc::ClientContext context;
     return stub_->ApplyImagePolicy(&context, request, &response);
@@ -192,6 +230,18 @@ class MinAgeServiceTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(10));
     }
     return policy;
+  }
+
+  // Advances the clock by `step` until `tag` is selected (20 s at most).
+  v1::ImagePolicy AdvanceUntilSelected(const std::string& tag, absl::Duration step) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(20);
+    v1::ImagePolicy p = WaitFor([](const v1::ImagePolicy&) { return true; });
+    while (!Selected(tag)(p) && absl::Now() < deadline) {
+      clock_.Advance(step);
+      absl::SleepFor(absl::Milliseconds(10));
+      p = WaitFor([](const v1::ImagePolicy&) { return true; });
+    }
+    return p;
   }
 
   static const v1::Condition* Ready(const v1::ImagePolicy& policy) {
@@ -236,8 +286,7 @@ TEST_F(MinAgeServiceTest, HeldBackTagIsSelectedWhenItMatures) {
 
   // No new tag set: only the clock moves. The requeue at 1.3.0's maturity
   // selects it.
-  clock_.Advance(absl::Minutes(30));
-  p = WaitFor(Selected("1.3.0"));
+  p = AdvanceUntilSelected("1.3.0", absl::Minutes(5));
   ASSERT_TRUE(Selected("1.3.0")(p)) << p.DebugString();
   EXPECT_EQ(Ready(p)->message(),
             "Latest image tag for registry.example/app resolved to 1.3.0 "
@@ -258,8 +307,9 @@ TEST_F(MinAgeServiceTest, NothingOldEnoughIsFailureUntilATagMatures) {
             "1.0.0 until 2023-11-14T22:23:20Z");
   EXPECT_FALSE(p.status().has_latest_ref());
 
-  clock_.Advance(absl::Minutes(10));
-  p = WaitFor(Selected("1.0.0"));
+  // The requeue is measured from when the reconcile returned, which the
+  // test cannot see: move the clock in steps until the tag matures.
+  p = AdvanceUntilSelected("1.0.0", absl::Minutes(1));
   EXPECT_TRUE(Selected("1.0.0")(p)) << p.DebugString();
 }
 
@@ -286,8 +336,7 @@ TEST_F(MinAgeServiceTest, TagWithoutFirstSeenCountsAsSeenWhenFirstReceived) {
       Ready(p)->message(),
       HasSubstr("1.3.0 held back by minAge 1h until 2023-11-14T23:13:20Z"));
 
-  clock_.Advance(absl::Minutes(20));
-  p = WaitFor(Selected("1.3.0"));
+  p = AdvanceUntilSelected("1.3.0", absl::Minutes(5));
   EXPECT_TRUE(Selected("1.3.0")(p)) << p.DebugString();
   EXPECT_THAT(Ready(p)->message(), Not(HasSubstr("held back")));
 }
@@ -297,6 +346,78 @@ TEST_F(MinAgeServiceTest, InvalidMinAgeIsRefusedNamingTheField) {
   const grpc::Status status = Apply(">=1.0.0", "1 day");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("spec.minAge"));
+}
+
+using DigestReflectionTest = MinAgeServiceTest;
+
+TEST_F(DigestReflectionTest, IfNotPresentAsksOncePerSelectedTag) {
+  Start(MakeTagSet("rev-1", {{"1.2.3", t0 - absl::Hours(2)}}));
+  ASSERT_TRUE(Apply(">=1.0.0", "", "IfNotPresent").ok());
+  v1::ImagePolicy p = WaitFor([](const v1::ImagePolicy& p) {
+    return p.status().latest_ref().digest() == "sha256:1.2.3-1";
+  });
+  EXPECT_EQ(p.status().latest_ref().digest(), "sha256:1.2.3-1") << p.DebugString();
+  EXPECT_EQ(reflector_->digest_lookups(), 1);
+
+  // Another tag set with the same selection: no new lookup.
+  reflector_->SetDigestGeneration(2);
+  reflector_->Update(MakeTagSet("rev-2", {{"1.2.3", t0 - absl::Hours(2)},
+                                          {"0.9.0", t0 - absl::Hours(2)}}));
+  clock_.Advance(absl::Hours(1));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(reflector_->digest_lookups(), 1);
+
+  // A new selection: looked up.
+  reflector_->Update(MakeTagSet("rev-3", {{"1.2.3", t0 - absl::Hours(2)},
+                                          {"1.3.0", t0 - absl::Hours(2)}}));
+  p = WaitFor([](const v1::ImagePolicy& p) {
+    return p.status().latest_ref().digest() == "sha256:1.3.0-2";
+  });
+  EXPECT_EQ(p.status().latest_ref().tag(), "1.3.0");
+  EXPECT_EQ(p.status().latest_ref().digest(), "sha256:1.3.0-2");
+}
+
+TEST_F(DigestReflectionTest, AlwaysRefreshesEveryInterval) {
+  Start(MakeTagSet("rev-1", {{"1.2.3", t0 - absl::Hours(2)}}));
+  ASSERT_TRUE(Apply(">=1.0.0", "", "Always", "10m").ok());
+  WaitFor([](const v1::ImagePolicy& p) {
+    return p.status().latest_ref().digest() == "sha256:1.2.3-1";
+  });
+  // The tag was re-pushed: a new digest under the same tag.
+  reflector_->SetDigestGeneration(2);
+  v1::ImagePolicy p;
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (p.status().latest_ref().digest() != "sha256:1.2.3-2" &&
+         absl::Now() < deadline) {
+    clock_.Advance(absl::Minutes(1));
+    p = WaitFor([](const v1::ImagePolicy&) { return true; });
+  }
+  EXPECT_EQ(p.status().latest_ref().digest(), "sha256:1.2.3-2");
+  EXPECT_EQ(p.status().latest_ref().tag(), "1.2.3");
+}
+
+TEST_F(DigestReflectionTest, NeverAsksAndFailureIsReportedThenRetried) {
+  Start(MakeTagSet("rev-1", {{"1.2.3", t0 - absl::Hours(2)}}));
+  ASSERT_TRUE(Apply(">=1.0.0", "", "Never").ok());
+  v1::ImagePolicy p = WaitFor(Selected("1.2.3"));
+  EXPECT_EQ(p.status().latest_ref().digest(), "");
+  EXPECT_EQ(reflector_->digest_lookups(), 0);
+
+  reflector_->FailDigests(true);
+  ASSERT_TRUE(Apply(">=1.0.0", "", "IfNotPresent").ok());
+  p = WaitFor([](const v1::ImagePolicy& p) {
+    return Ready(p) != nullptr && Ready(p)->reason() == "DigestLookupFailed";
+  });
+  ASSERT_NE(Ready(p), nullptr);
+  EXPECT_THAT(Ready(p)->message(), HasSubstr("registry unreachable"));
+  reflector_->FailDigests(false);
+  // Retried by the controller's backoff.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (p.status().latest_ref().digest().empty() && absl::Now() < deadline) {
+    clock_.Advance(absl::Seconds(30));
+    p = WaitFor([](const v1::ImagePolicy&) { return true; });
+  }
+  EXPECT_EQ(p.status().latest_ref().digest(), "sha256:1.2.3-1");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // real HTTP webhook, with a registry client that answers from memory, on a
 // fake clock: when scans happen, what they store and stream, what status
 // says, and what push notifications do.
+#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -55,9 +56,18 @@ class MemoryRegistry : public RegistryClient {
     if (auto it = tags_.find(image.path); it != tags_.end()) return it->second;
     return absl::NotFoundError(absl::StrCat("repository ", image.path, " not found"));
   }
-  absl::StatusOr<std::string> Digest(const ImageReference&, absl::string_view,
-                                     const RegistryOptions&) override {
-    return absl::UnimplementedError("not used");
+  // "sha256:<path>:<tag>" for a known tag.
+  absl::StatusOr<std::string> Digest(const ImageReference& image, absl::string_view tag,
+                                     const RegistryOptions& options) override {
+    absl::MutexLock lock(&mu_);
+    last_options_ = options;
+    if (auto it = errors_.find(image.path); it != errors_.end()) return it->second;
+    auto it = tags_.find(image.path);
+    if (it == tags_.end() ||
+        std::find(it->second.begin(), it->second.end(), tag) == it->second.end()) {
+      return absl::NotFoundError(absl::StrCat("manifest ", tag, " not found"));
+    }
+    return absl::StrCat("sha256:", image.path, ":", tag);
   }
 
  private:
@@ -423,6 +433,30 @@ TEST_F(ReflectorModuleTest, DeleteRemovesTagSet) {
     auto stored = host_.store().Get(kTagSetBucket, "flux-system/app");
     return stored.ok() && !stored->has_value();
   }));
+}
+
+TEST_F(ReflectorModuleTest, GetTagDigestAsksTheRegistryWithTheRepositorysSettings) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule();
+  Apply("app", "registry.local/team/app", "1h");
+  auto digest = [&](const std::string& name, const std::string& tag,
+                    v1::GetTagDigestResponse* response) {
+    v1::GetTagDigestRequest request;
+    request.mutable_repository()->set_namespace_("flux-system");
+    request.mutable_repository()->set_name(name);
+    request.set_tag(tag);
+    grpc::ClientContext context;
+    return stub_->GetTagDigest(&context, request, response);
+  };
+  v1::GetTagDigestResponse response;
+  grpc::Status status = digest("app", "1.0.0", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.digest(), "sha256:team/app:1.0.0");
+  EXPECT_EQ(digest("app", "9.9.9", &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(digest("nope", "1.0.0", &response).error_code(), grpc::StatusCode::NOT_FOUND);
+  registry_->Fail("team/app", absl::UnauthenticatedError("authentication failed"));
+  EXPECT_EQ(digest("app", "1.0.0", &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 }  // namespace

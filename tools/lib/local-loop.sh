@@ -1,6 +1,6 @@
 # Functions shared by tools/quickstart.sh and tools/bench-latency.sh: the
 # whole loop on loopback (Debian's docker-registry, a bare Git repository
-# seeded with deploy/examples/fleet, the three services) and image pushes by
+# seeded with deploy/quickstart/fleet, the three services) and image pushes by
 # the registry's HTTP API. Source it from the repository's root with `run`
 # set to an empty scratch folder and `bin` to the build folder.
 
@@ -45,14 +45,14 @@ loop_registry() {
   echo $! >"$run/registry.pid"
 }
 
-# A bare repository $run/fleet.git holding deploy/examples/fleet, its image
+# A bare repository $run/fleet.git holding deploy/quickstart/fleet, its image
 # references pointed at $registry.
 loop_git() {
   local git=(git -c user.name=quickstart -c user.email=quickstart@example.com
              -c init.defaultBranch=main)
   "${git[@]}" init -q --bare "$run/fleet.git"
   "${git[@]}" init -q "$run/seed"
-  cp -r deploy/examples/fleet/. "$run/seed/"
+  cp -r deploy/quickstart/fleet/. "$run/seed/"
   grep -rl 'localhost:5000' "$run/seed" | xargs sed -i "s#localhost:5000#$registry#g"
   "${git[@]}" -C "$run/seed" add -A
   "${git[@]}" -C "$run/seed" commit -q -m "Example fleet"
@@ -60,13 +60,13 @@ loop_git() {
   rm -rf "$run/seed"
 }
 
-# The three services with deploy/examples/quickstart/objects.yaml pointed at
+# The three services with deploy/quickstart/objects.yaml pointed at
 # $registry and $run/fleet.git; $1 (optional) replaces the
 # ImageRepository's interval. Waits until they and the registry answer.
 loop_services() {
   mkdir -p "$run/manifests"
   sed -e "s#localhost:5000#$registry#" -e "s#file:///srv/git/fleet.git#file://$run/fleet.git#" \
-    deploy/examples/quickstart/objects.yaml >"$run/manifests/objects.yaml"
+    deploy/quickstart/objects.yaml >"$run/manifests/objects.yaml"
   if [ -n "${1:-}" ]; then
     # Only the ImageRepository's (the first) interval.
     sed -i "0,/interval: 1m/s//interval: $1/" "$run/manifests/objects.yaml"
