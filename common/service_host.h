@@ -6,7 +6,8 @@
 //   3. starts the module's controllers;
 //   4. builds the gRPC server: the module's services, grpc.health.v1.Health,
 //      server reflection, TLS or mTLS when --tls-* are given; marks SERVING;
-//   5. serves /healthz and /readyz on --http-listen when given;
+//   5. serves /healthz, /readyz, /metrics (Prometheus) and the module's own
+//      handlers on --http-listen when given;
 //   6. on SIGTERM or SIGINT: NOT_SERVING, ends the module's streams,
 //      Shutdown(deadline), stops the module's controllers, closes the store.
 //
