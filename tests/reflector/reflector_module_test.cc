@@ -3,6 +3,7 @@
 // fake clock: when scans happen, what they store and stream, what status
 // says, and what push notifications do.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -99,9 +100,10 @@ class ReflectorModuleTest : public ::testing::Test {
 
   void StopModule() { host_.Stop(); }
 
+  // Applies flux-system/`name`; `customize` may change the spec further.
   void Apply(const std::string& name, const std::string& image,
              const std::string& interval = "10m",
-             std::vector<std::string> exclusions = {}) {
+             const std::function<void(v1::ImageRepositorySpec*)>& customize = {}) {
     v1::ApplyImageRepositoryRequest request;
     v1::ImageRepository* object = request.mutable_object();
     object->set_api_version("image.toolkit.fluxcd.io/v1");
@@ -110,7 +112,7 @@ class ReflectorModuleTest : public ::testing::Test {
     object->mutable_metadata()->set_namespace_("flux-system");
     object->mutable_spec()->set_image(image);
     object->mutable_spec()->set_interval(interval);
-    for (auto& e : exclusions) object->mutable_spec()->add_exclusion_list(e);
+    if (customize) customize(object->mutable_spec());
     grpc::ClientContext context;
     v1::ApplyImageRepositoryResponse response;
     grpc::Status status = stub_->ApplyImageRepository(&context, request, &response);
@@ -298,18 +300,9 @@ TEST_F(ReflectorModuleTest, FailedScanKeepsTagsAndSaysWhy) {
 TEST_F(ReflectorModuleTest, MissingSecretIsAuthenticationFailed) {
   registry_->Set("team/app", {"1.0.0"});
   StartModule();
-  v1::ApplyImageRepositoryRequest request;
-  v1::ImageRepository* object = request.mutable_object();
-  object->set_api_version("image.toolkit.fluxcd.io/v1");
-  object->set_kind("ImageRepository");
-  object->mutable_metadata()->set_name("app");
-  object->mutable_metadata()->set_namespace_("flux-system");
-  object->mutable_spec()->set_image("registry.local/team/app");
-  object->mutable_spec()->set_interval("1m");
-  object->mutable_spec()->mutable_secret_ref()->set_name("regcred");
-  grpc::ClientContext context;
-  v1::ApplyImageRepositoryResponse response;
-  ASSERT_TRUE(stub_->ApplyImageRepository(&context, request, &response).ok());
+  Apply("app", "registry.local/team/app", "1m", [](v1::ImageRepositorySpec* spec) {
+    spec->mutable_secret_ref()->set_name("regcred");
+  });
   std::string reason;
   ASSERT_TRUE(Eventually([&] { return !ReadyMessage(Get("app"), &reason).empty() &&
                                       reason != "Progressing"; }));
@@ -324,19 +317,10 @@ TEST_F(ReflectorModuleTest, DockerConfigCredentialsReachTheClient) {
   dir_.WriteFile("secrets/flux-system/regcred/.dockerconfigjson",
                  R"({"auths":{"registry.local":{"username":"u","password":"p"}}})");
   StartModule();
-  v1::ApplyImageRepositoryRequest request;
-  v1::ImageRepository* object = request.mutable_object();
-  object->set_api_version("image.toolkit.fluxcd.io/v1");
-  object->set_kind("ImageRepository");
-  object->mutable_metadata()->set_name("app");
-  object->mutable_metadata()->set_namespace_("flux-system");
-  object->mutable_spec()->set_image("registry.local/team/app");
-  object->mutable_spec()->set_interval("1m");
-  object->mutable_spec()->set_timeout("20s");
-  object->mutable_spec()->mutable_secret_ref()->set_name("regcred");
-  grpc::ClientContext context;
-  v1::ApplyImageRepositoryResponse response;
-  ASSERT_TRUE(stub_->ApplyImageRepository(&context, request, &response).ok());
+  Apply("app", "registry.local/team/app", "1m", [](v1::ImageRepositorySpec* spec) {
+    spec->set_timeout("20s");
+    spec->mutable_secret_ref()->set_name("regcred");
+  });
   ASSERT_TRUE(Eventually([&] { return registry_->scans("team/app") == 1; }));
   RegistryOptions options = registry_->last_options();
   ASSERT_TRUE(options.credentials.has_value());
