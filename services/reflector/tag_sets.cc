@@ -8,6 +8,16 @@
 #include "common/objects.h"
 
 namespace ia::reflector {
+namespace {
+
+// First-seen times are kept to the second: nanoseconds would cost ~6 bytes
+// per tag in the store and the feed (6 MB per million tags) and minAge
+// needs no more.
+google::protobuf::Timestamp FirstSeenTime(absl::Time t) {
+  return ToProtoTime(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
+}
+
+}  // namespace
 
 absl::StatusOr<Exclusions> Exclusions::Compile(
     const std::vector<std::string>& patterns) {
@@ -46,14 +56,17 @@ v1::TagSet MergeScan(const v1::TagSet* previous, std::vector<std::string> scanne
     result.set_canonical_image_name(previous->canonical_image_name());
   }
   result.mutable_tags()->Reserve(static_cast<int>(scanned.size()));
-  const google::protobuf::Timestamp now_proto = ToProtoTime(now);
+  const google::protobuf::Timestamp now_proto = FirstSeenTime(now);
 
   // Both lists are sorted: walk them together.
   static const v1::TagSet kEmpty;
   const auto& old_tags = previous != nullptr ? previous->tags() : kEmpty.tags();
   auto old_it = old_tags.begin();
+  // First-seen times are whole seconds: a push in the scan's first second
+  // counts as after its start.
+  const absl::Time started = absl::FromUnixSeconds(absl::ToUnixSeconds(scan_start));
   auto keep_pushed = [&](const v1::Tag& tag) {
-    if (FromProtoTime(tag.first_seen()) > scan_start) *result.add_tags() = tag;
+    if (FromProtoTime(tag.first_seen()) >= started) *result.add_tags() = tag;
   };
   for (std::string& name : scanned) {
     while (old_it != old_tags.end() && old_it->name() < name) keep_pushed(*old_it++);
@@ -81,7 +94,7 @@ bool AddTag(v1::TagSet* tag_set, const std::string& tag, absl::Time now) {
   const int index = static_cast<int>(it - tags->begin());
   v1::Tag* added = tags->Add();
   added->set_name(tag);
-  *added->mutable_first_seen() = ToProtoTime(now);
+  *added->mutable_first_seen() = FirstSeenTime(now);
   // Bubble the new last element into place.
   for (int i = tags->size() - 1; i > index; --i) tags->SwapElements(i, i - 1);
   return true;

@@ -31,7 +31,7 @@ class Exclusions {
 
 // The stored set after a scan that returned `scanned` (in any order, maybe
 // with duplicates): the tags that no exclusion matches, sorted, each with
-// the first_seen it had in `previous` (or `now` when new). A tag that is in
+// the first_seen it had in `previous` (or `now`, to the second, when new). A tag that is in
 // `previous` but not in `scanned` is dropped, except one that a push
 // notification added after the scan started (first_seen > `scan_start`):
 // the registry's listing may not show it yet, and dropping it would flap.

@@ -54,6 +54,12 @@ TEST(MergeScan, KeepsTagsPushedAfterTheScanStarted) {
   v1::TagSet merged = MergeScan(&stored, {"1.0.0"}, exclusions, scan_start,
                                 scan_start + absl::Seconds(2));
   EXPECT_THAT(Names(merged), ElementsAre("1.0.0", "2.0.0"));
+  // Within the scan's first second (first-seen times are whole seconds).
+  v1::TagSet again = MergeScan(nullptr, {"1.0.0"}, exclusions, kT0, kT0);
+  ASSERT_TRUE(AddTag(&again, "3.0.0", scan_start + absl::Milliseconds(300)));
+  merged = MergeScan(&again, {"1.0.0"}, exclusions, scan_start + absl::Milliseconds(200),
+                     scan_start + absl::Seconds(1));
+  EXPECT_THAT(Names(merged), ElementsAre("1.0.0", "3.0.0"));
 }
 
 TEST(Revision, ChangesExactlyWhenNamesDo) {
@@ -64,6 +70,16 @@ TEST(Revision, ChangesExactlyWhenNamesDo) {
   EXPECT_EQ(a.revision(), b.revision());
   EXPECT_NE(a.revision(), c.revision());
   EXPECT_EQ(a.revision().size(), 32u);
+}
+
+TEST(MergeScan, FirstSeenIsKeptToTheSecond) {
+  auto exclusions = *Exclusions::Compile({});
+  const absl::Time now = kT0 + absl::Milliseconds(1234);
+  v1::TagSet set = MergeScan(nullptr, {"a"}, exclusions, now, now);
+  EXPECT_EQ(set.tags(0).first_seen().seconds(), absl::ToUnixSeconds(kT0) + 1);
+  EXPECT_EQ(set.tags(0).first_seen().nanos(), 0);
+  ASSERT_TRUE(AddTag(&set, "b", now));
+  EXPECT_EQ(set.tags(1).first_seen().nanos(), 0);
 }
 
 TEST(AddTag, InsertsInOrderOnce) {
