@@ -1,5 +1,6 @@
 #include "services/automation/safe_files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,6 +54,11 @@ class Fd {
   }
   ~Fd() { Reset(); }
   int get() const { return fd_; }
+  int release() {
+    const int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   void Reset() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -62,35 +68,26 @@ class Fd {
   int fd_;
 };
 
-struct OpenedParent {
-  Fd dir;
-  std::string base;
-};
-
-// Opens the folder holding `relative` (cleaned, not ".") from the root,
+// Opens the folder `clean` (cleaned, relative to the root; "." for the root)
 // component by component, refusing symlinks.
-absl::StatusOr<OpenedParent> OpenParent(absl::string_view root,
-                                        absl::string_view relative) {
-  ASSIGN_OR_RETURN(std::string clean, CleanRelativePath(relative));
-  if (clean == ".") {
-    return absl::InvalidArgumentError("the root itself is not a file");
-  }
-  std::vector<std::string> parts = absl::StrSplit(clean, '/');
+absl::StatusOr<Fd> OpenFolder(absl::string_view root, absl::string_view clean) {
   Fd dir(::open(std::string(root).c_str(),
                 O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) return ErrnoStatus(errno, root);
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    Fd next(::openat(dir.get(), parts[i].c_str(),
+  if (clean == ".") return dir;
+  size_t begin = 0;
+  while (begin <= clean.size()) {
+    size_t end = clean.find('/', begin);
+    if (end == absl::string_view::npos) end = clean.size();
+    const std::string part(clean.substr(begin, end - begin));
+    Fd next(::openat(dir.get(), part.c_str(),
                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (next.get() < 0) {
       const int err = errno;
-      const std::string prefix = absl::StrJoin(
-          std::vector<std::string>(parts.begin(), parts.begin() + i + 1),
-          "/");
+      const absl::string_view prefix = clean.substr(0, end);
       // O_DIRECTORY|O_NOFOLLOW on a symlink gives ENOTDIR or ELOOP.
       struct stat st;
-      if (::fstatat(dir.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) ==
-              0 &&
+      if (::fstatat(dir.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
           S_ISLNK(st.st_mode)) {
         return absl::FailedPreconditionError(
             absl::StrCat(prefix, ": is a symlink, not followed"));
@@ -98,9 +95,133 @@ absl::StatusOr<OpenedParent> OpenParent(absl::string_view root,
       return ErrnoStatus(err, prefix);
     }
     dir = std::move(next);
+    begin = end + 1;
   }
-  return OpenedParent{std::move(dir), parts.back()};
+  return dir;
 }
+
+// `clean` (cleaned, not ".") split into its folder ("." for the root) and
+// its last component.
+std::pair<absl::string_view, absl::string_view> SplitParent(
+    absl::string_view clean) {
+  const size_t slash = clean.rfind('/');
+  if (slash == absl::string_view::npos) return {".", clean};
+  return {clean.substr(0, slash), clean.substr(slash + 1)};
+}
+
+// Reads the regular file `name` of the folder `dir` into `buffer` without
+// following a symlink. `shown` names the file in errors.
+absl::Status ReadAt(int dir, const char* name, absl::string_view shown,
+                    std::string& buffer) {
+  Fd fd(::openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) return ErrnoStatus(errno, shown);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, shown);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(shown, ": not a regular file"));
+  }
+  // One read for a file that does not change while read: a short read of a
+  // regular file is its end.
+  const size_t expected = static_cast<size_t>(st.st_size);
+  buffer.resize(expected + 1);
+  size_t total = 0;
+  for (;;) {
+    if (total == buffer.size()) buffer.resize(buffer.size() * 2);
+    const ssize_t n = ::read(fd.get(), buffer.data() + total,
+                             buffer.size() - total);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, shown);
+    }
+    if (n == 0) break;
+    total += static_cast<size_t>(n);
+    if (total < buffer.size() && total >= expected) break;
+  }
+  buffer.resize(total);
+  return absl::OkStatus();
+}
+
+// The recursive part of WalkUnderRoot: `dir` is the folder `prefix` ("" for
+// the root, else ending in '/').
+class FolderWalker {
+ public:
+  FolderWalker(const std::function<bool(absl::string_view)>& filter,
+               const FileVisitor& visit, WalkResult& result)
+      : filter_(filter), visit_(visit), result_(result) {}
+
+  absl::Status Walk(Fd dir_fd, const std::string& prefix) {
+    DIR* dir = ::fdopendir(dir_fd.get());
+    if (dir == nullptr) return ErrnoStatus(errno, prefix);
+    dir_fd.release();  // owned by `dir` now
+    struct Entry {
+      std::string name;
+      unsigned char type;
+      bool operator<(const Entry& other) const { return name < other.name; }
+    };
+    std::vector<Entry> entries;
+    errno = 0;
+    while (const dirent* e = ::readdir(dir)) {
+      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+        entries.push_back({e->d_name, e->d_type});
+      }
+    }
+    const int fd = ::dirfd(dir);
+    std::sort(entries.begin(), entries.end());
+    absl::Status status;
+    for (Entry& entry : entries) {
+      if (entry.type == DT_UNKNOWN) {
+        struct stat st;
+        if (::fstatat(fd, entry.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+          continue;  // gone
+        }
+        entry.type = S_ISDIR(st.st_mode)   ? DT_DIR
+                     : S_ISREG(st.st_mode) ? DT_REG
+                     : S_ISLNK(st.st_mode) ? DT_LNK
+                                           : DT_UNKNOWN;
+      }
+      std::string path = absl::StrCat(prefix, entry.name);
+      if (entry.type == DT_LNK) {
+        // Never followed.
+        if (filter_(entry.name)) result_.symlinks.push_back(std::move(path));
+      } else if (entry.type == DT_DIR) {
+        if (entry.name == ".git") continue;
+        Fd sub(::openat(fd, entry.name.c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (sub.get() < 0) {
+          // Unreadable, gone, or swapped for a symlink since listed: the
+          // walk goes on without it, as it would have without the entry.
+          if (errno == EACCES || errno == EPERM || errno == ENOENT ||
+              errno == ELOOP || errno == ENOTDIR) {
+            continue;
+          }
+          status = ErrnoStatus(errno, path);
+          break;
+        }
+        status = Walk(std::move(sub), path + "/");
+        if (!status.ok()) break;
+      } else if (entry.type == DT_REG && filter_(entry.name)) {
+        if (visit_) {
+          absl::Status read = ReadAt(fd, entry.name.c_str(), path, buffer_);
+          if (read.ok()) {
+            visit_(path, absl::string_view(buffer_));
+          } else {
+            visit_(path, read);
+          }
+        }
+        result_.files.push_back(std::move(path));
+      }
+    }
+    ::closedir(dir);
+    return status;
+  }
+
+ private:
+  const std::function<bool(absl::string_view)>& filter_;
+  const FileVisitor& visit_;
+  WalkResult& result_;
+  std::string buffer_;  // reused for every file read
+};
 
 bool IsWithin(const fs::path& root, const fs::path& path) {
   auto r = root.begin();
@@ -137,7 +258,8 @@ absl::StatusOr<std::string> CleanRelativePath(absl::string_view relative) {
 
 absl::StatusOr<WalkResult> WalkUnderRoot(
     absl::string_view root, absl::string_view relative,
-    const std::function<bool(absl::string_view)>& filter) {
+    const std::function<bool(absl::string_view)>& filter,
+    const FileVisitor& visit) {
   ASSIGN_OR_RETURN(std::string clean, CleanRelativePath(relative));
   std::error_code ec;
   const fs::path real_root = fs::canonical(fs::path(std::string(root)), ec);
@@ -160,36 +282,13 @@ absl::StatusOr<WalkResult> WalkUnderRoot(
   }
   WalkResult result;
   result.start = start.lexically_relative(real_root).generic_string();
-  if (result.start.empty()) result.start = ".";
+  // assign(), not = ".": GCC 12 warns falsely (-Wrestrict) on the latter.
+  if (result.start.empty()) result.start.assign(1, '.');
 
-  fs::recursive_directory_iterator it(
-      start, fs::directory_options::skip_permission_denied, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("walking \"", relative, "\": ", ec.message()));
-  }
-  for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat("walking \"", relative, "\": ", ec.message()));
-    }
-    const fs::directory_entry& entry = *it;
-    const std::string name = entry.path().filename().string();
-    const fs::file_status st = entry.symlink_status(ec);
-    if (ec) continue;
-    const std::string rel =
-        entry.path().lexically_relative(real_root).generic_string();
-    if (fs::is_symlink(st)) {
-      // Never followed (the iterator does not descend into linked folders).
-      if (filter(name)) result.symlinks.push_back(rel);
-      continue;
-    }
-    if (fs::is_directory(st)) {
-      if (name == ".git") it.disable_recursion_pending();
-      continue;
-    }
-    if (fs::is_regular_file(st) && filter(name)) result.files.push_back(rel);
-  }
+  ASSIGN_OR_RETURN(Fd start_fd, OpenFolder(real_root.string(), result.start));
+  FolderWalker walker(filter, visit, result);
+  RETURN_IF_ERROR(walker.Walk(
+      std::move(start_fd), result.start == "." ? "" : result.start + "/"));
   std::sort(result.files.begin(), result.files.end());
   std::sort(result.symlinks.begin(), result.symlinks.end());
   return result;
@@ -197,27 +296,14 @@ absl::StatusOr<WalkResult> WalkUnderRoot(
 
 absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
                                               absl::string_view relative) {
-  ASSIGN_OR_RETURN(OpenedParent parent, OpenParent(root, relative));
-  Fd fd(::openat(parent.dir.get(), parent.base.c_str(),
-                 O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (fd.get() < 0) return ErrnoStatus(errno, relative);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, relative);
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(relative, ": not a regular file"));
+  ASSIGN_OR_RETURN(std::string clean, CleanRelativePath(relative));
+  if (clean == ".") {
+    return absl::InvalidArgumentError("the root itself is not a file");
   }
+  const auto [folder, base] = SplitParent(clean);
+  ASSIGN_OR_RETURN(Fd dir, OpenFolder(root, folder));
   std::string content;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, relative);
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-  }
+  RETURN_IF_ERROR(ReadAt(dir.get(), std::string(base).c_str(), relative, content));
   return content;
 }
 
@@ -225,11 +311,36 @@ absl::Status WriteFileUnderRoot(absl::string_view root,
                                 absl::string_view relative,
                                 absl::string_view content,
                                 Durability durability) {
-  const bool durable = durability == Durability::kDurable;
-  ASSIGN_OR_RETURN(OpenedParent parent, OpenParent(root, relative));
-  const int dir = parent.dir.get();
+  return FileWriterUnderRoot(root, durability).Write(relative, content);
+}
+
+FileWriterUnderRoot::FileWriterUnderRoot(absl::string_view root,
+                                         Durability durability)
+    : root_(root), durability_(durability) {}
+
+FileWriterUnderRoot::~FileWriterUnderRoot() {
+  if (folder_fd_ >= 0) ::close(folder_fd_);
+}
+
+absl::Status FileWriterUnderRoot::Write(absl::string_view relative,
+                                        absl::string_view content) {
+  const bool durable = durability_ == Durability::kDurable;
+  ASSIGN_OR_RETURN(std::string clean, CleanRelativePath(relative));
+  if (clean == ".") {
+    return absl::InvalidArgumentError("the root itself is not a file");
+  }
+  const auto [folder, base_view] = SplitParent(clean);
+  const std::string base(base_view);
+  if (folder_fd_ < 0 || folder != folder_) {
+    if (folder_fd_ >= 0) ::close(folder_fd_);
+    folder_fd_ = -1;
+    ASSIGN_OR_RETURN(Fd opened, OpenFolder(root_, folder));
+    folder_fd_ = opened.release();
+    folder_ = std::string(folder);
+  }
+  const int dir = folder_fd_;
   struct stat st;
-  if (::fstatat(dir, parent.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (::fstatat(dir, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoStatus(errno, relative);
   }
   if (S_ISLNK(st.st_mode)) {
@@ -246,7 +357,7 @@ absl::Status WriteFileUnderRoot(absl::string_view root,
   std::string temp;
   Fd fd;
   for (int attempt = 0; attempt < 16 && fd.get() < 0; ++attempt) {
-    temp = absl::StrCat(".", parent.base, ".tmp", random() % 1000000000u);
+    temp = absl::StrCat(".", base, ".tmp", random() % 1000000000u);
     fd = Fd(::openat(dir, temp.c_str(),
                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      0600));
@@ -270,7 +381,7 @@ absl::Status WriteFileUnderRoot(absl::string_view root,
   if (::fchmod(fd.get(), mode) != 0) return fail(ErrnoStatus(errno, relative));
   if (durable && ::fsync(fd.get()) != 0) return fail(ErrnoStatus(errno, relative));
   fd.Reset();
-  if (::renameat(dir, temp.c_str(), dir, parent.base.c_str()) != 0) {
+  if (::renameat(dir, temp.c_str(), dir, base.c_str()) != 0) {
     return fail(ErrnoStatus(errno, relative));
   }
   if (durable && ::fsync(dir) != 0) return ErrnoStatus(errno, relative);

@@ -3,13 +3,15 @@
 // symlink on it may not lead out of the root. While walking, symlinks are
 // never followed (a link inside the root to a file inside the walked folder is
 // rewritten at its target, once; a link out of the root is never read).
-// Files are opened component by component with O_NOFOLLOW from a descriptor
-// of the root, so a symlink swapped in after the walk is refused too; writes
-// replace a regular file atomically (temporary file in the same folder,
-// fsync, rename, fsync of the folder) and keep its mode.
+// Folders are opened component by component with O_NOFOLLOW from a
+// descriptor of the root, and files with O_NOFOLLOW from their folder's, so
+// a symlink swapped in after the walk is refused too; writes replace a
+// regular file atomically (temporary file in the same folder, fsync, rename,
+// fsync of the folder) and keep its mode.
 //
 // Thread-safe: no shared state (concurrent writers of one file race as
-// rename(2) does: the last one wins, never a torn file).
+// rename(2) does: the last one wins, never a torn file), except that one
+// FileWriterUnderRoot is for one thread.
 #ifndef SERVICES_AUTOMATION_SAFE_FILES_H_
 #define SERVICES_AUTOMATION_SAFE_FILES_H_
 
@@ -39,13 +41,25 @@ struct WalkResult {
   std::vector<std::string> symlinks;
 };
 
+// Called by WalkUnderRoot with each accepted file's path relative to the
+// root and its bytes (valid during the call only), or why it could not be
+// read (FAILED_PRECONDITION when it is no longer a regular file).
+using FileVisitor = std::function<void(
+    const std::string& file, const absl::StatusOr<absl::string_view>& content)>;
+
 // Walks `root`/`relative` (which may pass symlinks that stay inside the
 // root) without following any symlink below it and without entering ".git".
+// Folders are walked by descriptor (each opened from its parent's descriptor
+// with O_NOFOLLOW), so a symlink swapped in during the walk is never
+// followed either. When `visit` is set, each accepted file is read (opened
+// with O_NOFOLLOW from its folder's descriptor) and handed to it, in the
+// walk's order (folder by folder, names sorted within a folder).
 // INVALID_ARGUMENT when `relative` is absolute or leaves the root (lexically
 // or through a symlink), NOT_FOUND when it does not exist or is not a folder.
 absl::StatusOr<WalkResult> WalkUnderRoot(
     absl::string_view root, absl::string_view relative,
-    const std::function<bool(absl::string_view file_name)>& filter);
+    const std::function<bool(absl::string_view file_name)>& filter,
+    const FileVisitor& visit = nullptr);
 
 // The bytes of `root`/`relative`, opened without following any symlink on
 // the way. FAILED_PRECONDITION when a component is a symlink or the file is
@@ -71,6 +85,25 @@ absl::Status WriteFileUnderRoot(absl::string_view root,
                                 absl::string_view relative,
                                 absl::string_view content,
                                 Durability durability = Durability::kDurable);
+
+// WriteFileUnderRoot for many files of one root: the folder of the last
+// write stays open, so files given folder by folder (sorted paths) open each
+// folder once. Not thread-safe; one writer per thread.
+class FileWriterUnderRoot {
+ public:
+  FileWriterUnderRoot(absl::string_view root, Durability durability);
+  ~FileWriterUnderRoot();
+  FileWriterUnderRoot(const FileWriterUnderRoot&) = delete;
+  FileWriterUnderRoot& operator=(const FileWriterUnderRoot&) = delete;
+
+  absl::Status Write(absl::string_view relative, absl::string_view content);
+
+ private:
+  std::string root_;
+  Durability durability_;
+  std::string folder_;  // cleaned, relative to the root; "" when none open
+  int folder_fd_ = -1;
+};
 
 }  // namespace ia::automation
 

@@ -640,33 +640,23 @@ ContentResult ApplySettersToContent(absl::string_view file,
 absl::StatusOr<SetterResult> ComputeSetterUpdates(
     absl::string_view root, absl::string_view update_path,
     const PolicyMap& policies, const SetterOptions& options) {
-  ASSIGN_OR_RETURN(WalkResult walk,
-                   WalkUnderRoot(root, update_path, [](absl::string_view n) {
-                     return IsSetterCandidateName(n);
-                   }));
   SetterResult result;
-  for (const std::string& link : walk.symlinks) {
-    result.skipped.push_back({link, 0, "symlink, not followed", true});
-  }
-  const std::string prefix = walk.start == "." ? "" : walk.start + "/";
-  for (const std::string& file : walk.files) {
-    absl::StatusOr<std::string> content = ReadFileUnderRoot(root, file);
+  auto visit = [&](const std::string& file,
+                   const absl::StatusOr<absl::string_view>& content) {
     if (!content.ok()) {
       result.skipped.push_back(
           {file, 0, std::string(content.status().message()), false});
-      continue;
+      return;
     }
-    if (!absl::StrContains(*content, kScreenToken)) continue;
+    if (!absl::StrContains(*content, kScreenToken)) return;
     ContentResult one =
         ApplySettersToContent(file, *content, policies, options);
     if (one.skipped) {
       result.skipped.push_back(std::move(one.skip));
-      continue;
+      return;
     }
     for (Change& change : one.changes) {
-      change.file_in_path = absl::StartsWith(file, prefix)
-                                ? file.substr(prefix.size())
-                                : file;
+      change.file_in_path = file;  // made relative to the path below
       result.changes.push_back(std::move(change));
     }
     for (IgnoredMarker& ignored : one.ignored) {
@@ -675,19 +665,38 @@ absl::StatusOr<SetterResult> ComputeSetterUpdates(
     if (one.changed) {
       result.updates.push_back({file, std::move(one.content)});
     }
+  };
+  ASSIGN_OR_RETURN(
+      WalkResult walk,
+      WalkUnderRoot(
+          root, update_path,
+          [](absl::string_view n) { return IsSetterCandidateName(n); },
+          visit));
+  // Files under the walked folder, as Flux's template keys name them.
+  const std::string prefix = walk.start == "." ? "" : walk.start + "/";
+  for (Change& change : result.changes) {
+    if (absl::StartsWith(change.file_in_path, prefix)) {
+      change.file_in_path.erase(0, prefix.size());
+    }
   }
-  std::sort(result.skipped.begin(), result.skipped.end(),
-            [](const SkippedFile& a, const SkippedFile& b) {
-              return a.file < b.file;
-            });
+  for (const std::string& link : walk.symlinks) {
+    result.skipped.push_back({link, 0, "symlink, not followed", true});
+  }
+  // The walk goes folder by folder; every list is by file (then position).
+  auto by_file = [](const auto& a, const auto& b) { return a.file < b.file; };
+  std::sort(result.updates.begin(), result.updates.end(), by_file);
+  std::stable_sort(result.changes.begin(), result.changes.end(), by_file);
+  std::stable_sort(result.ignored.begin(), result.ignored.end(), by_file);
+  std::stable_sort(result.skipped.begin(), result.skipped.end(), by_file);
   return result;
 }
 
 absl::Status WriteSetterUpdates(absl::string_view root,
                                 const std::vector<FileUpdate>& updates,
                                 Durability durability) {
+  FileWriterUnderRoot writer(root, durability);
   for (const FileUpdate& update : updates) {
-    RETURN_IF_ERROR(WriteFileUnderRoot(root, update.file, update.content, durability));
+    RETURN_IF_ERROR(writer.Write(update.file, update.content));
   }
   return absl::OkStatus();
 }
