@@ -18,7 +18,7 @@ done
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl curl
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
-  libabsl-dev libre2-dev libyaml-cpp-dev libsqlite3-dev nlohmann-json3-dev
+  libabsl-dev libre2-dev libyaml-cpp-dev libyaml-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libgit2-dev libgpgme-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # Real servers the tests start on loopback: a registry, a Git remote over

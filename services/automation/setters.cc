@@ -1,6 +1,6 @@
 #include "services/automation/setters.h"
 
-#include <yaml-cpp/yaml.h>
+#include <yaml.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -339,78 +339,194 @@ std::optional<std::string> DecodeToken(absl::string_view token, Style style) {
   return std::nullopt;
 }
 
-std::string ScalarOf(const YAML::Node& node, const char* key) {
-  if (!node.IsMap()) return "";
-  const YAML::Node child = node[key];
-  if (!child || !child.IsScalar()) return "";
-  return child.Scalar();
-}
-
-ObjectId ObjectOf(const YAML::Node& document) {
-  ObjectId id;
-  if (!document.IsMap()) return id;
-  id.api_version = ScalarOf(document, "apiVersion");
-  id.kind = ScalarOf(document, "kind");
-  const YAML::Node metadata = document["metadata"];
-  if (metadata && metadata.IsMap()) {
-    id.name = ScalarOf(metadata, "name");
-    id.ns = ScalarOf(metadata, "namespace");
+// Byte offsets of libyaml's marks, which count characters (a CRLF as two)
+// from after any byte-order mark.
+class CharToByte {
+ public:
+  explicit CharToByte(absl::string_view content) : content_(content) {
+    if (absl::StartsWith(content, "\xEF\xBB\xBF")) bom_ = 3;
+    ascii_ = std::all_of(content.begin(), content.end(),
+                         [](char c) { return (c & 0x80) == 0; });
+    byte_ = bom_;
   }
-  return id;
-}
 
+  size_t operator()(size_t index) {
+    if (ascii_) return bom_ + index;
+    if (index < char_) {  // marks come in order; rewind when not
+      char_ = 0;
+      byte_ = bom_;
+    }
+    while (char_ < index && byte_ < content_.size()) {
+      const auto lead = static_cast<unsigned char>(content_[byte_]);
+      byte_ += lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+      ++char_;
+    }
+    return std::min(byte_, content_.size());
+  }
+
+ private:
+  absl::string_view content_;
+  size_t bom_ = 0;
+  bool ascii_ = true;
+  size_t char_ = 0;
+  size_t byte_ = 0;
+};
+
+// Owns a libyaml parser reading `content` (which must outlive it).
+class EventParser {
+ public:
+  explicit EventParser(absl::string_view content) {
+    yaml_parser_initialize(&parser_);
+    yaml_parser_set_input_string(
+        &parser_, reinterpret_cast<const unsigned char*>(content.data()),
+        content.size());
+  }
+  ~EventParser() {
+    if (has_event_) yaml_event_delete(&event_);
+    yaml_parser_delete(&parser_);
+  }
+  EventParser(const EventParser&) = delete;
+  EventParser& operator=(const EventParser&) = delete;
+
+  // The next event; nullptr on a parse error (see Error()).
+  const yaml_event_t* Next() {
+    if (has_event_) yaml_event_delete(&event_);
+    has_event_ = yaml_parser_parse(&parser_, &event_) != 0;
+    return has_event_ ? &event_ : nullptr;
+  }
+
+  // The parse error as go-yaml words it, and its 1-based line.
+  std::pair<int, std::string> Error() const {
+    std::string reason = parser_.problem != nullptr ? parser_.problem
+                                                    : "cannot parse the YAML";
+    if (parser_.context != nullptr) {
+      reason = absl::StrCat(parser_.context, ": ", reason);
+    }
+    return {static_cast<int>(parser_.problem_mark.line) + 1, reason};
+  }
+
+ private:
+  yaml_parser_t parser_;
+  yaml_event_t event_;
+  bool has_event_ = false;
+};
+
+// Walks a file's events and collects the scalars a marker may change (values
+// of mappings and items of sequences, not keys) and each document's object.
 class Collector {
  public:
-  Collector(absl::string_view content, size_t offset)
-      : content_(content), offset_(offset) {}
+  explicit Collector(absl::string_view content)
+      : content_(content), to_byte_(content) {}
 
-  void Walk(const YAML::Node& node, bool in_flow, size_t document) {
-    if (node.IsMap()) {
-      const bool flow = in_flow || node.Style() == YAML::EmitterStyle::Flow;
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (it->second.IsScalar()) {
-          Add(it->second, flow, document);
-        } else {
-          Walk(it->second, flow, document);
+  // Every event of the stream; false on a parse error (see `parser`).
+  bool Run(EventParser& parser) {
+    for (;;) {
+      const yaml_event_t* event = parser.Next();
+      if (event == nullptr) return false;
+      switch (event->type) {
+        case YAML_STREAM_END_EVENT:
+          return true;
+        case YAML_DOCUMENT_START_EVENT:
+          objects_.emplace_back();
+          stack_.clear();
+          break;
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT: {
+          Frame frame;
+          frame.mapping = event->type == YAML_MAPPING_START_EVENT;
+          frame.flow =
+              frame.mapping
+                  ? event->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
+                  : event->data.sequence_start.style ==
+                        YAML_FLOW_SEQUENCE_STYLE;
+          if (!stack_.empty()) {
+            frame.flow = frame.flow || stack_.back().flow;
+            frame.in_metadata = stack_.size() == 1 && stack_.back().mapping &&
+                                !stack_.back().at_key &&
+                                stack_.back().key == "metadata";
+          }
+          Consume();
+          stack_.push_back(std::move(frame));
+          break;
         }
-        // Keys are never marked, but may hold collections.
-        if (!it->first.IsScalar()) Walk(it->first, flow, document);
-      }
-    } else if (node.IsSequence()) {
-      const bool flow = in_flow || node.Style() == YAML::EmitterStyle::Flow;
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        if (it->IsScalar()) {
-          Add(*it, flow, document);
-        } else {
-          Walk(*it, flow, document);
-        }
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT:
+          stack_.pop_back();
+          break;
+        case YAML_ALIAS_EVENT:
+          Consume();
+          break;
+        case YAML_SCALAR_EVENT:
+          OnScalar(*event);
+          break;
+        default:
+          break;
       }
     }
   }
 
-  std::vector<Scalar> Take() { return std::move(scalars_); }
+  std::vector<ObjectId> TakeObjects() { return std::move(objects_); }
+  std::vector<Scalar> TakeScalars() { return std::move(scalars_); }
 
  private:
-  void Add(const YAML::Node& node, bool in_flow, size_t document) {
-    const YAML::Mark mark = node.Mark();
-    if (mark.pos < 0) return;
-    const size_t pos = static_cast<size_t>(mark.pos) + offset_;
-    if (!seen_.insert(pos).second) return;  // an alias of a seen node
-    std::optional<Scalar> s = LocateToken(content_, pos, in_flow);
-    if (!s.has_value()) return;
+  struct Frame {
+    bool mapping = false;
+    bool flow = false;
+    bool at_key = true;   // a mapping's next node is a key
+    bool in_metadata = false;  // the document's metadata mapping
+    std::string key;      // a mapping's current key, when a scalar
+  };
+
+  // The node at the top's current position is done (a mapping moves between
+  // key and value).
+  void Consume() {
+    if (stack_.empty() || !stack_.back().mapping) return;
+    Frame& top = stack_.back();
+    if (top.at_key) top.key.clear();
+    top.at_key = !top.at_key;
+  }
+
+  void OnScalar(const yaml_event_t& event) {
+    if (stack_.empty()) return;  // a document that is one scalar
+    Frame& top = stack_.back();
+    const absl::string_view value(
+        reinterpret_cast<const char*>(event.data.scalar.value),
+        event.data.scalar.length);
+    if (top.mapping && top.at_key) {
+      Consume();
+      top.key = std::string(value);
+      return;
+    }
+    const std::string key = top.mapping ? top.key : std::string();
+    Consume();
+    if (top.mapping && stack_.size() == 1) {
+      if (key == "apiVersion") objects_.back().api_version = std::string(value);
+      if (key == "kind") objects_.back().kind = std::string(value);
+    } else if (top.mapping && top.in_metadata) {
+      if (key == "name") objects_.back().name = std::string(value);
+      if (key == "namespace") objects_.back().ns = std::string(value);
+    }
+    if (event.data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+        event.data.scalar.style == YAML_FOLDED_SCALAR_STYLE) {
+      return;  // never on one line
+    }
+    const size_t pos = to_byte_(event.start_mark.index);
+    std::optional<Scalar> s = LocateToken(content_, pos, top.flow);
+    if (!s.has_value() || s->end != to_byte_(event.end_mark.index)) return;
     std::optional<std::string> decoded =
         DecodeToken(content_.substr(s->start, s->end - s->start), s->style);
     // Anything we do not read exactly as the parser did is left alone.
-    if (!decoded.has_value() || *decoded != node.Scalar()) return;
+    if (!decoded.has_value() || *decoded != value) return;
     s->value = *std::move(decoded);
-    s->line = mark.line + 1;
-    s->document = document;
+    s->line = static_cast<int>(event.end_mark.line) + 1;
+    s->document = objects_.size() - 1;
     scalars_.push_back(*std::move(s));
   }
 
   absl::string_view content_;
-  size_t offset_;
-  std::set<size_t> seen_;
+  CharToByte to_byte_;
+  std::vector<Frame> stack_;
+  std::vector<ObjectId> objects_;
   std::vector<Scalar> scalars_;
 };
 
@@ -560,24 +676,18 @@ ContentResult ApplySettersToContent(absl::string_view file,
                                     const SetterOptions& options) {
   ContentResult result;
   result.content = std::string(content);
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(content));
-  } catch (const YAML::Exception& e) {
-    result.skipped = true;
-    result.skip = {std::string(file), e.mark.line >= 0 ? e.mark.line + 1 : 0,
-                   e.msg, false};
-    return result;
+  Collector collector(content);
+  {
+    EventParser parser(content);
+    if (!collector.Run(parser)) {
+      result.skipped = true;
+      const auto [line, reason] = parser.Error();
+      result.skip = {std::string(file), line, reason, false};
+      return result;
+    }
   }
-  // yaml-cpp's positions do not count a byte-order mark.
-  const size_t offset = absl::StartsWith(content, "\xEF\xBB\xBF") ? 3 : 0;
-  Collector collector(content, offset);
-  std::vector<ObjectId> objects;
-  for (size_t d = 0; d < documents.size(); ++d) {
-    objects.push_back(ObjectOf(documents[d]));
-    collector.Walk(documents[d], /*in_flow=*/false, d);
-  }
-  std::vector<Scalar> scalars = collector.Take();
+  const std::vector<ObjectId> objects = collector.TakeObjects();
+  std::vector<Scalar> scalars = collector.TakeScalars();
   std::sort(scalars.begin(), scalars.end(),
             [](const Scalar& a, const Scalar& b) { return a.end < b.end; });
 

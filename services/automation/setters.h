@@ -6,12 +6,14 @@
 // other byte of the file (comments, blank lines, block scalars, indentation,
 // CRLF, quoting) stays as it was.
 //
-// How: yaml-cpp parses the file (so a file that does not parse is reported
-// and skipped, and block-scalar content is never mistaken for a comment) and
-// gives each scalar's byte offset (Node::Mark().pos). From there a small
-// scanner finds the scalar's token in the raw bytes (after any anchor or tag),
-// checks that the token decodes to exactly what yaml-cpp read (else the
-// scalar is not touched), and looks at the rest of its line for a comment.
+// How: libyaml's event parser reads the file (the parser go-yaml, and so
+// Flux, is a port of: a file that does not parse is reported with go-yaml's
+// words and skipped, and block-scalar content is never mistaken for a
+// comment); no tree is built. Each scalar event gives its position and its
+// style. From there a small scanner finds the scalar's token in the raw
+// bytes (after any anchor or tag), checks that it ends where the parser's
+// token ends and decodes to exactly what the parser read (else the scalar is
+// not touched), and looks at the rest of its line for a comment.
 // The comment of a line applies to the last value scalar that ends on that
 // line ({image: x} # marker applies to x). Edits are byte splices.
 //

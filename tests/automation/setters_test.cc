@@ -243,6 +243,88 @@ TEST(SettersContentTest, MarkerOnOwnLineIsNotApplied) {
   EXPECT_EQ(r.content, in);
 }
 
+// The parser counts characters, not bytes: multi-byte UTF-8 before and on a
+// marked line (2-, 3- and 4-byte sequences), after a byte-order mark and
+// with CRLF line ends, must not shift the splice.
+TEST(SettersContentTest, NonAsciiTextBeforeAndOnTheMarkedLine) {
+  const std::string in =
+      "\xEF\xBB\xBF# D\xC3\xA9ploiement \xE2\x80\x94 \xF0\x9F\x9A\x80\r\n"
+      "apiVersion: apps/v1\r\n"
+      "kind: Deployment\r\n"
+      "metadata:\r\n"
+      "  name: caf\xC3\xA9\r\n"
+      "  annotations: {note: \"\xE6\x97\xA5\xE6\x9C\xAC\"}\r\n"
+      "spec:\r\n"
+      "  image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\r\n"
+      "  pair: [\"\xC3\xBC\", x] # {\"$imagepolicy\": \"flux-system:helm:tag\"}\r\n";
+  const std::string want =
+      "\xEF\xBB\xBF# D\xC3\xA9ploiement \xE2\x80\x94 \xF0\x9F\x9A\x80\r\n"
+      "apiVersion: apps/v1\r\n"
+      "kind: Deployment\r\n"
+      "metadata:\r\n"
+      "  name: caf\xC3\xA9\r\n"
+      "  annotations: {note: \"\xE6\x97\xA5\xE6\x9C\xAC\"}\r\n"
+      "spec:\r\n"
+      "  image: ghcr.io/org/app:1.3.0 # {\"$imagepolicy\": \"flux-system:app\"}\r\n"
+      "  pair: [\"\xC3\xBC\", \"1.10\"] # {\"$imagepolicy\": \"flux-system:helm:tag\"}\r\n";
+  const ContentResult r =
+      ApplySettersToContent("f.yaml", in, Policies(), Options());
+  EXPECT_EQ(r.content, want);
+  ASSERT_EQ(r.changes.size(), 2u);
+  EXPECT_EQ(r.changes[0].line, 8);
+  EXPECT_EQ(r.changes[1].line, 9);
+  EXPECT_EQ(r.changes[0].object,
+            (ObjectId{"apps/v1", "Deployment", "caf\xC3\xA9", ""}));
+}
+
+// A file the parser refuses is reported with go-yaml's wording and line
+// (Flux's parser is a port of libyaml) and left as it is.
+TEST(SettersContentTest, ParseErrorsNameTheLineAndTheProblem) {
+  const std::string in =
+      "a: x # {\"$imagepolicy\": \"flux-system:app\"}\nb: c: d\n";
+  const ContentResult r =
+      ApplySettersToContent("f.yaml", in, Policies(), Options());
+  EXPECT_TRUE(r.skipped);
+  EXPECT_FALSE(r.changed);
+  EXPECT_EQ(r.content, in);
+  EXPECT_EQ(r.skip.line, 2);
+  EXPECT_EQ(r.skip.reason, "mapping values are not allowed in this context");
+
+  const ContentResult tab = ApplySettersToContent(
+      "f.yaml", "a: b\n\tc: d # {\"$imagepolicy\": \"flux-system:app\"}\n",
+      Policies(), Options());
+  EXPECT_TRUE(tab.skipped);
+  EXPECT_EQ(tab.skip.line, 2);
+  EXPECT_EQ(tab.skip.reason,
+            "while scanning a plain scalar: found a tab character that "
+            "violates indentation");
+
+  // Not UTF-8: refused as go-yaml refuses it, never half-rewritten.
+  const ContentResult latin1 = ApplySettersToContent(
+      "f.yaml", "a: caf\xE9 # {\"$imagepolicy\": \"flux-system:app\"}\n",
+      Policies(), Options());
+  EXPECT_TRUE(latin1.skipped);
+  EXPECT_EQ(latin1.skip.reason, "invalid trailing UTF-8 octet");
+}
+
+// Scalars reached through an alias are changed once, where they are
+// written; keys are never changed.
+TEST(SettersContentTest, AliasesAndKeysAreNotRewritten) {
+  const std::string in =
+      "a: &img x # {\"$imagepolicy\": \"flux-system:app:tag\"}\n"
+      "b: *img # {\"$imagepolicy\": \"flux-system:app:tag\"}\n"
+      "? k # {\"$imagepolicy\": \"flux-system:app:tag\"}\n"
+      ": v\n";
+  const ContentResult r =
+      ApplySettersToContent("f.yaml", in, Policies(), Options());
+  EXPECT_EQ(r.content,
+            "a: &img 1.3.0 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n"
+            "b: *img # {\"$imagepolicy\": \"flux-system:app:tag\"}\n"
+            "? k # {\"$imagepolicy\": \"flux-system:app:tag\"}\n"
+            ": v\n");
+  EXPECT_EQ(r.changes.size(), 1u);
+}
+
 TEST(NeedsQuotesTest, NonStringsAndIndicators) {
   for (const char* v :
        {"1.10", "20241124", "true", "null", "~", "0x1F", "1e3", "", "yes",
