@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -316,7 +317,7 @@ absl::Status WriteFileUnderRoot(absl::string_view root,
 
 FileWriterUnderRoot::FileWriterUnderRoot(absl::string_view root,
                                          Durability durability)
-    : root_(root), durability_(durability) {}
+    : root_(root), durability_(durability), temp_suffix_(std::random_device()()) {}
 
 FileWriterUnderRoot::~FileWriterUnderRoot() {
   if (folder_fd_ >= 0) ::close(folder_fd_);
@@ -353,11 +354,10 @@ absl::Status FileWriterUnderRoot::Write(absl::string_view relative,
   }
   const mode_t mode = st.st_mode & 07777;
 
-  std::random_device random;
   std::string temp;
   Fd fd;
   for (int attempt = 0; attempt < 16 && fd.get() < 0; ++attempt) {
-    temp = absl::StrCat(".", base, ".tmp", random() % 1000000000u);
+    temp = absl::StrCat(".", base, ".tmp", temp_suffix_++ % 1000000000u);
     fd = Fd(::openat(dir, temp.c_str(),
                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      0600));
@@ -381,6 +381,23 @@ absl::Status FileWriterUnderRoot::Write(absl::string_view relative,
   if (::fchmod(fd.get(), mode) != 0) return fail(ErrnoStatus(errno, relative));
   if (durable && ::fsync(fd.get()) != 0) return fail(ErrnoStatus(errno, relative));
   fd.Reset();
+  if (!durable) {
+    // Swapping the two names and then removing the old file is as atomic for
+    // a reader as renaming over it, without ext4's auto_da_alloc, which
+    // starts writing a file renamed over another out to disk at once (the
+    // durability this mode does without). Where the file system cannot
+    // swap, a plain rename.
+    if (::renameat2(dir, temp.c_str(), dir, base.c_str(), RENAME_EXCHANGE) == 0) {
+      // A leftover would be a stray file in the checkout: an error.
+      if (::unlinkat(dir, temp.c_str(), 0) != 0) {
+        return ErrnoStatus(errno, absl::StrCat(relative, ": removing the old copy ", temp));
+      }
+      return absl::OkStatus();
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+      return fail(ErrnoStatus(errno, relative));
+    }
+  }
   if (::renameat(dir, temp.c_str(), dir, base.c_str()) != 0) {
     return fail(ErrnoStatus(errno, relative));
   }

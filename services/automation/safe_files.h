@@ -15,6 +15,7 @@
 #ifndef SERVICES_AUTOMATION_SAFE_FILES_H_
 #define SERVICES_AUTOMATION_SAFE_FILES_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -103,6 +104,7 @@ class FileWriterUnderRoot {
   Durability durability_;
   std::string folder_;  // cleaned, relative to the root; "" when none open
   int folder_fd_ = -1;
+  uint32_t temp_suffix_;  // of temporary file names: random, then counted
 };
 
 }  // namespace ia::automation
