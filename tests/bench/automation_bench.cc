@@ -7,13 +7,12 @@
 //
 //   automation_bench [benchmark flags]   Rewrite: ComputeSetterUpdates +
 //                                        WriteSetterUpdates changing every
-//                                        marker; Compute alone; GrepRl:
-//                                        `grep -rl '$imagepolicy' TREE`;
-//                                        RewriteNoFsync, RewriteSyncfsOnce:
-//                                        Rewrite with a prototype write step
-//                                        (see WriteUpdatesBatched);
-//                                        ComputeFdWalk: Compute with a
-//                                        prototype read path (see FdWalk)
+//                                        marker, atomic writes without fsync
+//                                        (the automation service's worktree);
+//                                        RewriteDurable: the same with fsync
+//                                        (imagectl rewrite, a user's files);
+//                                        Compute alone; GrepRl:
+//                                        `grep -rl '$imagepolicy' TREE`
 //   automation_bench --tree=DIR ...      use (or first write) the tree in DIR
 //                                        instead of a temporary folder
 //   automation_bench --write_tree=DIR    writes the tree and exits
@@ -534,36 +533,7 @@ const PolicyMap& NextPolicies() {
   return variants[g_next_variant - 1];
 }
 
-// Prototype of a cheaper write step: each file still goes to a temporary
-// file in its folder renamed over the original (atomic per file), but with
-// no fsync per file and folder; with `sync_at_end`, one syncfs(2) of the
-// tree's file system makes everything durable before returning. No symlink
-// checks (the tree has none): for measuring only.
-absl::Status WriteUpdatesBatched(const std::vector<FileUpdate>& updates, bool sync_at_end) {
-  for (const FileUpdate& update : updates) {
-    const std::string path = absl::StrCat(g_tree, "/", update.file);
-    const std::string temp = absl::StrCat(path, ".bench-tmp");
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", temp));
-    const ssize_t n = ::write(fd, update.content.data(), update.content.size());
-    ::close(fd);
-    if (n != static_cast<ssize_t>(update.content.size()) ||
-        ::rename(temp.c_str(), path.c_str()) != 0) {
-      return absl::InternalError(absl::StrCat("cannot write ", path));
-    }
-  }
-  if (sync_at_end) {
-    const int dir = ::open(g_tree.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    const bool ok = dir >= 0 && ::syncfs(dir) == 0;
-    if (dir >= 0) ::close(dir);
-    if (!ok) return absl::InternalError("syncfs failed");
-  }
-  return absl::OkStatus();
-}
-
-enum class WriteMode { kWriteSetterUpdates, kNoFsync, kSyncfsOnce };
-
-void RewriteLoop(benchmark::State& state, WriteMode mode) {
+void RewriteLoop(benchmark::State& state, Durability durability) {
   size_t files = 0;
   for (auto _ : state) {
     absl::StatusOr<SetterResult> result =
@@ -572,10 +542,7 @@ void RewriteLoop(benchmark::State& state, WriteMode mode) {
       state.SkipWithError(std::string(result.status().message()).c_str());
       return;
     }
-    absl::Status written = mode == WriteMode::kWriteSetterUpdates
-                               ? WriteSetterUpdates(g_tree, result->updates)
-                               : WriteUpdatesBatched(result->updates,
-                                                     mode == WriteMode::kSyncfsOnce);
+    absl::Status written = WriteSetterUpdates(g_tree, result->updates, durability);
     if (!written.ok()) {
       state.SkipWithError(std::string(written.message()).c_str());
       return;
@@ -590,11 +557,11 @@ void RewriteLoop(benchmark::State& state, WriteMode mode) {
   state.counters["files_changed"] = static_cast<double>(files);
 }
 
-// What the automation service and imagectl rewrite do.
-void BM_Rewrite(benchmark::State& state) { RewriteLoop(state, WriteMode::kWriteSetterUpdates); }
-// The same with the prototype write steps (see WriteUpdatesBatched).
-void BM_RewriteNoFsync(benchmark::State& state) { RewriteLoop(state, WriteMode::kNoFsync); }
-void BM_RewriteSyncfsOnce(benchmark::State& state) { RewriteLoop(state, WriteMode::kSyncfsOnce); }
+// What the automation service does to its worktree (a scratch checkout,
+// rebuilt from Git after a crash): atomic replacement, no fsync.
+void BM_Rewrite(benchmark::State& state) { RewriteLoop(state, Durability::kAtomicOnly); }
+// What imagectl rewrite does to a user's files: each one fsynced.
+void BM_RewriteDurable(benchmark::State& state) { RewriteLoop(state, Durability::kDurable); }
 
 // What ComputeSetterUpdates costs alone (walk, read, screen, parse, splice):
 // the rest of Rewrite is writing.
@@ -606,81 +573,6 @@ void BM_Compute(benchmark::State& state) {
       return;
     }
     benchmark::DoNotOptimize(result);
-  }
-}
-
-// Prototype of a cheaper read path for ComputeSetterUpdates: the walk goes
-// over folder descriptors (each folder opened with openat(O_NOFOLLOW |
-// O_DIRECTORY) from its parent's descriptor, readdir's d_type instead of a
-// stat per entry, ".git" skipped) and reads each candidate with one
-// openat(O_NOFOLLOW) relative to its folder's descriptor: the same "never
-// through a symlink" guarantee as opening every path component from the root
-// for each file, without re-opening every folder per file. The markers are
-// then applied by the real ApplySettersToContent. Returns the files changed.
-class FdWalk {
- public:
-  explicit FdWalk(const PolicyMap& policies) : policies_(policies) {}
-
-  absl::StatusOr<size_t> Run(const std::string& root) {
-    const int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", root));
-    Folder(fd, "");
-    return changed_;
-  }
-
- private:
-  void Folder(int fd, const std::string& rel) {
-    DIR* dir = ::fdopendir(fd);
-    if (dir == nullptr) {
-      ::close(fd);
-      return;
-    }
-    std::vector<std::pair<std::string, unsigned char>> entries;
-    while (const dirent* e = ::readdir(dir)) {
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
-        entries.emplace_back(e->d_name, e->d_type);
-      }
-    }
-    std::sort(entries.begin(), entries.end());
-    for (auto& [name, type] : entries) {
-      if (type == DT_UNKNOWN) {
-        struct stat st;
-        if (::fstatat(fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
-      }
-      if (type == DT_DIR && name != ".git") {
-        const int sub = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub >= 0) Folder(sub, absl::StrCat(rel, name, "/"));
-      } else if (type == DT_REG && IsSetterCandidateName(name)) {
-        File(fd, name, absl::StrCat(rel, name));
-      }
-    }
-    ::closedir(dir);
-  }
-
-  void File(int dir, const std::string& name, const std::string& rel) {
-    const int fd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return;
-    content_.clear();
-    char buffer[1 << 16];
-    for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) content_.append(buffer, n);
-    ::close(fd);
-    if (content_.find("\"$imagepolicy\"") == std::string::npos) return;
-    if (ApplySettersToContent(rel, content_, policies_, SetterOptions{}).changed) ++changed_;
-  }
-
-  const PolicyMap& policies_;
-  std::string content_;
-  size_t changed_ = 0;
-};
-
-void BM_ComputeFdWalk(benchmark::State& state) {
-  for (auto _ : state) {
-    absl::StatusOr<size_t> changed = FdWalk(NextPolicies()).Run(g_tree);
-    if (!changed.ok() || *changed != kFiles / 10) {
-      state.SkipWithError("the descriptor walk failed or changed too few files");
-      return;
-    }
   }
 }
 
@@ -723,16 +615,8 @@ void BM_GrepRl(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Rewrite)->Name("Rewrite")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_RewriteNoFsync)->Name("RewriteNoFsync")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_RewriteSyncfsOnce)
-    ->Name("RewriteSyncfsOnce")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+BENCHMARK(BM_RewriteDurable)->Name("RewriteDurable")->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Compute)->Name("Compute")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ComputeFdWalk)
-    ->Name("ComputeFdWalk")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
 BENCHMARK(BM_GrepRl)->Name("GrepRl")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // ---------------------------------------------------------------------------
@@ -769,7 +653,8 @@ int GitRun(const std::string& dir, const std::string& url, int variant) {
     rewrite_start = Clock::now();
     absl::StatusOr<SetterResult> result = ComputeSetterUpdates(worktree, ".", policies, {});
     if (!result.ok()) return result.status();
-    absl::Status written = WriteSetterUpdates(worktree, result->updates);
+    absl::Status written =
+        WriteSetterUpdates(worktree, result->updates, Durability::kAtomicOnly);
     if (!written.ok()) return written;
     files = result->updates.size();
     rewrite_end = Clock::now();
