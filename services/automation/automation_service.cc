@@ -460,7 +460,7 @@ class AutomationModule final : public ServiceModule {
             .With("line", skipped.line)
             .With("reason", skipped.reason);
       }
-      // The worktree is rebuilt from Git after a crash: no fsync per file.
+      // The worktree is rebuilt from Git after a crash: no waiting for the disk.
       if (absl::Status written =
               WriteSetterUpdates(worktree, result->updates, Durability::kAtomicOnly);
           !written.ok()) {

@@ -308,40 +308,51 @@ absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
   return content;
 }
 
-absl::Status WriteFileUnderRoot(absl::string_view root,
-                                absl::string_view relative,
-                                absl::string_view content,
-                                Durability durability) {
-  return FileWriterUnderRoot(root, durability).Write(relative, content);
-}
+namespace {
 
-FileWriterUnderRoot::FileWriterUnderRoot(absl::string_view root,
-                                         Durability durability)
-    : root_(root), durability_(durability), temp_suffix_(std::random_device()()) {}
+// Descriptors of the folders written to, the last one kept open: files given
+// folder by folder (sorted paths) open each folder once.
+class FolderCache {
+ public:
+  explicit FolderCache(absl::string_view root) : root_(root) {}
 
-FileWriterUnderRoot::~FileWriterUnderRoot() {
-  if (folder_fd_ >= 0) ::close(folder_fd_);
-}
+  absl::StatusOr<int> Open(absl::string_view folder) {
+    if (fd_.get() < 0 || folder != folder_) {
+      fd_.Reset();
+      ASSIGN_OR_RETURN(fd_, OpenFolder(root_, folder));
+      folder_ = std::string(folder);
+    }
+    return fd_.get();
+  }
 
-absl::Status FileWriterUnderRoot::Write(absl::string_view relative,
-                                        absl::string_view content) {
-  const bool durable = durability_ == Durability::kDurable;
+ private:
+  std::string root_;
+  std::string folder_;
+  Fd fd_;
+};
+
+// A file's new content in a temporary file beside it, not yet renamed.
+struct Staged {
+  std::string relative;  // as given, for messages
+  std::string folder;    // cleaned, relative to the root
+  std::string base;
+  std::string temp;
+};
+
+// Writes `content` to a new temporary file beside the regular file
+// `relative` (never a symlink), with the file's mode.
+absl::StatusOr<Staged> Stage(FolderCache& folders, absl::string_view relative,
+                             absl::string_view content, uint32_t& suffix) {
   ASSIGN_OR_RETURN(std::string clean, CleanRelativePath(relative));
   if (clean == ".") {
     return absl::InvalidArgumentError("the root itself is not a file");
   }
-  const auto [folder, base_view] = SplitParent(clean);
-  const std::string base(base_view);
-  if (folder_fd_ < 0 || folder != folder_) {
-    if (folder_fd_ >= 0) ::close(folder_fd_);
-    folder_fd_ = -1;
-    ASSIGN_OR_RETURN(Fd opened, OpenFolder(root_, folder));
-    folder_fd_ = opened.release();
-    folder_ = std::string(folder);
-  }
-  const int dir = folder_fd_;
+  const auto [folder, base] = SplitParent(clean);
+  Staged staged{std::string(relative), std::string(folder), std::string(base),
+                ""};
+  ASSIGN_OR_RETURN(const int dir, folders.Open(folder));
   struct stat st;
-  if (::fstatat(dir, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+  if (::fstatat(dir, staged.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoStatus(errno, relative);
   }
   if (S_ISLNK(st.st_mode)) {
@@ -352,20 +363,19 @@ absl::Status FileWriterUnderRoot::Write(absl::string_view relative,
     return absl::FailedPreconditionError(
         absl::StrCat(relative, ": not a regular file"));
   }
-  const mode_t mode = st.st_mode & 07777;
-
-  std::string temp;
   Fd fd;
   for (int attempt = 0; attempt < 16 && fd.get() < 0; ++attempt) {
-    temp = absl::StrCat(".", base, ".tmp", temp_suffix_++ % 1000000000u);
-    fd = Fd(::openat(dir, temp.c_str(),
+    staged.temp = absl::StrCat(".", staged.base, ".tmp", suffix++ % 1000000000u);
+    fd = Fd(::openat(dir, staged.temp.c_str(),
                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      0600));
-    if (fd.get() < 0 && errno != EEXIST) return ErrnoStatus(errno, temp);
+    if (fd.get() < 0 && errno != EEXIST) {
+      return ErrnoStatus(errno, staged.temp);
+    }
   }
   if (fd.get() < 0) return absl::InternalError("no temporary file name");
   auto fail = [&](absl::Status status) {
-    ::unlinkat(dir, temp.c_str(), 0);
+    ::unlinkat(dir, staged.temp.c_str(), 0);
     return status;
   };
   size_t written = 0;
@@ -378,30 +388,102 @@ absl::Status FileWriterUnderRoot::Write(absl::string_view relative,
     }
     written += static_cast<size_t>(n);
   }
-  if (::fchmod(fd.get(), mode) != 0) return fail(ErrnoStatus(errno, relative));
-  if (durable && ::fsync(fd.get()) != 0) return fail(ErrnoStatus(errno, relative));
-  fd.Reset();
-  if (!durable) {
+  if (::fchmod(fd.get(), st.st_mode & 07777) != 0) {
+    return fail(ErrnoStatus(errno, relative));
+  }
+  if (::close(fd.release()) != 0) return fail(ErrnoStatus(errno, relative));
+  return staged;
+}
+
+// Puts a staged file in place of the original.
+absl::Status Replace(int dir, const Staged& staged, Durability durability) {
+  if (durability == Durability::kAtomicOnly) {
     // Swapping the two names and then removing the old file is as atomic for
     // a reader as renaming over it, without ext4's auto_da_alloc, which
     // starts writing a file renamed over another out to disk at once (the
     // durability this mode does without). Where the file system cannot
     // swap, a plain rename.
-    if (::renameat2(dir, temp.c_str(), dir, base.c_str(), RENAME_EXCHANGE) == 0) {
+    if (::renameat2(dir, staged.temp.c_str(), dir, staged.base.c_str(),
+                    RENAME_EXCHANGE) == 0) {
       // A leftover would be a stray file in the checkout: an error.
-      if (::unlinkat(dir, temp.c_str(), 0) != 0) {
-        return ErrnoStatus(errno, absl::StrCat(relative, ": removing the old copy ", temp));
+      if (::unlinkat(dir, staged.temp.c_str(), 0) != 0) {
+        return ErrnoStatus(errno, absl::StrCat(staged.relative,
+                                               ": removing the old copy ",
+                                               staged.temp));
       }
       return absl::OkStatus();
     }
     if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
-      return fail(ErrnoStatus(errno, relative));
+      return ErrnoStatus(errno, staged.relative);
     }
   }
-  if (::renameat(dir, temp.c_str(), dir, base.c_str()) != 0) {
-    return fail(ErrnoStatus(errno, relative));
+  if (::renameat(dir, staged.temp.c_str(), dir, staged.base.c_str()) != 0) {
+    return ErrnoStatus(errno, staged.relative);
   }
-  if (durable && ::fsync(dir) != 0) return ErrnoStatus(errno, relative);
+  return absl::OkStatus();
+}
+
+absl::Status SyncFileSystem(absl::string_view root) {
+  Fd fd(::open(std::string(root).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 || ::syncfs(fd.get()) != 0) {
+    return ErrnoStatus(errno, absl::StrCat(root, ": syncing to disk"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileUnderRoot(absl::string_view root,
+                                absl::string_view relative,
+                                absl::string_view content,
+                                Durability durability) {
+  return WriteFilesUnderRoot(root, {FileUpdate{std::string(relative),
+                                               std::string(content)}},
+                             durability);
+}
+
+absl::Status WriteFilesUnderRoot(absl::string_view root,
+                                 const std::vector<FileUpdate>& updates,
+                                 Durability durability) {
+  FolderCache folders(root);
+  std::vector<Staged> staged;
+  staged.reserve(updates.size());
+  // Temporary names: random, then counted (one std::random_device per file
+  // cost more than the write).
+  uint32_t suffix = std::random_device()();
+  auto remove_temporaries = [&](size_t from) {
+    for (size_t k = from; k < staged.size(); ++k) {
+      absl::StatusOr<int> dir = folders.Open(staged[k].folder);
+      if (dir.ok()) ::unlinkat(*dir, staged[k].temp.c_str(), 0);
+    }
+  };
+  for (const FileUpdate& update : updates) {
+    absl::StatusOr<Staged> one = Stage(folders, update.file, update.content, suffix);
+    if (!one.ok()) {
+      remove_temporaries(0);
+      return one.status();
+    }
+    staged.push_back(*std::move(one));
+  }
+  const bool durable = durability == Durability::kDurable;
+  if (durable) {
+    // Every new content on disk before any file is replaced.
+    if (absl::Status synced = SyncFileSystem(root); !synced.ok()) {
+      remove_temporaries(0);
+      return synced;
+    }
+  }
+  for (size_t k = 0; k < staged.size(); ++k) {
+    absl::StatusOr<int> dir = folders.Open(staged[k].folder);
+    absl::Status replaced =
+        dir.ok() ? Replace(*dir, staged[k], durability) : dir.status();
+    if (!replaced.ok()) {
+      remove_temporaries(k);
+      return replaced;
+    }
+  }
+  // The renames on disk too.
+  if (durable) return SyncFileSystem(root);
   return absl::OkStatus();
 }
 

@@ -6,12 +6,11 @@
 // Folders are opened component by component with O_NOFOLLOW from a
 // descriptor of the root, and files with O_NOFOLLOW from their folder's, so
 // a symlink swapped in after the walk is refused too; writes replace a
-// regular file atomically (temporary file in the same folder, fsync, rename,
-// fsync of the folder) and keep its mode.
+// regular file atomically (temporary file in the same folder, renamed over
+// it) and keep its mode.
 //
 // Thread-safe: no shared state (concurrent writers of one file race as
-// rename(2) does: the last one wins, never a torn file), except that one
-// FileWriterUnderRoot is for one thread.
+// rename(2) does: the last one wins, never a torn file).
 #ifndef SERVICES_AUTOMATION_SAFE_FILES_H_
 #define SERVICES_AUTOMATION_SAFE_FILES_H_
 
@@ -70,12 +69,13 @@ absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
 
 // How hard a write insists on reaching the disk.
 enum class Durability {
-  // fsync of the file before the rename and of its folder after: the new
-  // content survives a power loss (a user's own files: imagectl rewrite).
+  // The new content is on disk before the file is replaced, and the
+  // replacement is on disk before the write returns: it survives a power
+  // loss (a user's own files: imagectl rewrite).
   kDurable,
   // Atomic (a reader sees the old or the new file, never a mix) but left to
   // the page cache: for a scratch checkout that is rebuilt from Git after a
-  // crash anyway (the automation's worktree). Saves two fsyncs per file.
+  // crash anyway (the automation's worktree). Never waits for the disk.
   kAtomicOnly,
 };
 
@@ -87,25 +87,21 @@ absl::Status WriteFileUnderRoot(absl::string_view root,
                                 absl::string_view content,
                                 Durability durability = Durability::kDurable);
 
-// WriteFileUnderRoot for many files of one root: the folder of the last
-// write stays open, so files given folder by folder (sorted paths) open each
-// folder once. Not thread-safe; one writer per thread.
-class FileWriterUnderRoot {
- public:
-  FileWriterUnderRoot(absl::string_view root, Durability durability);
-  ~FileWriterUnderRoot();
-  FileWriterUnderRoot(const FileWriterUnderRoot&) = delete;
-  FileWriterUnderRoot& operator=(const FileWriterUnderRoot&) = delete;
-
-  absl::Status Write(absl::string_view relative, absl::string_view content);
-
- private:
-  std::string root_;
-  Durability durability_;
-  std::string folder_;  // cleaned, relative to the root; "" when none open
-  int folder_fd_ = -1;
-  uint32_t temp_suffix_;  // of temporary file names: random, then counted
+// A file's new content; `file` relative to the checkout root.
+struct FileUpdate {
+  std::string file;
+  std::string content;
 };
+
+// Replaces each of `updates` as WriteFileUnderRoot does, in two steps: every
+// new content goes to a temporary file beside its file first (when one
+// fails, none is replaced and the temporary files are removed), then each
+// is renamed over its file. kDurable syncs the file system once before the
+// renames and once after, instead of two fsyncs per file. Files given folder
+// by folder (sorted) open each folder once.
+absl::Status WriteFilesUnderRoot(absl::string_view root,
+                                 const std::vector<FileUpdate>& updates,
+                                 Durability durability);
 
 }  // namespace ia::automation
 

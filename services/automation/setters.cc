@@ -804,11 +804,7 @@ absl::StatusOr<SetterResult> ComputeSetterUpdates(
 absl::Status WriteSetterUpdates(absl::string_view root,
                                 const std::vector<FileUpdate>& updates,
                                 Durability durability) {
-  FileWriterUnderRoot writer(root, durability);
-  for (const FileUpdate& update : updates) {
-    RETURN_IF_ERROR(writer.Write(update.file, update.content));
-  }
-  return absl::OkStatus();
+  return WriteFilesUnderRoot(root, updates, durability);
 }
 
 }  // namespace ia::automation

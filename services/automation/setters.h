@@ -124,12 +124,6 @@ ContentResult ApplySettersToContent(absl::string_view file,
                                     const PolicyMap& policies,
                                     const SetterOptions& options);
 
-// A file's new content; `file` relative to the checkout root.
-struct FileUpdate {
-  std::string file;
-  std::string content;
-};
-
 struct SetterResult {
   std::vector<FileUpdate> updates;  // sorted by file
   std::vector<Change> changes;      // by file, then position
@@ -152,10 +146,9 @@ absl::StatusOr<SetterResult> ComputeSetterUpdates(absl::string_view root,
                                                   const PolicyMap& policies,
                                                   const SetterOptions& options);
 
-// Writes each update atomically under `root` (temporary file in the same
-// folder, fsync unless `durability` says otherwise, rename; the file's mode
-// kept), never through a symlink.
-// Stops at the first error and returns it.
+// Writes the updates under `root` with WriteFilesUnderRoot (safe_files.h):
+// each file replaced atomically, its mode kept, never through a symlink;
+// none replaced when one cannot be written.
 absl::Status WriteSetterUpdates(absl::string_view root,
                                 const std::vector<FileUpdate>& updates,
                                 Durability durability = Durability::kDurable);

@@ -453,6 +453,40 @@ TEST_P(AtomicWriteTest, KeepsModeAndLeavesNoTemporaryFile) {
   EXPECT_EQ(entries, 1);
 }
 
+// Every new content is staged before any file is replaced: when one file
+// cannot be written, none is, and no temporary file is left.
+TEST_P(AtomicWriteTest, NoFileReplacedWhenOneCannotBeWritten) {
+  TempDir dir;
+  const fs::path root = dir.path() / "root";
+  WriteAll(root / "a" / "one.yaml", kMarked);
+  WriteAll(root / "b" / "real.yaml", kMarked);
+  WriteAll(root / "c" / "three.yaml", kMarked);
+  fs::create_symlink("real.yaml", root / "b" / "link.yaml");
+  const absl::Status written = WriteFilesUnderRoot(
+      root.string(),
+      {{"a/one.yaml", kRewritten}, {"b/link.yaml", kRewritten},
+       {"c/three.yaml", kRewritten}},
+      GetParam());
+  EXPECT_EQ(written.code(), absl::StatusCode::kFailedPrecondition) << written;
+  EXPECT_EQ(ReadAll(root / "a" / "one.yaml"), kMarked);
+  EXPECT_EQ(ReadAll(root / "b" / "real.yaml"), kMarked);
+  EXPECT_EQ(ReadAll(root / "c" / "three.yaml"), kMarked);
+  EXPECT_THAT(ReadTree(root),
+              UnorderedElementsAre(
+                  ::testing::Key("a/one.yaml"), ::testing::Key("b/real.yaml"),
+                  ::testing::Key("c/three.yaml")));
+
+  // Without the bad file, every file is replaced.
+  ASSERT_TRUE(WriteFilesUnderRoot(root.string(),
+                                  {{"a/one.yaml", kRewritten},
+                                   {"c/three.yaml", kRewritten}},
+                                  GetParam())
+                  .ok());
+  EXPECT_EQ(ReadAll(root / "a" / "one.yaml"), kRewritten);
+  EXPECT_EQ(ReadAll(root / "c" / "three.yaml"), kRewritten);
+  EXPECT_EQ(ReadTree(root).size(), 3u);
+}
+
 TEST(CleanRelativePathTest, Cases) {
   EXPECT_EQ(*CleanRelativePath(""), ".");
   EXPECT_EQ(*CleanRelativePath("./a//b/../c/"), "a/c");

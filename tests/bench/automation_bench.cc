@@ -9,8 +9,9 @@
 //                                        WriteSetterUpdates changing every
 //                                        marker, atomic writes without fsync
 //                                        (the automation service's worktree);
-//                                        RewriteDurable: the same with fsync
-//                                        (imagectl rewrite, a user's files);
+//                                        RewriteDurable: the same on disk
+//                                        before it returns (imagectl
+//                                        rewrite, a user's files);
 //                                        Compute alone; GrepRl:
 //                                        `grep -rl '$imagepolicy' TREE`
 //   automation_bench --tree=DIR ...      use (or first write) the tree in DIR
@@ -560,7 +561,7 @@ void RewriteLoop(benchmark::State& state, Durability durability) {
 // What the automation service does to its worktree (a scratch checkout,
 // rebuilt from Git after a crash): atomic replacement, no fsync.
 void BM_Rewrite(benchmark::State& state) { RewriteLoop(state, Durability::kAtomicOnly); }
-// What imagectl rewrite does to a user's files: each one fsynced.
+// What imagectl rewrite does to a user's files: on disk before it returns.
 void BM_RewriteDurable(benchmark::State& state) { RewriteLoop(state, Durability::kDurable); }
 
 // What ComputeSetterUpdates costs alone (walk, read, screen, parse, splice):
