@@ -152,8 +152,9 @@ class FolderWalker {
       : filter_(filter), visit_(visit), result_(result) {}
 
   absl::Status Walk(Fd dir_fd, const std::string& prefix) {
+    const std::string shown = prefix.empty() ? "." : prefix;
     DIR* dir = ::fdopendir(dir_fd.get());
-    if (dir == nullptr) return ErrnoStatus(errno, prefix);
+    if (dir == nullptr) return ErrnoStatus(errno, shown);
     dir_fd.release();  // owned by `dir` now
     struct Entry {
       std::string name;
@@ -161,8 +162,15 @@ class FolderWalker {
       bool operator<(const Entry& other) const { return name < other.name; }
     };
     std::vector<Entry> entries;
-    errno = 0;
-    while (const dirent* e = ::readdir(dir)) {
+    for (;;) {
+      errno = 0;
+      const dirent* e = ::readdir(dir);
+      if (e == nullptr) {
+        if (errno == 0) break;
+        const int err = errno;
+        ::closedir(dir);
+        return ErrnoStatus(err, absl::StrCat("listing ", shown));
+      }
       if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
         entries.push_back({e->d_name, e->d_type});
       }
@@ -413,7 +421,7 @@ absl::Status Replace(int dir, const Staged& staged, Durability durability) {
       }
       return absl::OkStatus();
     }
-    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EXDEV) {
       return ErrnoStatus(errno, staged.relative);
     }
   }

@@ -395,7 +395,8 @@ class EventParser {
     return has_event_ ? &event_ : nullptr;
   }
 
-  // The parse error as go-yaml words it, and its 1-based line.
+  // The parse error in libyaml's words (which go-yaml keeps) and its
+  // 1-based line.
   std::pair<int, std::string> Error() const {
     std::string reason = parser_.problem != nullptr ? parser_.problem
                                                     : "cannot parse the YAML";
