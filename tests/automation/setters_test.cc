@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/automation/safe_files.h"
@@ -257,16 +258,10 @@ TEST(SettersContentTest, NonAsciiTextBeforeAndOnTheMarkedLine) {
       "spec:\r\n"
       "  image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\r\n"
       "  pair: [\"\xC3\xBC\", x] # {\"$imagepolicy\": \"flux-system:helm:tag\"}\r\n";
-  const std::string want =
-      "\xEF\xBB\xBF# D\xC3\xA9ploiement \xE2\x80\x94 \xF0\x9F\x9A\x80\r\n"
-      "apiVersion: apps/v1\r\n"
-      "kind: Deployment\r\n"
-      "metadata:\r\n"
-      "  name: caf\xC3\xA9\r\n"
-      "  annotations: {note: \"\xE6\x97\xA5\xE6\x9C\xAC\"}\r\n"
-      "spec:\r\n"
-      "  image: ghcr.io/org/app:1.3.0 # {\"$imagepolicy\": \"flux-system:app\"}\r\n"
-      "  pair: [\"\xC3\xBC\", \"1.10\"] # {\"$imagepolicy\": \"flux-system:helm:tag\"}\r\n";
+  // Only the two marked scalars change.
+  const std::string want = absl::StrReplaceAll(
+      in, {{"app:1.0.0 #", "app:1.3.0 #"}, {"\", x] #", "\", \"1.10\"] #"}});
+  ASSERT_NE(want, in);
   const ContentResult r =
       ApplySettersToContent("f.yaml", in, Policies(), Options());
   EXPECT_EQ(r.content, want);
