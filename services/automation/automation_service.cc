@@ -443,7 +443,7 @@ class AutomationModule final : public ServiceModule {
                        spec.git().commit().message_template_values().end());
     std::optional<absl::Status> rewrite_error;
     int64_t changes = 0;
-    RewriteFunc rewrite = [&](const std::string& worktree) -> absl::StatusOr<std::string> {
+    RewriteFunc rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
       auto result = ComputeSetterUpdates(worktree, spec.update().path(),
                                          selected.policies, SetterOptions{ns});
       if (!result.ok()) {
@@ -468,11 +468,19 @@ class AutomationModule final : public ServiceModule {
         return written;
       }
       changes = static_cast<int64_t>(result->changes.size());
-      if (result->changes.empty()) return std::string();
+      Rewritten rewritten;
+      if (result->changes.empty()) return rewritten;
+      for (FileUpdate& update : result->updates) {
+        rewritten.files.push_back(std::move(update.file));
+      }
       data.changes = std::move(result->changes);
       auto message = RenderCommitMessage(message_template, data);
-      if (!message.ok()) rewrite_error = message.status();
-      return message;
+      if (!message.ok()) {
+        rewrite_error = message.status();
+        return message.status();
+      }
+      rewritten.message = *std::move(message);
+      return rewritten;
     };
     PushOptions push;
     push.branch = *push_branch;

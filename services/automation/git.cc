@@ -508,25 +508,26 @@ class GitCheckoutImpl : public GitCheckout {
     return absl::OkStatus();
   }
 
-  // Stages every change of the worktree and commits it on top of `base`
-  // with `message` as it is (HEAD's branch follows); nullopt when the tree
+  // Stages the files `rewritten` names and commits them on top of `base`
+  // with its message as it is (HEAD's branch follows); nullopt when the tree
   // did not change.
   absl::StatusOr<std::optional<git_oid>> CommitWorktree(const git_oid& base,
                                                         const CommitOptions& options,
-                                                        const std::string& message) {
+                                                        const Rewritten& rewritten) {
+    if (rewritten.files.empty()) return std::nullopt;
     git_index* raw_index = nullptr;
     if (int rc = git_repository_index(&raw_index, repo_.get()); rc != 0) {
       return LocalError(rc, "opening the index");
     }
     IndexPtr index(raw_index);
-    const char* all[] = {"*"};
-    git_strarray paths = {const_cast<char**>(all), 1};
-    if (int rc = git_index_add_all(index.get(), &paths, GIT_INDEX_ADD_DEFAULT, nullptr, nullptr);
-        rc != 0) {
-      return LocalError(rc, "staging the changes");
-    }
-    if (int rc = git_index_update_all(index.get(), &paths, nullptr, nullptr); rc != 0) {
-      return LocalError(rc, "staging removed files");
+    for (const std::string& file : rewritten.files) {
+      std::error_code ec;
+      const bool exists =
+          std::filesystem::symlink_status(std::filesystem::path(dir_) / file, ec).type() !=
+          std::filesystem::file_type::not_found;
+      const int rc = exists ? git_index_add_bypath(index.get(), file.c_str())
+                            : git_index_remove_bypath(index.get(), file.c_str());
+      if (rc != 0) return LocalError(rc, absl::StrCat("staging ", file));
     }
     if (int rc = git_index_write(index.get()); rc != 0) {
       return LocalError(rc, "writing the index");
@@ -563,14 +564,14 @@ class GitCheckoutImpl : public GitCheckout {
     git_oid commit_oid;
     if (options.signing_key.empty()) {
       if (int rc = git_commit_create(&commit_oid, repo_.get(), nullptr, sig.get(), sig.get(),
-                                     nullptr, message.c_str(), tree.get(), 1, parents);
+                                     nullptr, rewritten.message.c_str(), tree.get(), 1, parents);
           rc != 0) {
         return LocalError(rc, "creating the commit");
       }
     } else {
       git_buf buffer = GIT_BUF_INIT;
       if (int rc = git_commit_create_buffer(&buffer, repo_.get(), sig.get(), sig.get(), nullptr,
-                                            message.c_str(), tree.get(), 1, parents);
+                                            rewritten.message.c_str(), tree.get(), 1, parents);
           rc != 0) {
         return LocalError(rc, "creating the commit");
       }
@@ -682,8 +683,8 @@ absl::StatusOr<UpdateResult> GitCheckoutImpl::UpdateBranch(const GitRef& ref,
     }
     RETURN_IF_ERROR(ResetTo(base, push_branch));
     result.base_commit = OidHex(base);
-    ASSIGN_OR_RETURN(std::string message, rewrite(dir_));
-    ASSIGN_OR_RETURN(std::optional<git_oid> made, CommitWorktree(base, commit, message));
+    ASSIGN_OR_RETURN(Rewritten rewritten, rewrite(dir_));
+    ASSIGN_OR_RETURN(std::optional<git_oid> made, CommitWorktree(base, commit, rewritten));
     if (!made) {
       result.pushed_commit.clear();
       log::Info("git: nothing to commit")

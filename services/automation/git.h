@@ -102,12 +102,22 @@ struct PushOptions {
   int max_attempts = 5;  // pushes tried before ABORTED
 };
 
+// What a rewrite did to the worktree.
+struct Rewritten {
+  // The commit message for it (used only when the tree then differs from
+  // the base commit).
+  std::string message;
+  // The files it wrote, created or removed, relative to the worktree and
+  // '/'-separated: only these are staged, so nothing else in the worktree
+  // is ever committed (and the other 10,000 files need no scan).
+  std::vector<std::string> files;
+};
+
 // Called with the checkout's worktree folder; rewrites files in place and
-// returns the commit message for what it changed (used only when the
-// worktree then differs from the base commit). Called again after a
-// rejected push, on the new head; an error ends UpdateBranch with it.
+// says which. Called again after a rejected push, on the new head; an error
+// ends UpdateBranch with it.
 using RewriteFunc =
-    std::function<absl::StatusOr<std::string>(const std::string& worktree)>;
+    std::function<absl::StatusOr<Rewritten>(const std::string& worktree)>;
 
 struct UpdateResult {
   // The commit the final rewrite started from.

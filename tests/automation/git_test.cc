@@ -216,9 +216,9 @@ TEST_F(GitTest, NoChangeMeansNoCommitAndNoPush) {
   int calls = 0;
   auto result = checkout->UpdateBranch(
       GitRef{.branch = "main"},
-      [&](const std::string&) -> absl::StatusOr<std::string> {
+      [&](const std::string&) -> absl::StatusOr<Rewritten> {
         ++calls;
-        return "nothing";
+        return Rewritten{"nothing", {}};
       },
       BotCommit(), PushOptions{});
   ASSERT_TRUE(result.ok()) << result.status();
@@ -350,12 +350,33 @@ TEST_F(GitTest, PushOptionsAndForceRefspecsAreRefused) {
   EXPECT_EQ(*repo_->RevParse("main"), seed_);
 }
 
+// Only what the rewrite names is staged: a stray file in the worktree (a
+// temporary file left by a crash, anything else) is never committed.
+TEST_F(GitTest, OnlyTheFilesTheRewriteNamesAreCommitted) {
+  auto checkout = Open("clone");
+  ASSERT_NE(checkout, nullptr);
+  auto rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
+    WriteWorktreeFile(worktree, "deploy/app.yaml", kAppYamlUpdated);
+    WriteWorktreeFile(worktree, "deploy/new.yaml", "new: true\n");
+    std::filesystem::remove(std::filesystem::path(worktree) / "README");
+    WriteWorktreeFile(worktree, "stray.yaml", "not named\n");
+    WriteWorktreeFile(worktree, "deploy/.app.yaml.tmp123", "left over\n");
+    return Rewritten{"bot", {"deploy/app.yaml", "deploy/new.yaml", "README"}};
+  };
+  auto result =
+      checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite, BotCommit(), PushOptions{});
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->pushed_commit.size(), 40u);
+  EXPECT_EQ(*repo_->Show({"--format=", "--name-status", "main"}),
+            "D\tREADME\nM\tdeploy/app.yaml\nA\tdeploy/new.yaml\n");
+}
+
 TEST_F(GitTest, ARejectedPushIsRetriedOnTheNewHead) {
   auto checkout = Open("clone");
   ASSERT_NE(checkout, nullptr);
   int calls = 0;
   std::string theirs;
-  auto rewrite = [&](const std::string& worktree) -> absl::StatusOr<std::string> {
+  auto rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
     if (++calls == 1) {
       // Someone else pushes between our fetch and our push.
       auto pushed = ::ia::testing::PushFromOtherClone(repo_->FileUrl(), "main",
@@ -365,7 +386,7 @@ TEST_F(GitTest, ARejectedPushIsRetriedOnTheNewHead) {
       theirs = *pushed;
     }
     WriteWorktreeFile(worktree, "deploy/app.yaml", kAppYamlUpdated);
-    return "bot";
+    return Rewritten{"bot", {"deploy/app.yaml"}};
   };
   auto result =
       checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite, BotCommit(), PushOptions{});
@@ -383,13 +404,13 @@ TEST_F(GitTest, GivesUpWithAbortedWhenTheBranchKeepsMoving) {
   auto checkout = Open("clone");
   ASSERT_NE(checkout, nullptr);
   int calls = 0;
-  auto rewrite = [&](const std::string& worktree) -> absl::StatusOr<std::string> {
+  auto rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
     ++calls;
     auto pushed = ::ia::testing::PushFromOtherClone(
         repo_->FileUrl(), "main", {{"COUNTER", absl::StrCat(calls, "\n")}}, "busy");
     if (!pushed.ok()) return pushed.status();
     WriteWorktreeFile(worktree, "deploy/app.yaml", kAppYamlUpdated);
-    return "bot";
+    return Rewritten{"bot", {"deploy/app.yaml"}};
   };
   PushOptions push;
   push.max_attempts = 3;
@@ -425,7 +446,7 @@ TEST_F(GitTest, ARewriteErrorStopsTheRun) {
   ASSERT_NE(checkout, nullptr);
   auto result = checkout->UpdateBranch(
       GitRef{.branch = "main"},
-      [](const std::string&) -> absl::StatusOr<std::string> {
+      [](const std::string&) -> absl::StatusOr<Rewritten> {
         return absl::DataLossError("setter failed");
       },
       BotCommit(), PushOptions{});

@@ -42,9 +42,9 @@ inline void WriteWorktreeFile(const std::string& worktree, const std::string& fi
 // A rewrite that sets worktree/`file` to `content` and returns `message`.
 inline RewriteFunc WriteFileRewrite(const std::string& file, const std::string& content,
                                     const std::string& message = "update") {
-  return [file, content, message](const std::string& worktree) -> absl::StatusOr<std::string> {
+  return [file, content, message](const std::string& worktree) -> absl::StatusOr<Rewritten> {
     WriteWorktreeFile(worktree, file, content);
-    return message;
+    return Rewritten{message, {file}};
   };
 }
 

@@ -650,7 +650,7 @@ int GitRun(const std::string& dir, const std::string& url, int variant) {
     return 1;
   }
   const Clock::time_point opened = Clock::now();
-  RewriteFunc rewrite = [&](const std::string& worktree) -> absl::StatusOr<std::string> {
+  RewriteFunc rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
     rewrite_start = Clock::now();
     absl::StatusOr<SetterResult> result = ComputeSetterUpdates(worktree, ".", policies, {});
     if (!result.ok()) return result.status();
@@ -658,8 +658,10 @@ int GitRun(const std::string& dir, const std::string& url, int variant) {
         WriteSetterUpdates(worktree, result->updates, Durability::kAtomicOnly);
     if (!written.ok()) return written;
     files = result->updates.size();
+    Rewritten rewritten{"Update images\n", {}};
+    for (const FileUpdate& update : result->updates) rewritten.files.push_back(update.file);
     rewrite_end = Clock::now();
-    return std::string("Update images\n");
+    return rewritten;
   };
   CommitOptions commit;
   commit.author = {"Image Automation", "automation@example.com"};
