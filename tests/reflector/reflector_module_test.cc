@@ -228,7 +228,11 @@ TEST_F(ReflectorModuleTest, RestartServesStoredTagsWithoutRescanning) {
   registry_->Set("team/app", {"1.0.0", "2.0.0"});
   StartModule();
   Apply("app", "registry.local/team/app", "1h");
-  ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 2; }));
+  // The tag set is stored before the status records the scan: wait for both.
+  ASSERT_TRUE(Eventually([&] {
+    return StoredTags("app").size() == 2 &&
+           !Get("app").status().last_scan_result().revision().empty();
+  }));
   const std::string revision = Get("app").status().last_scan_result().revision();
   StopModule();
 
