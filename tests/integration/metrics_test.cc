@@ -4,10 +4,6 @@
 // repository found, one missing), the policy's selection, the automation's
 // commit and push to a file:// remote, the streams between the services, and
 // the tag count of a deleted repository going away.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <functional>
@@ -36,50 +32,6 @@ namespace {
 namespace v1 = ::imageautomation::v1;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-struct HttpReply {
-  int status = 0;
-  std::string content_type;
-  std::string body;
-};
-
-// One HTTP/1.0 GET over a plain socket; status 0 when nothing answered.
-HttpReply Get(int port, const std::string& path) {
-  HttpReply reply;
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return reply;
-  }
-  const std::string request =
-      "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  (void)!write(fd, request.data(), request.size());
-  std::string raw;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0) raw.append(buffer, n);
-  close(fd);
-  const size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos) return reply;
-  std::vector<absl::string_view> lines =
-      absl::StrSplit(absl::string_view(raw).substr(0, end), "\r\n");
-  std::vector<absl::string_view> status_line = absl::StrSplit(lines[0], ' ');
-  if (status_line.size() < 2 || !absl::SimpleAtoi(status_line[1], &reply.status)) {
-    return reply;
-  }
-  for (absl::string_view line : lines) {
-    if (absl::ConsumePrefix(&line, "Content-Type: ") ||
-        absl::ConsumePrefix(&line, "content-type: ")) {
-      reply.content_type = std::string(line);
-    }
-  }
-  reply.body = raw.substr(end + 4);
-  return reply;
-}
 
 // The value of the sample `series` (name and labels exactly as rendered,
 // e.g. `ia_scans_total{result="success"}`), or -1 when absent.
@@ -125,7 +77,9 @@ void ExpectWellFormed(const std::string& text) {
         << line;
     const std::string name(series.substr(0, series.find('{')));
     EXPECT_TRUE(absl::StartsWith(name, current)) << line << " outside " << current;
-    if (series.find('{') != absl::string_view::npos) EXPECT_EQ(series.back(), '}') << line;
+    if (series.find('{') != absl::string_view::npos) {
+      EXPECT_EQ(series.back(), '}') << line;
+    }
   }
 }
 
@@ -153,7 +107,7 @@ struct HttpService {
           dir.Join(name + ".log"));
     } while (absl::EndsWith(service->address(), absl::StrCat(":", http_port)));
   }
-  std::string Metrics() const { return Get(http_port, "/metrics").body; }
+  std::string Metrics() const { return HttpGet(http_port, "/metrics").body; }
 
   int http_port = 0;
   std::unique_ptr<Service> service;
@@ -198,7 +152,7 @@ TEST(Metrics, EveryServiceServesItsMetricsFromTheStart) {
     ASSERT_TRUE(s.service->Start().ok()) << s.service->Log();
     HttpReply reply;
     ASSERT_TRUE(Eventually([&] {
-      reply = Get(s.http_port, "/metrics");
+      reply = HttpGet(s.http_port, "/metrics");
       return reply.status != 0;
     }));
     EXPECT_EQ(reply.status, 200);
@@ -207,8 +161,8 @@ TEST(Metrics, EveryServiceServesItsMetricsFromTheStart) {
     ExpectNames(reply.body, kCommonNames);
     ExpectNames(reply.body, c.names);
     EXPECT_GT(Sample(reply.body, "process_resident_memory_bytes"), 0);
-    EXPECT_EQ(Get(s.http_port, "/healthz").status, 200);
-    EXPECT_EQ(Get(s.http_port, "/readyz").status, 200);
+    EXPECT_EQ(HttpGet(s.http_port, "/healthz").status, 200);
+    EXPECT_EQ(HttpGet(s.http_port, "/readyz").status, 200);
     EXPECT_EQ(s.service->Terminate(), 0);
   }
 }

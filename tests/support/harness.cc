@@ -13,8 +13,12 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "common/store.h"
@@ -232,6 +236,43 @@ absl::Status SeedReflectorStore(const std::string& data_dir,
   tag_set.set_revision("rev-1");
   for (const std::string& tag : tags) tag_set.add_tags()->set_name(tag);
   return (*store)->Put("TagSet", "flux-system/app", tag_set.SerializeAsString());
+}
+
+HttpReply HttpGet(int port, const std::string& path) {
+  HttpReply reply;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return reply;
+  }
+  const std::string request =
+      "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+  (void)!write(fd, request.data(), request.size());
+  std::string raw;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) raw.append(buffer, n);
+  close(fd);
+  const size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return reply;
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(absl::string_view(raw).substr(0, end), "\r\n");
+  std::vector<absl::string_view> status_line = absl::StrSplit(lines[0], ' ');
+  if (status_line.size() < 2 || !absl::SimpleAtoi(status_line[1], &reply.status)) {
+    return reply;
+  }
+  for (absl::string_view line : lines) {
+    if (absl::ConsumePrefix(&line, "Content-Type: ") ||
+        absl::ConsumePrefix(&line, "content-type: ")) {
+      reply.content_type = std::string(line);
+    }
+  }
+  reply.body = raw.substr(end + 4);
+  return reply;
 }
 
 absl::StatusOr<int> HealthCheck(std::shared_ptr<grpc::Channel> channel,

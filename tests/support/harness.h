@@ -106,6 +106,16 @@ class Service {
 absl::Status SeedReflectorStore(const std::string& data_dir,
                                 const std::vector<std::string>& tags);
 
+// The reply to an HTTP GET: status 0 when nothing answered.
+struct HttpReply {
+  int status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// One HTTP/1.0 GET of `path` from 127.0.0.1:`port` over a plain socket.
+HttpReply HttpGet(int port, const std::string& path);
+
 // grpc.health.v1.Health/Check: the ServingStatus number, or the RPC error.
 absl::StatusOr<int> HealthCheck(std::shared_ptr<grpc::Channel> channel,
                                 const std::string& service);
