@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -266,12 +267,18 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
   for (auto& [service, name] : services) health.SetServing(name, true);
   health.SetServing("", true);
 
+  // From the termination signal on, /readyz says so (as the gRPC health
+  // service turns NOT_SERVING), so no new work is routed here.
+  std::atomic<bool> stopping{false};
   HttpServer http;
   if (!config.http_listen.empty()) {
     http.Handle("GET", "/healthz", [](const HttpRequest&) {
       return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
     });
-    http.Handle("GET", "/readyz", [](const HttpRequest&) {
+    http.Handle("GET", "/readyz", [&stopping](const HttpRequest&) {
+      if (stopping.load()) {
+        return HttpResponse{503, "text/plain; charset=utf-8", "stopping\n"};
+      }
       return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
     });
     http.Handle("GET", "/metrics", [](const HttpRequest&) {
@@ -298,6 +305,7 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
 
   const int sig = WaitForTerminationSignal();
   log::Info("stopping").With("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  stopping.store(true);
   health.Shutdown();
   (*module)->Drain();
   http.Stop();

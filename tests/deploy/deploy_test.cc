@@ -43,7 +43,7 @@ const std::map<std::string, std::string>& Binaries() {
 // What the architecture fixes for each service (docs/architecture.md).
 struct Expected {
   int grpc_port;
-  std::string grpc_service;  // the readiness probe's health service
+  std::string grpc_service;  // its name in grpc.health.v1
   bool reads_secrets;
 };
 const std::map<std::string, Expected>& ExpectedServices() {
@@ -224,11 +224,14 @@ TEST_F(DeployTest, PortsProbesAndServicesAgreeWithTheFlags) {
     EXPECT_GE(http_port, 9440);
     EXPECT_EQ(ContainerPort(c, "http"), http_port);
 
+    // HTTP probes: the kubelet's gRPC probe cannot speak TLS (--tls-*).
     for (const char* probe : {"startupProbe", "livenessProbe", "readinessProbe"}) {
-      ASSERT_TRUE(c[probe]["grpc"].IsDefined()) << probe << " is not a gRPC probe";
-      EXPECT_EQ(c[probe]["grpc"]["port"].as<int>(), grpc_port) << probe;
+      ASSERT_TRUE(c[probe]["httpGet"].IsDefined()) << probe << " is not an HTTP probe";
+      EXPECT_EQ(c[probe]["httpGet"]["port"].as<std::string>(), "http") << probe;
+      EXPECT_EQ(c[probe]["httpGet"]["path"].as<std::string>(),
+                std::string(probe) == "readinessProbe" ? "/readyz" : "/healthz")
+          << probe;
     }
-    EXPECT_EQ(c["readinessProbe"]["grpc"]["service"].as<std::string>(), want.grpc_service);
 
     // The Service of the same name exposes both ports, by name.
     YAML::Node svc = k.Get("Service/" + name);
@@ -453,8 +456,8 @@ TEST_F(DeployTest, NetworkPolicyAllowsOnlyTheArchitecturesFlows) {
 }
 
 // Each binary starts with its Deployment's arguments, the mounts played by
-// temporary folders; the probes' health services answer SERVING and the
-// ConfigMap's objects apply without an error.
+// temporary folders; the probes' paths answer 200, the gRPC health services
+// SERVING, and the ConfigMap's objects apply without an error.
 TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
   for (YAML::Node d : k.OfKind("Deployment")) {
     YAML::Node pod = d["spec"]["template"]["spec"];
@@ -482,6 +485,7 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
       mounts[m["mountPath"].as<std::string>()] = local;
     }
     const int grpc_port = FreePort();
+    const int http_port = FreePort();
     std::vector<std::string> args;
     for (YAML::Node arg : c["args"]) {
       std::string a = arg.as<std::string>();
@@ -489,7 +493,7 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
       std::string value = a.substr(eq + 1);
       const std::string flag = a.substr(0, eq);
       if (flag == "--listen") value = absl::StrCat("127.0.0.1:", grpc_port);
-      if (flag == "--http-listen") value = absl::StrCat("127.0.0.1:", FreePort());
+      if (flag == "--http-listen") value = absl::StrCat("127.0.0.1:", http_port);
       if (flag == "--reflector" || flag == "--automation") {
         value = absl::StrCat("127.0.0.1:", FreePort());  // peers are not needed to start
       }
@@ -504,7 +508,7 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
     Process process(Binaries().at(name), args, dir.Join("log"));
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
                                        grpc::InsecureChannelCredentials());
-    const std::string readiness = c["readinessProbe"]["grpc"]["service"].as<std::string>();
+    const std::string readiness = ExpectedServices().at(name).grpc_service;
     absl::StatusOr<int> ready = absl::UnavailableError("not asked");
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     while (absl::Now() < deadline && process.Running()) {
@@ -515,6 +519,11 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
     ASSERT_TRUE(ready.ok() && *ready == 1) << ready.status() << process.Log();
     absl::StatusOr<int> live = HealthCheck(channel, "");
     EXPECT_TRUE(live.ok() && *live == 1) << process.Log();
+    // What the probes ask, on the HTTP port.
+    for (const char* probe : {"startupProbe", "livenessProbe", "readinessProbe"}) {
+      const std::string path = c[probe]["httpGet"]["path"].as<std::string>();
+      EXPECT_EQ(HttpGet(http_port, path).status, 200) << probe << " " << path;
+    }
 
     const std::string log = process.Log();
     EXPECT_TRUE(absl::StrContains(log, "\"msg\":\"manifests applied\"")) << log;
