@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
@@ -125,6 +126,21 @@ TEST_F(RegistryClientTest, ListsTagsAnonymouslyWithThePageSize) {
   EXPECT_EQ(stats.retries, 0);
   EXPECT_THAT(Queries("/v2/app/tags/list"), ElementsAre("n=1000"));
   EXPECT_EQ(registry_.Received()[0].authorization, "");
+}
+
+// Docker distribution never compresses its replies; registries behind some
+// CDNs do. The client asks for compression and reads brotli or gzip.
+TEST_F(RegistryClientTest, ReadsCompressedReplies) {
+  std::vector<std::string> many;
+  for (int i = 0; i < 500; ++i) many.push_back(absl::StrCat("1.0.", i));
+  registry_.SetTags("big", many);
+  registry_.SetJsonContentType("application/json");  // compressed by the fake
+  auto tags = Client()->ListTags(Image("big"), options_, nullptr);
+  ASSERT_TRUE(tags.ok()) << tags.status();
+  EXPECT_EQ(*tags, many);
+  const std::string accepted = registry_.Received().back().accept_encoding;
+  EXPECT_TRUE(absl::StrContains(accepted, "br") || absl::StrContains(accepted, "gzip"))
+      << accepted;
 }
 
 TEST_F(RegistryClientTest, FollowsRelativeNextLinks) {

@@ -133,6 +133,12 @@ class FakeRegistry::Impl {
 
   std::string Host() const { return absl::StrCat("127.0.0.1:", port_); }
 
+  // Not with mu_ held (Authorized and ServeToken read json_type_).
+  std::string JsonType() const {
+    absl::MutexLock lock(&mu_);
+    return json_type_;
+  }
+
   void Serve(const httplib::Request& req, httplib::Response& res) {
     RecordedRequest record;
     record.method = req.method;
@@ -142,6 +148,7 @@ class FakeRegistry::Impl {
     record.authorization = req.get_header_value("Authorization");
     record.proxy_authorization = req.get_header_value("Proxy-Authorization");
     record.accept = req.get_header_value("Accept");
+    record.accept_encoding = req.get_header_value("Accept-Encoding");
     // An absolute-form target: a proxied request.
     for (absl::string_view scheme : {"http://", "https://"}) {
       absl::string_view path = record.path;
@@ -189,7 +196,7 @@ class FakeRegistry::Impl {
     if (!absl::ConsumePrefix(&path, "/v2/")) {
       res.status = 404;
       res.set_content(ErrorBody("NOT_FOUND", "not a registry path"),
-                      "application/json");
+                      JsonType());
       return;
     }
     std::string repository;
@@ -205,13 +212,13 @@ class FakeRegistry::Impl {
       rest = std::string(path.substr(m + 11));
     } else {
       res.status = 404;
-      res.set_content(ErrorBody("NOT_FOUND", "unknown path"), "application/json");
+      res.set_content(ErrorBody("NOT_FOUND", "unknown path"), JsonType());
       return;
     }
     if (!Authorized(req, repository, res)) return;
     if (path.empty()) {
       res.status = 200;
-      res.set_content("{}", "application/json");
+      res.set_content("{}", JsonType());
       return;
     }
     std::shared_ptr<const Repository> repo;
@@ -223,7 +230,7 @@ class FakeRegistry::Impl {
     if (repo == nullptr) {
       res.status = 404;
       res.set_content(ErrorBody("NAME_UNKNOWN", "repository name not known to registry"),
-                      "application/json");
+                      JsonType());
       return;
     }
     if (rest == "tags") {
@@ -241,7 +248,7 @@ class FakeRegistry::Impl {
         if (!fault.retry_after.empty()) {
           res.set_header("Retry-After", fault.retry_after);
         }
-        res.set_content(ErrorBody("FAULT", "injected"), "application/json");
+        res.set_content(ErrorBody("FAULT", "injected"), JsonType());
         return;
       case RegistryFault::Kind::kReset:
         Reset(req);
@@ -249,11 +256,11 @@ class FakeRegistry::Impl {
         return;
       case RegistryFault::Kind::kTruncatedJson:
         res.status = 200;
-        res.set_content(R"({"name":"app","tags":["1.0.0","1.)", "application/json");
+        res.set_content(R"({"name":"app","tags":["1.0.0","1.)", JsonType());
         return;
       case RegistryFault::Kind::kMalformedJson:
         res.status = 200;
-        res.set_content("<html>surely not JSON</html>", "application/json");
+        res.set_content("<html>surely not JSON</html>", JsonType());
         return;
       case RegistryFault::Kind::kLargeBody: {
         res.status = 200;
@@ -271,7 +278,7 @@ class FakeRegistry::Impl {
         };
         if (fault.chunked) {
           res.set_chunked_content_provider(
-              "application/json",
+              JsonType(),
               [total, sent, write](size_t, httplib::DataSink& sink) {
                 if (*sent >= total) {
                   sink.done();
@@ -281,7 +288,7 @@ class FakeRegistry::Impl {
               });
         } else {
           res.set_content_provider(
-              total, "application/json",
+              total, JsonType(),
               [write](size_t, size_t, httplib::DataSink& sink) {
                 return write(sink);
               });
@@ -354,7 +361,7 @@ class FakeRegistry::Impl {
     }
     res.status = 401;
     res.set_content(ErrorBody("UNAUTHORIZED", "authentication required"),
-                    "application/json");
+                    json_type_);
     return false;
   }
 
@@ -369,7 +376,7 @@ class FakeRegistry::Impl {
       res.status = 401;
       res.set_header("WWW-Authenticate", R"(Basic realm="fake-token")");
       res.set_content(ErrorBody("UNAUTHORIZED", "bad credentials"),
-                      "application/json");
+                      json_type_);
       return;
     }
     std::string scopes;
@@ -385,7 +392,7 @@ class FakeRegistry::Impl {
     }
     body.push_back('}');
     res.status = 200;
-    res.set_content(body, "application/json");
+    res.set_content(body, json_type_);
   }
 
   void ServeTags(const httplib::Request& req, const std::string& repository,
@@ -435,7 +442,7 @@ class FakeRegistry::Impl {
       res.set_header("Link", absl::StrCat("<", link, R"(>; rel="next")"));
     }
     res.status = 200;
-    res.set_content(std::move(body), "application/json");
+    res.set_content(std::move(body), JsonType());
   }
 
   void ServeManifest(const std::string& repository, const std::string& tag,
@@ -448,7 +455,7 @@ class FakeRegistry::Impl {
     } else {
       res.status = 404;
       res.set_content(ErrorBody("MANIFEST_UNKNOWN", "manifest unknown"),
-                      "application/json");
+                      JsonType());
       return;
     }
     res.status = 200;
@@ -471,6 +478,9 @@ class FakeRegistry::Impl {
       ABSL_GUARDED_BY(mu_);
   int max_page_size_ ABSL_GUARDED_BY(mu_) = 0;
   bool absolute_links_ ABSL_GUARDED_BY(mu_) = false;
+  // What Docker distribution sends (and cpp-httplib never compresses:
+  // it compresses only the exact type "application/json").
+  std::string json_type_ ABSL_GUARDED_BY(mu_) = "application/json; charset=utf-8";
   std::string next_link_override_ ABSL_GUARDED_BY(mu_);
   AuthMode auth_mode_ ABSL_GUARDED_BY(mu_) = AuthMode::kNone;
   std::string basic_expected_ ABSL_GUARDED_BY(mu_);
@@ -542,6 +552,11 @@ void FakeRegistry::SetMaxPageSize(int n) {
 void FakeRegistry::SetAbsoluteLinks(bool absolute) {
   absl::MutexLock lock(&impl_->mu_);
   impl_->absolute_links_ = absolute;
+}
+
+void FakeRegistry::SetJsonContentType(const std::string& type) {
+  absl::MutexLock lock(&impl_->mu_);
+  impl_->json_type_ = type;
 }
 
 void FakeRegistry::SetNextLinkOverride(const std::string& link) {

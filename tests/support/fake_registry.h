@@ -80,6 +80,7 @@ struct RecordedRequest {
   std::string authorization;        // the Authorization header, "" if none
   std::string proxy_authorization;  // the Proxy-Authorization header
   std::string accept;
+  std::string accept_encoding;
   std::string proxied_host;  // the host of an absolute-form target, else ""
 };
 
@@ -118,6 +119,13 @@ class FakeRegistry {
   void SetAbsoluteLinks(bool absolute);
   // Every next link is exactly `link` ("" restores normal links).
   void SetNextLinkOverride(const std::string& link);
+
+  // --- Replies. The Content-Type of JSON replies: by default
+  // "application/json; charset=utf-8", as Docker distribution sends, which
+  // cpp-httplib never compresses; "application/json" makes it compress
+  // (brotli or gzip) for a client that accepts it, as some registries and
+  // CDNs do.
+  void SetJsonContentType(const std::string& type);
 
   // --- Authentication (one mode at a time; the last call wins).
   void RequireNothing();
