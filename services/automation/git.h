@@ -109,7 +109,7 @@ struct Rewritten {
   std::string message;
   // The files it wrote, created or removed, relative to the worktree and
   // '/'-separated: only these are staged, so nothing else in the worktree
-  // is ever committed (and the other 10,000 files need no scan).
+  // is ever committed (and the rest of the worktree needs no scan).
   std::vector<std::string> files;
 };
 
