@@ -39,9 +39,7 @@
 // changes every marker of all 1,000 files with no reset between iterations.
 // tools/bench-automation.sh runs all of this and prints the comparisons.
 #include <benchmark/benchmark.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
