@@ -308,9 +308,11 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
   stopping.store(true);
   health.Shutdown();
   (*module)->Drain();
-  http.Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    absl::ToChronoMilliseconds(config.shutdown_grace));
+  // After the gRPC calls under way have ended (or the grace has passed):
+  // until then /readyz keeps saying 503 rather than refusing connections.
+  http.Stop();
   (*module)->Stop();
   module->reset();
   store->reset();

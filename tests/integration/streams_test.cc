@@ -6,11 +6,13 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "imageautomation/v1/automation.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "tests/support/harness.h"
@@ -166,6 +168,46 @@ TEST(Http, HealthEndpointsAnswer) {
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(HttpGet(port, "/readyz").status, 200);
   EXPECT_EQ(HttpGet(port, "/nope").status, 404);
+}
+
+// From SIGTERM on, /readyz answers 503 (the kubelet's readiness probe)
+// while the service drains: here an open PublishSelections stream keeps the
+// gRPC server draining until the client goes or --shutdown-grace passes.
+TEST(Http, ReadyzIs503WhileTheServiceStops) {
+  TempDir dir;
+  const int port = FreePort();
+  Service service(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("data"),
+                                 {absl::StrCat("--http-listen=127.0.0.1:", port),
+                                  "--shutdown-grace=20s"}},
+                  dir.Join("automation.log"));
+  ASSERT_TRUE(service.Start().ok()) << service.Log();
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (HttpGet(port, "/readyz").status != 200 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(HttpGet(port, "/readyz").status, 200);
+
+  auto stub = v1::Automation::NewStub(service.Channel());
+  grpc::ClientContext context;
+  auto stream = stub->PublishSelections(&context);
+  deadline = absl::Now() + absl::Seconds(10);
+  while (!absl::StrContains(service.Log(), "selection publisher connected") &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_THAT(service.Log(), HasSubstr("selection publisher connected"));
+
+  std::thread stopper([&] { EXPECT_EQ(service.Terminate(), 0); });
+  int status = 200;
+  deadline = absl::Now() + absl::Seconds(10);
+  while (status == 200 && absl::Now() < deadline) {
+    status = HttpGet(port, "/readyz").status;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(status, 503) << service.Log();
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);  // alive, only not ready
+  context.TryCancel();
+  stopper.join();
 }
 
 }  // namespace
