@@ -14,7 +14,6 @@
 #ifndef SERVICES_AUTOMATION_SAFE_FILES_H_
 #define SERVICES_AUTOMATION_SAFE_FILES_H_
 
-#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
