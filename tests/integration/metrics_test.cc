@@ -83,17 +83,6 @@ void ExpectWellFormed(const std::string& text) {
   }
 }
 
-// Polls `done` every 20 ms for up to 60 s (a bound against hanging, not a
-// measurement): whether it became true.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return done();
-}
-
 // A service with --http-listen on a port of its own.
 struct HttpService {
   HttpService(const std::string& binary, const TempDir& dir,

@@ -12,6 +12,7 @@
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/objects.h"
 
 namespace ia::testing {
 namespace {
@@ -23,13 +24,7 @@ using ::testing::HasSubstr;
 grpc::Status ApplyPolicy(v1::Policy::Stub* stub, const std::string& name,
                          const std::string& repository, const std::string& range) {
   v1::ApplyImagePolicyRequest request;
-  v1::ImagePolicy* policy = request.mutable_object();
-  policy->set_api_version("image.toolkit.fluxcd.io/v1");
-  policy->set_kind("ImagePolicy");
-  policy->mutable_metadata()->set_name(name);
-  policy->mutable_metadata()->set_namespace_("flux-system");
-  policy->mutable_spec()->mutable_image_repository_ref()->set_name(repository);
-  policy->mutable_spec()->mutable_policy()->mutable_semver()->set_range(range);
+  *request.mutable_object() = SemverPolicy(name, repository, range);
   v1::ApplyImagePolicyResponse response;
   grpc::ClientContext context;
   return stub->ApplyImagePolicy(&context, request, &response);

@@ -25,6 +25,7 @@
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "tests/support/docker_registry.h"
 #include "tests/support/harness.h"
+#include "tests/support/objects.h"
 
 namespace ia::testing {
 namespace {
@@ -47,17 +48,6 @@ int CountLines(const std::string& log, const std::vector<std::string>& parts) {
     if (all) ++count;
   }
   return count;
-}
-
-// Polls `done` every 20 ms for up to 60 s (a bound against hanging, not a
-// measurement): whether it became true.
-bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return done();
 }
 
 class ReflectorRegistryTest : public ::testing::Test {
@@ -151,12 +141,7 @@ class ReflectorRegistryTest : public ::testing::Test {
   void Apply() {
     v1::ApplyImageRepositoryRequest request;
     v1::ImageRepository* object = request.mutable_object();
-    object->set_api_version("image.toolkit.fluxcd.io/v1");
-    object->set_kind("ImageRepository");
-    object->mutable_metadata()->set_name("app");
-    object->mutable_metadata()->set_namespace_("flux-system");
-    object->mutable_spec()->set_image(image_);
-    object->mutable_spec()->set_interval("1h");
+    *object = TestRepository("app", image_, "1h");
     object->mutable_spec()->set_insecure(true);
     object->mutable_spec()->mutable_secret_ref()->set_name("regcred");
     v1::ApplyImageRepositoryResponse response;

@@ -16,6 +16,7 @@
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "tests/support/harness.h"
+#include "tests/support/objects.h"
 
 namespace ia::testing {
 namespace {
@@ -61,14 +62,7 @@ v1::ObjectKey Key(const std::string& name) {
 }
 
 v1::ImageRepository Repository(const std::string& name, const std::string& interval) {
-  v1::ImageRepository repository;
-  repository.set_api_version("image.toolkit.fluxcd.io/v1");
-  repository.set_kind("ImageRepository");
-  repository.mutable_metadata()->set_name(name);
-  repository.mutable_metadata()->set_namespace_("flux-system");
-  repository.mutable_spec()->set_image("registry.example:5000/team/app");
-  repository.mutable_spec()->set_interval(interval);
-  return repository;
+  return TestRepository(name, "registry.example:5000/team/app", interval);
 }
 
 // Waits until the reflector has reconciled generation `generation` of `name`.

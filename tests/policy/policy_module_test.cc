@@ -31,12 +31,14 @@
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "services/policy/policy_service.h"
 #include "tests/support/harness.h"
+#include "tests/support/objects.h"
 
 namespace ia::policy {
 namespace {
 
 namespace v1 = ::imageautomation::v1;
 using ::ia::testing::FreePort;
+using ::ia::testing::SemverPolicy;
 using ::ia::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -197,13 +199,7 @@ class MinAgeServiceTest : public ::testing::Test {
                      const std::string& interval = "") {
     v1::ApplyImagePolicyRequest request;
     v1::ImagePolicy* policy = request.mutable_object();
-    policy->set_api_version("image.toolkit.fluxcd.io/v1");
-    policy->set_kind("ImagePolicy");
-    policy->mutable_metadata()->set_name("app");
-    policy->mutable_metadata()->set_namespace_("flux-system");
-    policy->mutable_spec()->mutable_image_repository_ref()->set_name("app");
-    policy->mutable_spec()->mutable_policy()->mutable_semver()->set_range(
-        range);
+    *policy = SemverPolicy("app", "app", range);
     policy->mutable_spec()->set_min_age(min_age);
     policy->mutable_spec()->set_digest_reflection_policy(digest_policy);
     policy->mutable_spec()->set_interval(interval);

@@ -18,6 +18,7 @@
 #include "services/reflector/reflector_service.h"
 #include "tests/support/harness.h"
 #include "tests/support/module_host.h"
+#include "tests/support/objects.h"
 
 namespace ia::reflector {
 namespace {
@@ -106,12 +107,7 @@ class ReflectorModuleTest : public ::testing::Test {
              const std::function<void(v1::ImageRepositorySpec*)>& customize = {}) {
     v1::ApplyImageRepositoryRequest request;
     v1::ImageRepository* object = request.mutable_object();
-    object->set_api_version("image.toolkit.fluxcd.io/v1");
-    object->set_kind("ImageRepository");
-    object->mutable_metadata()->set_name(name);
-    object->mutable_metadata()->set_namespace_("flux-system");
-    object->mutable_spec()->set_image(image);
-    object->mutable_spec()->set_interval(interval);
+    *object = testing::TestRepository(name, image, interval);
     if (customize) customize(object->mutable_spec());
     grpc::ClientContext context;
     v1::ApplyImageRepositoryResponse response;

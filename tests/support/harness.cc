@@ -25,6 +25,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "imageautomation/v1/reflector.pb.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "tests/support/objects.h"
 
 namespace ia::testing {
 namespace {
@@ -218,14 +219,9 @@ absl::Status SeedReflectorStore(const std::string& data_dir,
   std::filesystem::create_directories(data_dir);
   auto store = Store::Open(data_dir + "/state.db");
   if (!store.ok()) return store.status();
-  imageautomation::v1::ImageRepository repository;
-  repository.set_api_version("image.toolkit.fluxcd.io/v1");
-  repository.set_kind("ImageRepository");
-  repository.mutable_metadata()->set_name("app");
-  repository.mutable_metadata()->set_namespace_("flux-system");
+  imageautomation::v1::ImageRepository repository =
+      TestRepository("app", "registry.example/app", "1h");
   repository.mutable_metadata()->set_generation(1);
-  repository.mutable_spec()->set_image("registry.example/app");
-  repository.mutable_spec()->set_interval("1h");
   absl::Status status = (*store)->Put("ImageRepository", "flux-system/app",
                                       repository.SerializeAsString());
   if (!status.ok()) return status;
@@ -236,6 +232,16 @@ absl::Status SeedReflectorStore(const std::string& data_dir,
   tag_set.set_revision("rev-1");
   for (const std::string& tag : tags) tag_set.add_tags()->set_name(tag);
   return (*store)->Put("TagSet", "flux-system/app", tag_set.SerializeAsString());
+}
+
+bool Eventually(const std::function<bool()>& done, absl::Duration timeout,
+                absl::Duration poll) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (done()) return true;
+    absl::SleepFor(poll);
+  }
+  return done();
 }
 
 HttpReply HttpGet(int port, const std::string& path) {

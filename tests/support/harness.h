@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,12 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Polls `done` every `poll` until it holds or `timeout` passes (a bound
+// against hanging, not a measurement): whether it held.
+bool Eventually(const std::function<bool()>& done,
+                absl::Duration timeout = absl::Seconds(60),
+                absl::Duration poll = absl::Milliseconds(20));
 
 // A TCP port on 127.0.0.1 that nothing listened on a moment ago.
 int FreePort();

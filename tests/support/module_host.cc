@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "gtest/gtest.h"
+#include "tests/support/harness.h"
 
 namespace ia::testing {
 
@@ -56,12 +57,7 @@ void ModuleHost::Stop() {
 }
 
 bool ModuleHost::Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return done();
+  return ::ia::testing::Eventually(done, absl::Seconds(20), absl::Milliseconds(5));
 }
 
 absl::Time ModuleHost::AdvanceUntil(absl::Duration step,
