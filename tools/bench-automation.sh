@@ -83,8 +83,10 @@ if [ "$what" != git ]; then
     --benchmark_out="$json_durable" --benchmark_out_format=json >&2
   # Median wall-clock ms and CPU ms of a benchmark (grep's CPU is its own,
   # from the child_cpu_ms counter).
+  # With BENCH_RUNS=1 there is no median: the one run is it.
   get() {
-    jq -r --arg n "$1/real_time_median" '.benchmarks[] | select(.name == $n)
+    jq -r --arg n "$1/real_time" '[.benchmarks[] | select(.name == $n + "_median")]
+      + [.benchmarks[] | select(.name == $n)] | first
       | "\(.real_time) \(.child_cpu_ms // .cpu_time)"' "${2:-$json}"
   }
   read -r rewrite rewrite_cpu < <(get Rewrite)

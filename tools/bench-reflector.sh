@@ -137,6 +137,21 @@ start_reflector() {
   reflector_pid=$!
 }
 
+# Starts the reflector (its log in $1) and waits until every repository is
+# scanned; sets ${2}_wall, _requests, _cpu, _hwm (peak RSS) and _rss.
+timed_scan() {
+  local before start end
+  before=$(fake_requests)
+  start=$(now)
+  start_reflector "$1"
+  end=$(wait_scanned "$1")
+  printf -v "${2}_wall" '%s' "$(elapsed "$start" "$end")"
+  printf -v "${2}_requests" '%s' "$(($(fake_requests) - before))"
+  printf -v "${2}_cpu" '%s' "$(cpu_seconds "$reflector_pid")"
+  printf -v "${2}_hwm" '%s' "$(status_mib "$reflector_pid" VmHWM)"
+  printf -v "${2}_rss" '%s' "$(status_mib "$reflector_pid" VmRSS)"
+}
+
 stop_reflector() {
   kill -TERM "$reflector_pid"
   wait "$reflector_pid" || true
@@ -160,16 +175,7 @@ echo "fake registry on 127.0.0.1:$fake_port: $repos repositories x $tags tags," 
 write_manifests 1h
 rm -rf "$work/data"
 grpc_addr="127.0.0.1:$(free_port)"
-requests0=$(fake_requests)
-t0=$(now)
-start_reflector "$work/reflector1.log"
-t1=$(wait_scanned "$work/reflector1.log")
-first_wall=$(elapsed "$t0" "$t1")
-requests1=$(fake_requests)
-first_requests=$((requests1 - requests0))
-first_cpu=$(cpu_seconds "$reflector_pid")
-first_hwm=$(status_mib "$reflector_pid" VmHWM)
-first_rss=$(status_mib "$reflector_pid" VmRSS)
+timed_scan "$work/reflector1.log" first
 
 # Every repository is Ready with all its tags, as imagectl shows them.
 "$imagectl_bin" --reflector="$grpc_addr" get image repository -A -o json >"$work/list.json"
@@ -189,16 +195,7 @@ wal_size_stopped=$(file_size "$work/data/state.db-wal")
 # --- Full rescan: restart with a changed interval, so that every
 # repository is due at once.
 write_manifests 59m
-requests2=$(fake_requests)
-t2=$(now)
-start_reflector "$work/reflector2.log"
-t3=$(wait_scanned "$work/reflector2.log")
-rescan_wall=$(elapsed "$t2" "$t3")
-requests3=$(fake_requests)
-rescan_requests=$((requests3 - requests2))
-rescan_cpu=$(cpu_seconds "$reflector_pid")
-rescan_hwm=$(status_mib "$reflector_pid" VmHWM)
-rescan_rss=$(status_mib "$reflector_pid" VmRSS)
+timed_scan "$work/reflector2.log" rescan
 stop_reflector
 
 # --- curl: the same pages, the same parallelism, one process. The fake
@@ -211,9 +208,9 @@ curl_run() {
     --no-progress-meter --noproxy '*' "$@" -K "$work/urls.cfg"
   elapsed "$t" "$(now)"
 }
+requests_before_curl=$(fake_requests)
 curl_wall=$(curl_run)
-requests4=$(fake_requests)
-curl_requests=$((requests4 - requests3))
+curl_requests=$(($(fake_requests) - requests_before_curl))
 
 printf '\n%s repositories x %s tags, page size %s, %s workers (curl: --parallel-max %s)\n' \
   "$repos" "$tags" "$page_size" "$workers" "$workers"

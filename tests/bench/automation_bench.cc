@@ -63,6 +63,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/automation/git.h"
 #include "services/automation/setters.h"
+#include "tests/bench/bench_rng.h"
 
 extern char** environ;
 
@@ -75,24 +76,7 @@ constexpr int kPolicies = 50;
 constexpr int kFilesPerCommit = kFiles / kCommits;
 constexpr int kEditsPerCommit = 5;  // earlier files changed by each commit
 
-// splitmix64: small, fast and the same everywhere.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n).
-  uint64_t Below(uint64_t n) { return Next() % n; }
-  // Skewed towards small values: most files are small, a few are large.
-  uint64_t Skewed(uint64_t n) { return Below(Below(n) + 1); }
-
- private:
-  uint64_t state_;
-};
+using ::ia::bench::Rng;
 
 // ---------------------------------------------------------------------------
 // Policies: 50 images; every 10th has build-number tags (20240107), which a

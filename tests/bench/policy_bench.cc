@@ -33,26 +33,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "services/policy/select.h"
+#include "tests/bench/bench_rng.h"
 
 namespace ia::policy {
 namespace {
 
-// splitmix64: small, fast and the same everywhere.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n).
-  uint64_t Below(uint64_t n) { return Next() % n; }
-
- private:
-  uint64_t state_;
-};
+using ::ia::bench::Rng;
 
 std::string Hex(Rng& rng, int digits) {
   static constexpr char kHex[] = "0123456789abcdef";
