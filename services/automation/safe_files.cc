@@ -211,15 +211,12 @@ class FolderWalker {
         status = Walk(std::move(sub), path + "/");
         if (!status.ok()) break;
       } else if (entry.type == DT_REG && filter_(entry.name)) {
-        if (visit_) {
-          absl::Status read = ReadAt(fd, entry.name.c_str(), path, buffer_);
-          if (read.ok()) {
-            visit_(path, absl::string_view(buffer_));
-          } else {
-            visit_(path, read);
-          }
+        absl::Status read = ReadAt(fd, entry.name.c_str(), path, buffer_);
+        if (read.ok()) {
+          visit_(path, absl::string_view(buffer_));
+        } else {
+          visit_(path, read);
         }
-        result_.files.push_back(std::move(path));
       }
     }
     ::closedir(dir);
@@ -299,22 +296,8 @@ absl::StatusOr<WalkResult> WalkUnderRoot(
   FolderWalker walker(filter, visit, result);
   RETURN_IF_ERROR(walker.Walk(
       std::move(start_fd), result.start == "." ? "" : result.start + "/"));
-  std::sort(result.files.begin(), result.files.end());
   std::sort(result.symlinks.begin(), result.symlinks.end());
   return result;
-}
-
-absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
-                                              absl::string_view relative) {
-  ASSIGN_OR_RETURN(std::string clean, CleanRelativePath(relative));
-  if (clean == ".") {
-    return absl::InvalidArgumentError("the root itself is not a file");
-  }
-  const auto [folder, base] = SplitParent(clean);
-  ASSIGN_OR_RETURN(Fd dir, OpenFolder(root, folder));
-  std::string content;
-  RETURN_IF_ERROR(ReadAt(dir.get(), std::string(base).c_str(), relative, content));
-  return content;
 }
 
 namespace {
@@ -441,15 +424,6 @@ absl::Status SyncFileSystem(absl::string_view root) {
 }
 
 }  // namespace
-
-absl::Status WriteFileUnderRoot(absl::string_view root,
-                                absl::string_view relative,
-                                absl::string_view content,
-                                Durability durability) {
-  return WriteFilesUnderRoot(root, {FileUpdate{std::string(relative),
-                                               std::string(content)}},
-                             durability);
-}
 
 absl::Status WriteFilesUnderRoot(absl::string_view root,
                                  const std::vector<FileUpdate>& updates,

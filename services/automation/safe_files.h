@@ -33,8 +33,6 @@ struct WalkResult {
   // The walked folder relative to the root after resolving symlinks inside
   // the root ("." for the root itself).
   std::string start;
-  // Regular files accepted by the filter, relative to the root, sorted.
-  std::vector<std::string> files;
   // Symlinks met whose names the filter accepts, relative to the root,
   // sorted; never followed.
   std::vector<std::string> symlinks;
@@ -50,21 +48,15 @@ using FileVisitor = std::function<void(
 // root) without following any symlink below it and without entering ".git".
 // Folders are walked by descriptor (each opened from its parent's descriptor
 // with O_NOFOLLOW), so a symlink swapped in during the walk is never
-// followed either. When `visit` is set, each accepted file is read (opened
-// with O_NOFOLLOW from its folder's descriptor) and handed to it, in the
+// followed either. Each regular file the filter accepts is read (opened with
+// O_NOFOLLOW from its folder's descriptor) and handed to `visit`, in the
 // walk's order (folder by folder, names sorted within a folder).
 // INVALID_ARGUMENT when `relative` is absolute or leaves the root (lexically
 // or through a symlink), NOT_FOUND when it does not exist or is not a folder.
 absl::StatusOr<WalkResult> WalkUnderRoot(
     absl::string_view root, absl::string_view relative,
     const std::function<bool(absl::string_view file_name)>& filter,
-    const FileVisitor& visit = nullptr);
-
-// The bytes of `root`/`relative`, opened without following any symlink on
-// the way. FAILED_PRECONDITION when a component is a symlink or the file is
-// not a regular file; NOT_FOUND / PERMISSION_DENIED / INTERNAL from the OS.
-absl::StatusOr<std::string> ReadFileUnderRoot(absl::string_view root,
-                                              absl::string_view relative);
+    const FileVisitor& visit);
 
 // How hard a write insists on reaching the disk.
 enum class Durability {
@@ -78,26 +70,20 @@ enum class Durability {
   kAtomicOnly,
 };
 
-// Replaces the regular file `root`/`relative` with `content` atomically,
-// keeping its mode, never through a symlink (FAILED_PRECONDITION). The file
-// must exist.
-absl::Status WriteFileUnderRoot(absl::string_view root,
-                                absl::string_view relative,
-                                absl::string_view content,
-                                Durability durability = Durability::kDurable);
-
 // A file's new content; `file` relative to the checkout root.
 struct FileUpdate {
   std::string file;
   std::string content;
 };
 
-// Replaces each of `updates` as WriteFileUnderRoot does, in two steps: every
-// new content goes to a temporary file beside its file first (when one
-// fails, none is replaced and the temporary files are removed), then each
-// is renamed over its file. kDurable syncs the file system once before the
-// renames and once after, instead of two fsyncs per file. Files given folder
-// by folder (sorted) open each folder once.
+// Replaces each regular file of `updates` (which must exist) with its new
+// content atomically, keeping its mode, never through a symlink
+// (FAILED_PRECONDITION) nor out of the root (INVALID_ARGUMENT). In two
+// steps: every new content goes to a temporary file beside its file first
+// (when one fails, none is replaced and the temporary files are removed),
+// then each is renamed over its file. kDurable syncs the file system once
+// before the renames and once after, instead of two fsyncs per file. Files
+// given folder by folder (sorted) open each folder once.
 absl::Status WriteFilesUnderRoot(absl::string_view root,
                                  const std::vector<FileUpdate>& updates,
                                  Durability durability);

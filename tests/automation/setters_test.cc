@@ -386,13 +386,9 @@ TEST(SettersSafetyTest, SymlinkLeavingTheRootIsNotFollowed) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  // Reading or writing a path through the link is refused.
-  EXPECT_FALSE(ReadFileUnderRoot(root.string(), "linkdir/secret.yaml").ok());
-  EXPECT_FALSE(ReadFileUnderRoot(root.string(), "link.yaml").ok());
-  EXPECT_FALSE(
-      WriteFileUnderRoot(root.string(), "linkdir/secret.yaml", "x").ok());
-  EXPECT_FALSE(WriteFileUnderRoot(root.string(), "../outside/secret.yaml", "x")
-                   .ok());
+  // Writing a path through the link, or out with "..", is refused.
+  EXPECT_FALSE(WriteSetterUpdates(root.string(), {{"linkdir/secret.yaml", "x"}}).ok());
+  EXPECT_FALSE(WriteSetterUpdates(root.string(), {{"../outside/secret.yaml", "x"}}).ok());
   EXPECT_EQ(ReadAll(outside / "secret.yaml"), kMarked);
 }
 
@@ -408,7 +404,7 @@ TEST(SettersSafetyTest, LinkInsideTheRootIsNotWrittenThrough) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->updates.size(), 1u);  // the real file, once
   EXPECT_EQ(r->updates[0].file, "real/app.yaml");
-  EXPECT_FALSE(WriteFileUnderRoot(root.string(), "alias.yaml", kRewritten).ok());
+  EXPECT_FALSE(WriteSetterUpdates(root.string(), {{"alias.yaml", kRewritten}}).ok());
   ASSERT_TRUE(WriteSetterUpdates(root.string(), r->updates).ok());
   EXPECT_TRUE(fs::is_symlink(fs::symlink_status(root / "alias.yaml")));
   EXPECT_EQ(ReadAll(root / "real" / "app.yaml"), kRewritten);
@@ -434,7 +430,7 @@ TEST_P(AtomicWriteTest, KeepsModeAndLeavesNoTemporaryFile) {
   WriteAll(dir.path() / "a.yaml", kMarked);
   ASSERT_EQ(::chmod((dir.path() / "a.yaml").c_str(), 0640), 0);
   ASSERT_TRUE(
-      WriteFileUnderRoot(dir.path().string(), "a.yaml", kRewritten, GetParam()).ok());
+      WriteFilesUnderRoot(dir.path().string(), {{"a.yaml", kRewritten}}, GetParam()).ok());
   struct stat st;
   ASSERT_EQ(::stat((dir.path() / "a.yaml").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
