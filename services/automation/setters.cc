@@ -498,7 +498,7 @@ class Collector {
       top.key = std::string(value);
       return;
     }
-    const std::string key = top.mapping ? top.key : std::string();
+    const std::string& key = top.key;  // "" in a sequence; kept by Consume()
     Consume();
     if (top.mapping && stack_.size() == 1) {
       if (key == "apiVersion") objects_.back().api_version = std::string(value);
