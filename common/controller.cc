@@ -22,8 +22,9 @@ metrics::CounterFamily& ReconcileTotal() {
 
 metrics::HistogramFamily& ReconcileDuration() {
   static auto& family = metrics::Registry::Default().AddHistogram(
-      "ia_reconcile_duration_seconds", "Time spent in a reconcile, by controller.",
-      {"controller"}, metrics::DurationBuckets());
+      "ia_reconcile_duration_seconds",
+      "Time spent in a reconcile, by controller.", {"controller"},
+      metrics::DurationBuckets());
   return family;
 }
 

@@ -6,9 +6,9 @@
 #define COMMON_DURATION_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ia {
@@ -18,9 +18,9 @@ namespace ia {
 // s, m or h)`, for anything else (empty, negative, no unit, ...).
 absl::StatusOr<absl::Duration> ParseDuration(absl::string_view text);
 
-// Formats as Go's time.Duration.String() does: "1m0s", "1h30m0s", "500ms", "0s".
-// Infinite or out-of-range durations are clamped to Go's limits (about 292
-// years). Call it qualified (ia::FormatDuration): with an absl::Duration
+// Formats as Go's time.Duration.String() does: "1m0s", "1h30m0s", "500ms",
+// "0s". Infinite or out-of-range durations are clamped to Go's limits (about
+// 292 years). Call it qualified (ia::FormatDuration): with an absl::Duration
 // argument, argument-dependent lookup also finds absl::FormatDuration.
 std::string FormatDuration(absl::Duration d);
 

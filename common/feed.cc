@@ -144,8 +144,7 @@ class FeedState {
       sub->pending.erase(pending);
       auto it = values_.find(key);
       if (it != values_.end()) {
-        return FeedEvent{FeedEvent::Type::kUpdated, std::move(key),
-                         it->second};
+        return FeedEvent{FeedEvent::Type::kUpdated, std::move(key), it->second};
       }
       // A key the subscriber never saw, gone again: nothing to tell.
       if (known) {
@@ -305,9 +304,8 @@ Feed::Filter Feed::NamespaceFilter(absl::string_view ns) {
   };
 }
 
-Feed::Subscription::Subscription(
-    std::shared_ptr<feed_internal::FeedState> feed,
-    std::shared_ptr<feed_internal::SubState> sub)
+Feed::Subscription::Subscription(std::shared_ptr<feed_internal::FeedState> feed,
+                                 std::shared_ptr<feed_internal::SubState> sub)
     : feed_(std::move(feed)), sub_(std::move(sub)) {}
 
 Feed::Subscription::~Subscription() { Cancel(); }

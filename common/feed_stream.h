@@ -114,8 +114,8 @@ class FeedWriteReactor final : public grpc::ServerWriteReactor<EventProto> {
       }
     }
     if (event.type == FeedEvent::Type::kClosed) {
-      this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                "server shutting down"));
+      this->Finish(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
       return;
     }
     message_ = convert_(event);

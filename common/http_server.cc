@@ -53,11 +53,12 @@ absl::Status HttpServer::Start(const std::string& address) {
   int port = 0;
   if (colon == std::string::npos ||
       !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--http-listen: \"", address, "\" is not HOST:PORT"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-listen: \"", address, "\" is not HOST:PORT"));
   }
   std::string host = address.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (host.size() > 1 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
   if (port == 0) {
     impl_->port = impl_->server.bind_to_any_port(host.c_str());
   } else {

@@ -15,11 +15,14 @@ constexpr absl::string_view kDockerHub = "docker.io";
 constexpr size_t kMaxNameLength = 255;
 constexpr size_t kMaxTagLength = 128;
 
-bool IsLowerAlnum(char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c); }
+bool IsLowerAlnum(char c) {
+  return absl::ascii_islower(c) || absl::ascii_isdigit(c);
+}
 
 // path-component := [a-z0-9]+ ( ( "." | "_" | "__" | "-"+ ) [a-z0-9]+ )*
 bool ValidPathComponent(absl::string_view c) {
-  if (c.empty() || !IsLowerAlnum(c.front()) || !IsLowerAlnum(c.back())) return false;
+  if (c.empty() || !IsLowerAlnum(c.front()) || !IsLowerAlnum(c.back()))
+    return false;
   size_t i = 0;
   while (i < c.size()) {
     if (IsLowerAlnum(c[i])) {
@@ -73,7 +76,8 @@ bool ValidDomain(absl::string_view d) {
   }
   if (host.empty()) return false;
   for (absl::string_view label : absl::StrSplit(host, '.')) {
-    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label) {
       if (!absl::ascii_isalnum(c) && c != '-') return false;
     }
@@ -96,7 +100,8 @@ bool ValidDigest(absl::string_view d) {
   if (colon == absl::string_view::npos || colon == 0) return false;
   absl::string_view algorithm = d.substr(0, colon), hex = d.substr(colon + 1);
   for (char c : algorithm) {
-    if (!IsLowerAlnum(c) && c != '+' && c != '.' && c != '_' && c != '-') return false;
+    if (!IsLowerAlnum(c) && c != '+' && c != '.' && c != '_' && c != '-')
+      return false;
   }
   if (hex.size() < 32) return false;
   for (char c : hex) {
@@ -140,8 +145,10 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text) {
     ref.digest = std::string(rest.substr(at + 1));
     rest = rest.substr(0, at);
     if (!ValidDigest(ref.digest)) {
-      return Invalid(text, absl::StrCat("invalid digest \"", ref.digest,
-                                        "\" (expected algorithm:hex, e.g. sha256:<64 hex>)"));
+      return Invalid(
+          text,
+          absl::StrCat("invalid digest \"", ref.digest,
+                       "\" (expected algorithm:hex, e.g. sha256:<64 hex>)"));
     }
   }
   // The tag is after the last ':' that follows the last '/' (a domain may
@@ -153,8 +160,10 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text) {
     ref.tag = std::string(rest.substr(colon + 1));
     rest = rest.substr(0, colon);
     if (!ValidTag(ref.tag)) {
-      return Invalid(text, absl::StrCat("invalid tag \"", ref.tag,
-                                        "\" (letters, digits, '_', '.', '-'; at most 128)"));
+      return Invalid(
+          text,
+          absl::StrCat("invalid tag \"", ref.tag,
+                       "\" (letters, digits, '_', '.', '-'; at most 128)"));
     }
   }
   std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
@@ -163,10 +172,12 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text) {
   // path component (it holds '.', ':' or upper case) or is "localhost".
   if (parts.size() > 1 &&
       (absl::StrContains(parts[0], '.') || absl::StrContains(parts[0], ':') ||
-       parts[0] == "localhost" || parts[0] != absl::AsciiStrToLower(parts[0]))) {
+       parts[0] == "localhost" ||
+       parts[0] != absl::AsciiStrToLower(parts[0]))) {
     ref.domain = std::string(parts[0]);
     if (!ValidDomain(parts[0])) {
-      return Invalid(text, absl::StrCat("\"", parts[0], "\" is not a valid registry host"));
+      return Invalid(text, absl::StrCat("\"", parts[0],
+                                        "\" is not a valid registry host"));
     }
     first_path = 1;
   } else {
@@ -179,9 +190,10 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text) {
   for (absl::string_view component : path) {
     if (component.empty()) return Invalid(text, "a path component is empty");
     if (!ValidPathComponent(component)) {
-      return Invalid(text, absl::StrCat("\"", component,
-                                        "\" must be lower case letters and digits "
-                                        "separated by '.', '_', '__' or '-'"));
+      return Invalid(text,
+                     absl::StrCat("\"", component,
+                                  "\" must be lower case letters and digits "
+                                  "separated by '.', '_', '__' or '-'"));
     }
   }
   if (ref.domain == kDockerHub && path.size() == 1) {

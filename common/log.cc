@@ -23,17 +23,21 @@ Config& GlobalConfig() {
 
 const char* LevelName(Level level) {
   switch (level) {
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
   }
   return "info";
 }
 
 std::string Quote(absl::string_view s) {
-  return nlohmann::json(std::string(s)).dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -79,7 +83,8 @@ Entry& Entry::With(absl::string_view key, int value) {
   return With(key, static_cast<int64_t>(value));
 }
 Entry& Entry::With(absl::string_view key, bool value) {
-  if (enabled_) fields_.emplace_back(std::string(key), value ? "true" : "false");
+  if (enabled_)
+    fields_.emplace_back(std::string(key), value ? "true" : "false");
   return *this;
 }
 Entry& Entry::With(absl::string_view key, const absl::Status& status) {

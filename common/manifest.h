@@ -6,7 +6,8 @@
 // the API is read the same way. It checks shape (a mapping where a mapping
 // belongs, a bool where a bool belongs, no unknown fields); meaning is
 // checked by validation.h. Errors name the source, line, object and field:
-//   apps.yaml:14: ImageRepository flux-system/app: spec.intervall: unknown field
+//   apps.yaml:14: ImageRepository flux-system/app: spec.intervall: unknown
+//   field
 //
 // What a manifest may hold besides our fields:
 //  - `status` is ignored (services write it; it is never applied);
@@ -33,11 +34,11 @@
 #define COMMON_MANIFEST_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/objects.h"
 
 namespace ia {
@@ -62,7 +63,8 @@ struct ManifestSet {
 // Parses YAML text holding any number of documents ('---' separated; empty
 // documents are skipped). `source_name` prefixes positions in messages.
 // Objects are parsed and validated (validation.h), with defaults filled in.
-ManifestSet ParseManifests(absl::string_view yaml, absl::string_view source_name);
+ManifestSet ParseManifests(absl::string_view yaml,
+                           absl::string_view source_name);
 
 // Reads a file, or every *.yaml / *.yml file under a directory (recursively,
 // in path order; hidden entries skipped, such as a mounted ConfigMap's

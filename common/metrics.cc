@@ -42,7 +42,8 @@ bool ValidMetricName(absl::string_view name) {
 }
 
 bool ValidLabelName(absl::string_view name) {
-  if (name.empty() || absl::StartsWith(name, "__") || name == "le") return false;
+  if (name.empty() || absl::StartsWith(name, "__") || name == "le")
+    return false;
   for (size_t i = 0; i < name.size(); ++i) {
     const char c = name[i];
     const bool ok =
@@ -119,8 +120,8 @@ std::string ReadWholeFile(const char* path) {
 void AppendProcessMetric(std::string* out, absl::string_view name,
                          absl::string_view help, absl::string_view type,
                          double value) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ",
-                  type, "\n", name, " ", FormatValue(value), "\n");
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type,
+                  "\n", name, " ", FormatValue(value), "\n");
 }
 
 }  // namespace
@@ -167,7 +168,7 @@ Histogram::Snapshot Histogram::Collect() const {
 
 std::vector<double> DurationBuckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-          0.5,   1,      2.5,   5,    10,    30,    60};
+          0.5,   1,      2.5,   5,    10,    30,   60};
 }
 
 std::string FormatValue(double value) {
@@ -245,7 +246,8 @@ template <typename Metric>
 Family<Metric>::Family(std::string name, std::string help, Kind kind,
                        std::vector<std::string> label_names,
                        std::vector<double> bounds)
-    : FamilyBase(std::move(name), std::move(help), kind, std::move(label_names)),
+    : FamilyBase(std::move(name), std::move(help), kind,
+                 std::move(label_names)),
       bounds_(std::move(bounds)) {
   if (this->label_names().empty()) WithLabels(std::vector<std::string>{});
 }
@@ -313,7 +315,8 @@ template class Family<Histogram>;
 
 // --- Callback gauges.
 
-CallbackRegistration::CallbackRegistration(CallbackRegistration&& other) noexcept
+CallbackRegistration::CallbackRegistration(
+    CallbackRegistration&& other) noexcept
     : family_(std::exchange(other.family_, nullptr)),
       id_(std::exchange(other.id_, 0)) {}
 
@@ -352,7 +355,8 @@ void CallbackGaugeFamily::Unregister(uint64_t id) {
   entries_.erase(id);
 }
 
-double CallbackGaugeFamily::Value(const std::vector<std::string>& values) const {
+double CallbackGaugeFamily::Value(
+    const std::vector<std::string>& values) const {
   absl::MutexLock lock(&mu_);
   double sum = 0;
   for (const auto& [id, entry] : entries_) {
@@ -366,7 +370,8 @@ void CallbackGaugeFamily::RenderSamples(std::string* out) const {
   std::map<std::vector<std::string>, double> sums;
   for (const auto& [id, entry] : entries_) sums[entry.values] += entry.fn();
   for (const auto& [values, sum] : sums) {
-    absl::StrAppend(out, name(), LabelText(values), " ", FormatValue(sum), "\n");
+    absl::StrAppend(out, name(), LabelText(values), " ", FormatValue(sum),
+                    "\n");
   }
 }
 
@@ -384,7 +389,8 @@ FamilyBase* Registry::Existing(absl::string_view name, absl::string_view help,
   auto it = families_.find(std::string(name));
   if (it == families_.end()) return nullptr;
   FamilyBase* family = it->second.get();
-  const bool is_callback = dynamic_cast<CallbackGaugeFamily*>(family) != nullptr;
+  const bool is_callback =
+      dynamic_cast<CallbackGaugeFamily*>(family) != nullptr;
   bool same = family->kind() == kind && is_callback == callback &&
               family->help() == help && family->label_names() == label_names;
   if (same && bounds != nullptr) {
@@ -474,7 +480,8 @@ std::string Registry::Render() const {
   {
     absl::MutexLock lock(&mu_);
     families.reserve(families_.size());
-    for (const auto& [name, family] : families_) families.push_back(family.get());
+    for (const auto& [name, family] : families_)
+      families.push_back(family.get());
   }
   std::string out;
   for (const FamilyBase* family : families) family->Render(&out);
@@ -506,7 +513,8 @@ std::string RenderProcessMetrics() {
   if (ticks > 0 && field(14, &utime) && field(15, &stime)) {
     AppendProcessMetric(&out, "process_cpu_seconds_total",
                         "Total user and system CPU time spent in seconds.",
-                        "counter", (utime + stime) / static_cast<double>(ticks));
+                        "counter",
+                        (utime + stime) / static_cast<double>(ticks));
   }
   int64_t open_fds = 0;
   if (DIR* dir = opendir("/proc/self/fd")) {

@@ -41,7 +41,8 @@ class ObjectController {
           .With("kind", KindOf<T>())
           .With("error", all.status());
     } else {
-      for (const T& object : *all) controller_.Enqueue(KeyOf(object.metadata()));
+      for (const T& object : *all)
+        controller_.Enqueue(KeyOf(object.metadata()));
     }
     controller_.Start();
   }

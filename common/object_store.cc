@@ -27,19 +27,17 @@ std::string MergeForApply(const google::protobuf::Message* existing_spec,
   if (existing_meta == nullptr) {
     meta->set_generation(1);
     // Kubernetes times (metav1.Time) have whole seconds.
-    *meta->mutable_creation_timestamp() =
-        ToProtoTime(WholeSeconds(now));
+    *meta->mutable_creation_timestamp() = ToProtoTime(WholeSeconds(now));
     meta->set_uid(NewUid());
     return "created";
   }
-  const bool spec_changed =
-      !google::protobuf::util::MessageDifferencer::Equals(*existing_spec,
-                                                          new_spec);
+  const bool spec_changed = !google::protobuf::util::MessageDifferencer::Equals(
+      *existing_spec, new_spec);
   meta->set_generation(existing_meta->generation() + (spec_changed ? 1 : 0));
   *meta->mutable_creation_timestamp() = existing_meta->creation_timestamp();
   meta->set_uid(existing_meta->uid());
-  const bool meta_changed =
-      !google::protobuf::util::MessageDifferencer::Equals(*existing_meta, *meta);
+  const bool meta_changed = !google::protobuf::util::MessageDifferencer::Equals(
+      *existing_meta, *meta);
   return spec_changed || meta_changed ? "configured" : "unchanged";
 }
 
@@ -54,7 +52,8 @@ std::string NewUid() {
 
 absl::Status NotFound(absl::string_view kind, absl::string_view ns,
                       absl::string_view name) {
-  return absl::NotFoundError(absl::StrCat(kind, " ", ns, "/", name, " not found"));
+  return absl::NotFoundError(
+      absl::StrCat(kind, " ", ns, "/", name, " not found"));
 }
 
 }  // namespace ia::object_store_internal

@@ -58,7 +58,8 @@ class ObjectStore {
   };
 
   // `store` and `clock` must outlive this object.
-  ObjectStore(Store* store, const Clock* clock) : store_(store), clock_(clock) {}
+  ObjectStore(Store* store, const Clock* clock)
+      : store_(store), clock_(clock) {}
 
   // Called with the key after every change; set before serving.
   void SetChangeListener(std::function<void(const std::string& key)> listener) {
@@ -77,8 +78,9 @@ class ObjectStore {
     if (validator_) {
       absl::Status valid = validator_(object);
       if (!valid.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            DisplayName(KindOf<T>(), object.metadata()), ": ", valid.message()));
+        return absl::InvalidArgumentError(
+            absl::StrCat(DisplayName(KindOf<T>(), object.metadata()), ": ",
+                         valid.message()));
       }
     }
     object.clear_status();
@@ -139,7 +141,8 @@ class ObjectStore {
     {
       absl::MutexLock lock(&mu_);
       ASSIGN_OR_RETURN(bool existed, store_->Delete(KindOf<T>(), key));
-      if (!existed) return object_store_internal::NotFound(KindOf<T>(), ns, name);
+      if (!existed)
+        return object_store_internal::NotFound(KindOf<T>(), ns, name);
     }
     Notify(key);
     return absl::OkStatus();
@@ -155,9 +158,11 @@ class ObjectStore {
     {
       absl::MutexLock lock(&mu_);
       ASSIGN_OR_RETURN(std::optional<T> object, ReadLocked(key));
-      if (!object) return object_store_internal::NotFound(KindOf<T>(), ns, name);
-      (*object->mutable_metadata()->mutable_annotations())[std::string(
-          kReconcileRequestedAt)] = requested_at;
+      if (!object)
+        return object_store_internal::NotFound(KindOf<T>(), ns, name);
+      (*object->mutable_metadata()
+            ->mutable_annotations())[std::string(kReconcileRequestedAt)] =
+          requested_at;
       RETURN_IF_ERROR(store_->Put(KindOf<T>(), key,
                                   object_store_internal::Serialize(*object)));
     }
@@ -177,7 +182,8 @@ class ObjectStore {
       SplitKey(key, &ns, &name);
       return object_store_internal::NotFound(KindOf<T>(), ns, name);
     }
-    const std::string before = object_store_internal::Serialize(object->status());
+    const std::string before =
+        object_store_internal::Serialize(object->status());
     mutate(&*object);
     if (object_store_internal::Serialize(object->status()) != before) {
       RETURN_IF_ERROR(store_->Put(KindOf<T>(), key,
@@ -204,8 +210,8 @@ class ObjectStore {
   }
 
   absl::Status Corrupt(absl::string_view key) const {
-    return absl::DataLossError(absl::StrCat(
-        "stored ", KindOf<T>(), " ", key, " cannot be parsed"));
+    return absl::DataLossError(
+        absl::StrCat("stored ", KindOf<T>(), " ", key, " cannot be parsed"));
   }
 
   void Notify(const std::string& key) {

@@ -52,8 +52,7 @@ void SetCondition(google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
   }
   if (condition->status() != status || !condition->has_last_transition_time()) {
     // Kubernetes times (metav1.Time) have whole seconds.
-    *condition->mutable_last_transition_time() =
-        ToProtoTime(WholeSeconds(now));
+    *condition->mutable_last_transition_time() = ToProtoTime(WholeSeconds(now));
   }
   condition->set_status(std::string(status));
   condition->set_reason(std::string(reason));
@@ -61,8 +60,9 @@ void SetCondition(google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
   condition->set_observed_generation(observed_generation);
 }
 
-void RemoveCondition(google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
-                     absl::string_view type) {
+void RemoveCondition(
+    google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
+    absl::string_view type) {
   for (int i = 0; i < conditions->size(); ++i) {
     if (conditions->Get(i).type() == type) {
       conditions->DeleteSubrange(i, 1);

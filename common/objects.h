@@ -6,9 +6,9 @@
 #define COMMON_OBJECTS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <variant>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "imageautomation/v1/objects.pb.h"
 
@@ -24,16 +24,30 @@ inline constexpr absl::string_view kDefaultNamespace = "flux-system";
 inline constexpr absl::string_view kImageApiGroup = "image.toolkit.fluxcd.io";
 inline constexpr absl::string_view kSourceApiGroup = "source.toolkit.fluxcd.io";
 // The apiVersion objects are stored and printed with.
-inline constexpr absl::string_view kImageApiVersion = "image.toolkit.fluxcd.io/v1";
-inline constexpr absl::string_view kSourceApiVersion = "source.toolkit.fluxcd.io/v1";
+inline constexpr absl::string_view kImageApiVersion =
+    "image.toolkit.fluxcd.io/v1";
+inline constexpr absl::string_view kSourceApiVersion =
+    "source.toolkit.fluxcd.io/v1";
 
 // Kind name of each message type: "ImageRepository", ...
 template <typename T>
 absl::string_view KindOf();
-template <> inline absl::string_view KindOf<v1::ImageRepository>() { return "ImageRepository"; }
-template <> inline absl::string_view KindOf<v1::ImagePolicy>() { return "ImagePolicy"; }
-template <> inline absl::string_view KindOf<v1::ImageUpdateAutomation>() { return "ImageUpdateAutomation"; }
-template <> inline absl::string_view KindOf<v1::GitRepository>() { return "GitRepository"; }
+template <>
+inline absl::string_view KindOf<v1::ImageRepository>() {
+  return "ImageRepository";
+}
+template <>
+inline absl::string_view KindOf<v1::ImagePolicy>() {
+  return "ImagePolicy";
+}
+template <>
+inline absl::string_view KindOf<v1::ImageUpdateAutomation>() {
+  return "ImageUpdateAutomation";
+}
+template <>
+inline absl::string_view KindOf<v1::GitRepository>() {
+  return "GitRepository";
+}
 
 absl::string_view KindOf(const AnyObject& object);
 const v1::ObjectMeta& MetaOf(const AnyObject& object);
@@ -63,8 +77,9 @@ void SetCondition(google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
                   absl::string_view reason, absl::string_view message,
                   int64_t observed_generation, absl::Time now);
 // Removes the condition `type` if present.
-void RemoveCondition(google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
-                     absl::string_view type);
+void RemoveCondition(
+    google::protobuf::RepeatedPtrField<v1::Condition>* conditions,
+    absl::string_view type);
 // The condition `type`, or nullptr.
 const v1::Condition* FindCondition(
     const google::protobuf::RepeatedPtrField<v1::Condition>& conditions,

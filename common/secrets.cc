@@ -11,7 +11,8 @@ namespace ia {
 namespace {
 
 bool ValidKey(absl::string_view key) {
-  if (key.empty() || key == "." || key == ".." || key.size() > 253) return false;
+  if (key.empty() || key == "." || key == ".." || key.size() > 253)
+    return false;
   for (char c : key) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                     (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
@@ -23,7 +24,8 @@ bool ValidKey(absl::string_view key) {
 absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path,
                                      absl::string_view what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::PermissionDeniedError(absl::StrCat("cannot read ", what));
+  if (!in)
+    return absl::PermissionDeniedError(absl::StrCat("cannot read ", what));
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -40,13 +42,15 @@ absl::StatusOr<std::string> Secrets::SecretPath(absl::string_view ns,
   }
   absl::Status valid = ValidateObjectName(ns, name);
   if (!valid.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", valid.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", valid.message()));
   }
-  std::filesystem::path path = std::filesystem::path(dir_) / std::string(ns) /
-                               std::string(name);
+  std::filesystem::path path =
+      std::filesystem::path(dir_) / std::string(ns) / std::string(name);
   std::error_code ec;
   if (!std::filesystem::is_directory(path, ec)) {
-    return absl::NotFoundError(absl::StrCat(what, " not found in --secrets-dir"));
+    return absl::NotFoundError(
+        absl::StrCat(what, " not found in --secrets-dir"));
   }
   return path.string();
 }
@@ -62,8 +66,8 @@ absl::StatusOr<std::map<std::string, std::string>> Secrets::Read(
     // Kubernetes' own bookkeeping (..data, ..2024_...) starts with "..".
     if (!ValidKey(key) || key.rfind("..", 0) == 0) continue;
     if (!std::filesystem::is_regular_file(entry.path(), ec)) continue;
-    auto value = ReadFile(entry.path(), absl::StrCat("key ", key, " of secret ",
-                                                     ns, "/", name));
+    auto value = ReadFile(
+        entry.path(), absl::StrCat("key ", key, " of secret ", ns, "/", name));
     if (!value.ok()) return value.status();
     values[key] = *std::move(value);
   }
@@ -82,10 +86,13 @@ absl::StatusOr<std::optional<std::string>> Secrets::ReadKey(
   }
   auto path = SecretPath(ns, name);
   if (!path.ok()) return path.status();
-  const std::filesystem::path file = std::filesystem::path(*path) / std::string(key);
+  const std::filesystem::path file =
+      std::filesystem::path(*path) / std::string(key);
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) return std::optional<std::string>();
-  auto value = ReadFile(file, absl::StrCat("key ", key, " of secret ", ns, "/", name));
+  if (!std::filesystem::is_regular_file(file, ec))
+    return std::optional<std::string>();
+  auto value =
+      ReadFile(file, absl::StrCat("key ", key, " of secret ", ns, "/", name));
   if (!value.ok()) return value.status();
   return std::optional<std::string>(*std::move(value));
 }

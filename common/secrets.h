@@ -35,7 +35,8 @@ class Secrets {
 
   // One key; nullopt when the secret exists but lacks the key.
   absl::StatusOr<std::optional<std::string>> ReadKey(
-      absl::string_view ns, absl::string_view name, absl::string_view key) const;
+      absl::string_view ns, absl::string_view name,
+      absl::string_view key) const;
 
  private:
   absl::StatusOr<std::string> SecretPath(absl::string_view ns,

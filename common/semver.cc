@@ -27,7 +27,9 @@ bool IsPartChar(char c) {
   return IsDigit(c) || c == 'x' || c == 'X' || c == '*' || c == '|';
 }
 
-bool IsWildcard(absl::string_view s) { return s == "x" || s == "X" || s == "*"; }
+bool IsWildcard(absl::string_view s) {
+  return s == "x" || s == "X" || s == "*";
+}
 
 bool AllDigits(absl::string_view s) {
   for (char c : s) {
@@ -91,10 +93,10 @@ int CompareUint(uint64_t a, uint64_t b) { return a < b ? -1 : (a > b ? 1 : 0); }
 // The pieces of one version in a range, as Masterminds' pattern splits it:
 // v?PART(.PART)?(.PART)?(-PRE)?(+BUILD)?, PART of IsPartChar.
 struct RangeVersion {
-  absl::string_view text;   // all of it
-  absl::string_view major;  // without dots
-  absl::string_view minor;  // "" when absent
-  absl::string_view patch;  // "" when absent
+  absl::string_view text;        // all of it
+  absl::string_view major;       // without dots
+  absl::string_view minor;       // "" when absent
+  absl::string_view patch;       // "" when absent
   absl::string_view prerelease;  // without '-'
   absl::string_view build;       // without '+'
   bool has_minor = false;
@@ -307,8 +309,8 @@ class SemverRangeParser {
   static absl::Status ParseGroup(absl::string_view s,
                                  SemverRange::Group* group) {
     if (SkipSpaces(s, 0) == s.size()) {
-      return absl::InvalidArgumentError(
-          s.empty() ? "empty constraint" : "blank constraint");
+      return absl::InvalidArgumentError(s.empty() ? "empty constraint"
+                                                  : "blank constraint");
     }
     size_t pos = SkipSpaces(s, 0);
     while (true) {
@@ -318,8 +320,8 @@ class SemverRangeParser {
       RangeVersion rv;
       const size_t end = ScanRangeVersion(s, pos, &rv);
       if (end == absl::string_view::npos) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "improper constraint at \"", s.substr(start), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("improper constraint at \"", s.substr(start), "\""));
       }
       SemverRange::Comparator c;
       c.op = op;
@@ -331,8 +333,8 @@ class SemverRangeParser {
       if (s[pos] == ',') {
         pos = SkipSpaces(s, pos + 1);
       } else if (pos == end) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "improper constraint at \"", s.substr(start), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("improper constraint at \"", s.substr(start), "\""));
       }
     }
   }
@@ -394,9 +396,10 @@ class SemverRangeParser {
     }
     if (!rv.prerelease.empty() &&
         !ValidIdentifiers(rv.prerelease, /*prerelease=*/true)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", rv.text, "\": a numeric prerelease identifier has a "
-          "leading zero"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", rv.text,
+                       "\": a numeric prerelease identifier has a "
+                       "leading zero"));
     }
     v.prerelease = std::string(rv.prerelease);
     v.build = std::string(build);
@@ -478,11 +481,10 @@ bool SemverRange::Contains(const Version& v, PrereleaseRule rule) const {
     bool all = true;
     for (const Comparator& c : group.comparators) {
       // v3.2 also let any prerelease through a plain (wildcard-free) "!=".
-      const bool include_pre =
-          rule == PrereleaseRule::kGroup
-              ? group.has_prerelease
-              : !c.version.prerelease.empty() ||
-                    (c.op == Op::kNotEqual && !c.dirty);
+      const bool include_pre = rule == PrereleaseRule::kGroup
+                                   ? group.has_prerelease
+                                   : !c.version.prerelease.empty() ||
+                                         (c.op == Op::kNotEqual && !c.dirty);
       if (!Check(c, v, include_pre)) {
         all = false;
         break;

@@ -96,7 +96,7 @@ class SemverRange {
   };
   struct Comparator {
     Op op = Op::kEqual;
-    Version version;  // wildcards are 0
+    Version version;           // wildcards are 0
     bool dirty = false;        // some part is a wildcard or missing
     bool minor_dirty = false;  // the minor (and patch) is
     bool patch_dirty = false;  // only the patch is

@@ -39,9 +39,10 @@ ABSL_FLAG(std::string, secrets_dir, "",
           "<dir>/<namespace>/<name>/<key>");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls-cert");
-ABSL_FLAG(std::string, tls_ca, "",
-          "PEM CA bundle; with --tls-cert, clients must present a certificate "
-          "signed by it (mTLS); also used to verify the services this one calls");
+ABSL_FLAG(
+    std::string, tls_ca, "",
+    "PEM CA bundle; with --tls-cert, clients must present a certificate "
+    "signed by it (mTLS); also used to verify the services this one calls");
 ABSL_FLAG(int, workers, 4, "reconcile workers per controller");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "how long in-flight RPCs may take to finish on SIGTERM; streams end "
@@ -225,7 +226,9 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
     for (const ManifestObject& m : set.objects) {
       if (!(*module)->Owns(m.object)) continue;
       for (const std::string& warning : m.warnings) {
-        log::Warn("manifest warning").With("source", m.source).With("warning", warning);
+        log::Warn("manifest warning")
+            .With("source", m.source)
+            .With("warning", warning);
       }
       absl::Status status = (*module)->ApplyManifest(m.object);
       if (!status.ok()) {

@@ -110,8 +110,9 @@ struct ServiceContext {
   const Secrets* secrets;  // --secrets-dir
 };
 
-using ModuleFactory = std::function<absl::StatusOr<std::unique_ptr<ServiceModule>>(
-    const ServiceContext& context)>;
+using ModuleFactory =
+    std::function<absl::StatusOr<std::unique_ptr<ServiceModule>>(
+        const ServiceContext& context)>;
 
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it
 // starts later. Call first thing in main.

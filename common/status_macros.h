@@ -11,20 +11,21 @@
 
 // Evaluates `expr` (an absl::Status); returns it from the calling function
 // when it is not OK.
-#define RETURN_IF_ERROR(expr)                       \
-  do {                                              \
-    const ::absl::Status ia_status_ = (expr);       \
-    if (!ia_status_.ok()) return ia_status_;        \
+#define RETURN_IF_ERROR(expr)                 \
+  do {                                        \
+    const ::absl::Status ia_status_ = (expr); \
+    if (!ia_status_.ok()) return ia_status_;  \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status from
 // the calling function, else moves the value into `lhs` (which may be a
 // declaration: `ASSIGN_OR_RETURN(auto x, F());`).
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
-  IA_ASSIGN_OR_RETURN_IMPL_(IA_STATUS_CONCAT_(ia_statusor_, __LINE__), lhs, rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr)                                        \
+  IA_ASSIGN_OR_RETURN_IMPL_(IA_STATUS_CONCAT_(ia_statusor_, __LINE__), lhs, \
+                            rexpr)
 
-#define IA_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                              \
+#define IA_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)    \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

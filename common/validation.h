@@ -2,7 +2,8 @@
 // schemas and controllers reject, we reject on Apply, with a message that
 // names the object, the field and what is wrong:
 //   ImageRepository flux-system/app: spec.interval: invalid duration "5x": ...
-//   ImagePolicy flux-system/app: spec.policy: only one of semver, alphabetical, numerical may be set
+//   ImagePolicy flux-system/app: spec.policy: only one of semver, alphabetical,
+//   numerical may be set
 //
 // Defaults filled in (as Flux's CRD defaults): metadata.namespace
 // "flux-system", apiVersion (normalised to .../v1: v1beta2 and v1beta1 are

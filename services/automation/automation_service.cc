@@ -33,8 +33,9 @@ metrics::CounterFamily& runs_metric = metrics::Registry::Default().AddCounter(
     "ImageUpdateAutomation runs, by result: success or the Flux reason of the "
     "failure (GitOperationFailed, UpdateFailed, ...).",
     {"result"});
-metrics::CounterFamily& commits_metric = metrics::Registry::Default().AddCounter(
-    "ia_git_commits_total", "Commits pushed by automations.");
+metrics::CounterFamily& commits_metric =
+    metrics::Registry::Default().AddCounter("ia_git_commits_total",
+                                            "Commits pushed by automations.");
 metrics::CounterFamily& pushes_metric = metrics::Registry::Default().AddCounter(
     "ia_git_pushes_total",
     "Runs that pushed a commit (success) or had changes and failed to push "
@@ -53,7 +54,8 @@ using Sources = ObjectController<v1::GitRepository>;
 // thread-safe: one instance per stream.
 class SelectionSink {
  public:
-  SelectionSink(Store* store, std::function<void(const std::string& ns)> changed)
+  SelectionSink(Store* store,
+                std::function<void(const std::string& ns)> changed)
       : store_(store), changed_(std::move(changed)) {}
 
   absl::Status Apply(const v1::SelectionEvent& event) {
@@ -130,7 +132,8 @@ class AutomationImpl final : public v1::Automation::Service {
         store_(store) {}
 
   grpc::Status ApplyImageUpdateAutomation(
-      grpc::ServerContext*, const v1::ApplyImageUpdateAutomationRequest* request,
+      grpc::ServerContext*,
+      const v1::ApplyImageUpdateAutomationRequest* request,
       v1::ApplyImageUpdateAutomationResponse* response) override {
     return ApplyRpc(*automations_, request->object(), response);
   }
@@ -175,9 +178,9 @@ class AutomationImpl final : public v1::Automation::Service {
                                    v1::DeleteResponse*) override {
     return DeleteRpc(*sources_, *request);
   }
-  grpc::Status ReconcileGitRepository(grpc::ServerContext*,
-                                      const v1::ObjectKey* request,
-                                      v1::ReconcileResponse* response) override {
+  grpc::Status ReconcileGitRepository(
+      grpc::ServerContext*, const v1::ObjectKey* request,
+      v1::ReconcileResponse* response) override {
     return ReconcileRpc(*sources_, *request, response);
   }
 
@@ -242,8 +245,9 @@ class AutomationModule final : public ServiceModule {
                      [this](const std::string& key) {
                        return ReconcileAutomation(key);
                      }),
-        sources_(context, "gitrepository",
-                 [this](const std::string& key) { return ReconcileSource(key); }),
+        sources_(
+            context, "gitrepository",
+            [this](const std::string& key) { return ReconcileSource(key); }),
         impl_(&automations_, &sources_, context.store) {}
 
   std::vector<std::pair<grpc::Service*, std::string>> Services() override {
@@ -259,7 +263,9 @@ class AutomationModule final : public ServiceModule {
     if (const auto* a = std::get_if<v1::ImageUpdateAutomation>(&object)) {
       return automations_.objects().Apply(*a).status();
     }
-    return sources_.objects().Apply(std::get<v1::GitRepository>(object)).status();
+    return sources_.objects()
+        .Apply(std::get<v1::GitRepository>(object))
+        .status();
   }
 
   void Start() override {
@@ -302,7 +308,8 @@ class AutomationModule final : public ServiceModule {
     RunOutcome outcome;
     std::optional<RunError> error = Run(automation, &outcome);
     const absl::Time end = context_.clock->Now();
-    runs_metric.WithLabels({error.has_value() ? error->reason : "success"}).Increment();
+    runs_metric.WithLabels({error.has_value() ? error->reason : "success"})
+        .Increment();
     if (error.has_value()) {
       log::Warn("automation run failed")
           .With("name", key)
@@ -330,8 +337,8 @@ class AutomationModule final : public ServiceModule {
                   RemoveCondition(conditions, kReconciling);
                   if (error.has_value()) {
                     const std::string message(error->status.message());
-                    SetCondition(conditions, kReady, kFalse, error->reason, message,
-                                 generation, end);
+                    SetCondition(conditions, kReady, kFalse, error->reason,
+                                 message, generation, end);
                     if (error->stalled) {
                       SetCondition(conditions, kStalled, kTrue, error->reason,
                                    message, generation, end);
@@ -340,7 +347,8 @@ class AutomationModule final : public ServiceModule {
                     }
                     return;
                   }
-                  *status->mutable_last_automation_run_time() = ToProtoTime(end);
+                  *status->mutable_last_automation_run_time() =
+                      ToProtoTime(end);
                   status->set_observed_source_revision(outcome.source_revision);
                   status->mutable_observed_policies()->clear();
                   for (const auto& [name, ref] : outcome.observed_policies) {
@@ -350,9 +358,9 @@ class AutomationModule final : public ServiceModule {
                   if (!outcome.pushed_commit.empty()) {
                     status->set_last_push_commit(outcome.pushed_commit);
                     *status->mutable_last_push_time() = ToProtoTime(end);
-                    message = absl::StrCat("pushed commit '",
-                                           outcome.pushed_commit.substr(0, 12),
-                                           "' to branch '", outcome.push_branch, "'");
+                    message = absl::StrCat(
+                        "pushed commit '", outcome.pushed_commit.substr(0, 12),
+                        "' to branch '", outcome.push_branch, "'");
                   }
                   SetCondition(conditions, kReady, kTrue, "Succeeded", message,
                                generation, end);
@@ -381,26 +389,29 @@ class AutomationModule final : public ServiceModule {
                               RunOutcome* outcome) {
     const v1::ImageUpdateAutomationSpec& spec = automation.spec();
     const std::string& ns = automation.metadata().namespace_();
-    const std::string source_ns =
-        spec.source_ref().namespace_().empty() ? ns : spec.source_ref().namespace_();
+    const std::string source_ns = spec.source_ref().namespace_().empty()
+                                      ? ns
+                                      : spec.source_ref().namespace_();
     const std::string source_key = KeyOf(source_ns, spec.source_ref().name());
     auto source = sources_.objects().Find(source_key);
     if (!source.ok()) return RunError{"GitOperationFailed", source.status()};
     if (!source->has_value()) {
-      return RunError{"DependencyNotReady",
-                      absl::NotFoundError(absl::StrCat(
-                          "spec.sourceRef: GitRepository ", source_key, " not found"))};
+      return RunError{
+          "DependencyNotReady",
+          absl::NotFoundError(absl::StrCat("spec.sourceRef: GitRepository ",
+                                           source_key, " not found"))};
     }
     outcome->source_key = source_key;
     const v1::GitRepository& repository = **source;
 
     // Problems only a spec change can fix, found before any Git work.
     if (!spec.git().push().options().empty()) {
-      return RunError{"InvalidSourceConfiguration",
-                      absl::InvalidArgumentError(
-                          "spec.git.push.options: push options are not supported "
-                          "(libgit2 1.5 cannot send them); remove them"),
-                      /*stalled=*/true};
+      return RunError{
+          "InvalidSourceConfiguration",
+          absl::InvalidArgumentError(
+              "spec.git.push.options: push options are not supported "
+              "(libgit2 1.5 cannot send them); remove them"),
+          /*stalled=*/true};
     }
     auto checkout = CheckoutRefFor(automation, repository);
     if (!checkout.ok()) {
@@ -411,20 +422,26 @@ class AutomationModule final : public ServiceModule {
       return RunError{"InvalidSourceConfiguration", push_branch.status(), true};
     }
     outcome->push_branch = *push_branch;
-    const std::string& message_template = spec.git().commit().message_template();
-    if (auto parsed = RenderCommitMessage(message_template, CommitMessageData{});
-        !parsed.ok() && absl::StrContains(parsed.status().message(),
-                                          "unable to create commit message template")) {
-      return RunError{"InvalidMessageTemplate",
-                      absl::InvalidArgumentError(absl::StrCat(
-                          "spec.git.commit.messageTemplate: ", parsed.status().message())),
-                      true};
+    const std::string& message_template =
+        spec.git().commit().message_template();
+    if (auto parsed =
+            RenderCommitMessage(message_template, CommitMessageData{});
+        !parsed.ok() &&
+        absl::StrContains(parsed.status().message(),
+                          "unable to create commit message template")) {
+      return RunError{
+          "InvalidMessageTemplate",
+          absl::InvalidArgumentError(absl::StrCat(
+              "spec.git.commit.messageTemplate: ", parsed.status().message())),
+          true};
     }
 
     auto remote = RemoteFor(repository, *context_.secrets);
-    if (!remote.ok()) return RunError{"InvalidSourceConfiguration", remote.status()};
+    if (!remote.ok())
+      return RunError{"InvalidSourceConfiguration", remote.status()};
     auto commit = CommitOptionsFor(automation, *context_.secrets);
-    if (!commit.ok()) return RunError{"InvalidSourceConfiguration", commit.status()};
+    if (!commit.ok())
+      return RunError{"InvalidSourceConfiguration", commit.status()};
 
     auto selections = StoredSelections();
     if (!selections.ok()) return RunError{"UpdateFailed", selections.status()};
@@ -433,7 +450,8 @@ class AutomationModule final : public ServiceModule {
 
     std::shared_ptr<CheckoutSlot> slot = Slot(source_key);
     absl::MutexLock lock(&slot->mu);
-    auto git = OpenGitCheckout(CheckoutDir(source_ns, spec.source_ref().name()), *remote);
+    auto git = OpenGitCheckout(CheckoutDir(source_ns, spec.source_ref().name()),
+                               *remote);
     if (!git.ok()) return RunError{"GitOperationFailed", git.status()};
 
     CommitMessageData data;
@@ -443,13 +461,14 @@ class AutomationModule final : public ServiceModule {
                        spec.git().commit().message_template_values().end());
     std::optional<absl::Status> rewrite_error;
     int64_t changes = 0;
-    RewriteFunc rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
+    RewriteFunc rewrite =
+        [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
       auto result = ComputeSetterUpdates(worktree, spec.update().path(),
                                          selected.policies, SetterOptions{ns});
       if (!result.ok()) {
-        rewrite_error = absl::Status(result.status().code(),
-                                     absl::StrCat("spec.update.path: ",
-                                                  result.status().message()));
+        rewrite_error = absl::Status(
+            result.status().code(),
+            absl::StrCat("spec.update.path: ", result.status().message()));
         return *rewrite_error;
       }
       for (const SkippedFile& skipped : result->skipped) {
@@ -460,9 +479,10 @@ class AutomationModule final : public ServiceModule {
             .With("line", skipped.line)
             .With("reason", skipped.reason);
       }
-      // The worktree is rebuilt from Git after a crash: no waiting for the disk.
-      if (absl::Status written =
-              WriteSetterUpdates(worktree, result->updates, Durability::kAtomicOnly);
+      // The worktree is rebuilt from Git after a crash: no waiting for the
+      // disk.
+      if (absl::Status written = WriteSetterUpdates(worktree, result->updates,
+                                                    Durability::kAtomicOnly);
           !written.ok()) {
         rewrite_error = written;
         return written;
@@ -493,7 +513,8 @@ class AutomationModule final : public ServiceModule {
           push_attempts_metric.WithLabels({}).Increment(push.max_attempts);
         }
       }
-      if (rewrite_error.has_value()) return RunError{"UpdateFailed", result.status()};
+      if (rewrite_error.has_value())
+        return RunError{"UpdateFailed", result.status()};
       return RunError{"GitOperationFailed", result.status()};
     }
     outcome->fetched = true;
@@ -520,12 +541,14 @@ class AutomationModule final : public ServiceModule {
           auto* conditions = source->mutable_status()->mutable_conditions();
           const int64_t generation = source->metadata().generation();
           if (outcome.fetched) {
-            source->mutable_status()->set_observed_revision(outcome.source_revision);
+            source->mutable_status()->set_observed_revision(
+                outcome.source_revision);
             SetCondition(conditions, kReady, kTrue, "Succeeded",
                          absl::StrCat("stored artifact for revision '",
                                       outcome.source_revision, "'"),
                          generation, now);
-          } else if (error.has_value() && error->reason == "GitOperationFailed") {
+          } else if (error.has_value() &&
+                     error->reason == "GitOperationFailed") {
             SetCondition(conditions, kReady, kFalse, "GitOperationFailed",
                          std::string(error->status.message()), generation, now);
           }
@@ -541,7 +564,8 @@ class AutomationModule final : public ServiceModule {
     for (const auto& [key, value] : rows) {
       v1::Selection selection;
       if (!selection.ParseFromString(value)) {
-        log::Error("stored selection cannot be parsed; ignored").With("policy", key);
+        log::Error("stored selection cannot be parsed; ignored")
+            .With("policy", key);
         continue;
       }
       selections.push_back(std::move(selection));
@@ -556,8 +580,10 @@ class AutomationModule final : public ServiceModule {
     return slot;
   }
 
-  std::string CheckoutDir(const std::string& ns, const std::string& name) const {
-    return (std::filesystem::path(context_.config->data_dir) / "git" / ns / name)
+  std::string CheckoutDir(const std::string& ns,
+                          const std::string& name) const {
+    return (std::filesystem::path(context_.config->data_dir) / "git" / ns /
+            name)
         .string();
   }
 
@@ -582,9 +608,10 @@ class AutomationModule final : public ServiceModule {
       slots_.erase(key);
       return ReconcileResult{};
     }
-    const bool has_ready = std::any_of(
-        found->status().conditions().begin(), found->status().conditions().end(),
-        [](const v1::Condition& c) { return c.type() == kReady; });
+    const bool has_ready =
+        std::any_of(found->status().conditions().begin(),
+                    found->status().conditions().end(),
+                    [](const v1::Condition& c) { return c.type() == kReady; });
     const absl::Time now = context_.clock->Now();
     RETURN_IF_ERROR(
         sources
@@ -592,11 +619,12 @@ class AutomationModule final : public ServiceModule {
                           [&](v1::GitRepository* source) {
                             MarkObserved(source);
                             if (has_ready && used) return;
-                            SetCondition(source->mutable_status()->mutable_conditions(),
-                                         kReady, kUnknown, "Progressing",
-                                         used ? "waiting for the first fetch"
-                                              : "not used by any ImageUpdateAutomation",
-                                         source->metadata().generation(), now);
+                            SetCondition(
+                                source->mutable_status()->mutable_conditions(),
+                                kReady, kUnknown, "Progressing",
+                                used ? "waiting for the first fetch"
+                                     : "not used by any ImageUpdateAutomation",
+                                source->metadata().generation(), now);
                           })
             .status());
     return ReconcileResult{};
@@ -607,7 +635,8 @@ class AutomationModule final : public ServiceModule {
   Sources sources_;
   AutomationImpl impl_;
   absl::Mutex slots_mu_;
-  std::map<std::string, std::shared_ptr<CheckoutSlot>> slots_ ABSL_GUARDED_BY(slots_mu_);
+  std::map<std::string, std::shared_ptr<CheckoutSlot>> slots_
+      ABSL_GUARDED_BY(slots_mu_);
 };
 
 }  // namespace

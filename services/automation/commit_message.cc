@@ -28,8 +28,7 @@ TemplateValue ObjectIdentifier(const ObjectId& o) {
       "yaml.TypeMeta",
       {{"APIVersion", Str(o.api_version)}, {"Kind", Str(o.kind)}});
   TemplateValue name_meta = TemplateValue::Struct(
-      "yaml.NameMeta",
-      {{"Name", Str(o.name)}, {"Namespace", Str(o.ns)}});
+      "yaml.NameMeta", {{"Name", Str(o.name)}, {"Namespace", Str(o.ns)}});
   TemplateValue resource = TemplateValue::Struct(
       "yaml.ResourceIdentifier",
       {{"TypeMeta", std::move(type_meta), /*embedded=*/true},
@@ -65,8 +64,7 @@ TemplateValue ObjectChanges(
 
 TemplateValue BuildCommitTemplateData(const CommitMessageData& data) {
   // file -> object -> changes, and object -> changes across files.
-  std::map<std::string, std::map<ObjectId, std::vector<const Change*>>>
-      by_file;
+  std::map<std::string, std::map<ObjectId, std::vector<const Change*>>> by_file;
   for (const Change& c : data.changes) {
     by_file[c.file_in_path][c.object].push_back(&c);
   }

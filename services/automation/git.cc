@@ -16,30 +16,35 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/semver.h"
 #include "common/status_macros.h"
 #include "services/automation/git_transport.h"
 #include "services/automation/gpg_sign.h"
-#include "common/semver.h"
 
 namespace ia::automation {
 namespace {
 
 namespace gi = git_internal;
 
-
 // Owning pointers to libgit2 objects.
 template <typename T, void (*Free)(T*)>
 struct GitFree {
   void operator()(T* p) const { Free(p); }
 };
-using RepoPtr = std::unique_ptr<git_repository, GitFree<git_repository, git_repository_free>>;
-using RemotePtr = std::unique_ptr<git_remote, GitFree<git_remote, git_remote_free>>;
-using CommitPtr = std::unique_ptr<git_commit, GitFree<git_commit, git_commit_free>>;
-using ObjectPtr = std::unique_ptr<git_object, GitFree<git_object, git_object_free>>;
-using ReferencePtr = std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
+using RepoPtr = std::unique_ptr<git_repository,
+                                GitFree<git_repository, git_repository_free>>;
+using RemotePtr =
+    std::unique_ptr<git_remote, GitFree<git_remote, git_remote_free>>;
+using CommitPtr =
+    std::unique_ptr<git_commit, GitFree<git_commit, git_commit_free>>;
+using ObjectPtr =
+    std::unique_ptr<git_object, GitFree<git_object, git_object_free>>;
+using ReferencePtr =
+    std::unique_ptr<git_reference, GitFree<git_reference, git_reference_free>>;
 using IndexPtr = std::unique_ptr<git_index, GitFree<git_index, git_index_free>>;
 using TreePtr = std::unique_ptr<git_tree, GitFree<git_tree, git_tree_free>>;
-using SignaturePtr = std::unique_ptr<git_signature, GitFree<git_signature, git_signature_free>>;
+using SignaturePtr =
+    std::unique_ptr<git_signature, GitFree<git_signature, git_signature_free>>;
 
 std::string OidHex(const git_oid& oid) {
   char hex[GIT_OID_HEXSZ + 1];
@@ -93,9 +98,10 @@ struct RemoteCall {
 
   int StopIfExpired() {
     if (!Expired()) return 0;
-    return Stop(absl::DeadlineExceededError(absl::StrCat(
-        "no result within the timeout of ", absl::FormatDuration(remote->timeout),
-        " (GitRepository spec.timeout)")));
+    return Stop(absl::DeadlineExceededError(
+        absl::StrCat("no result within the timeout of ",
+                     absl::FormatDuration(remote->timeout),
+                     " (GitRepository spec.timeout)")));
   }
 
   std::string SshUser(const char* from_url) const {
@@ -119,14 +125,17 @@ struct RemoteCall {
     const char* passphrase =
         auth.ssh_passphrase.empty() ? nullptr : auth.ssh_passphrase.c_str();
     if (git_credential_ssh_key_memory_new(out, user.c_str(), nullptr,
-                                          auth.ssh_identity.c_str(), passphrase) == 0) {
+                                          auth.ssh_identity.c_str(),
+                                          passphrase) == 0) {
       return 0;
     }
     // Built without in-memory keys: a 0600 file in a fresh 0700 folder.
     const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp", "/ia-ssh-XXXXXX");
+    std::string tmpl =
+        absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp", "/ia-ssh-XXXXXX");
     if (mkdtemp(tmpl.data()) == nullptr) {
-      return Stop(absl::InternalError("cannot create a folder for the SSH identity"));
+      return Stop(
+          absl::InternalError("cannot create a folder for the SSH identity"));
     }
     identity_dir = tmpl;
     const std::string path = identity_dir + "/identity";
@@ -135,7 +144,8 @@ struct RemoteCall {
       f << auth.ssh_identity;
     }
     chmod(path.c_str(), 0600);
-    if (git_credential_ssh_key_new(out, user.c_str(), nullptr, path.c_str(), passphrase) != 0) {
+    if (git_credential_ssh_key_new(out, user.c_str(), nullptr, path.c_str(),
+                                   passphrase) != 0) {
       return Stop(absl::InvalidArgumentError(
           absl::StrCat("the SSH identity of the secret cannot be used: ",
                        LastGitError(-1))));
@@ -145,7 +155,8 @@ struct RemoteCall {
 };
 
 int CredentialsCallback(git_credential** out, const char* /*url*/,
-                        const char* user_from_url, unsigned int allowed, void* payload) {
+                        const char* user_from_url, unsigned int allowed,
+                        void* payload) {
   auto* call = static_cast<RemoteCall*>(payload);
   if (int rc = call->StopIfExpired(); rc != 0) return rc;
   const GitAuth& auth = call->remote->auth;
@@ -153,13 +164,15 @@ int CredentialsCallback(git_credential** out, const char* /*url*/,
     return call->SshKeyCredential(out, user_from_url);
   }
   if (allowed & GIT_CREDENTIAL_USERNAME) {
-    return git_credential_username_new(out, call->SshUser(user_from_url).c_str());
+    return git_credential_username_new(out,
+                                       call->SshUser(user_from_url).c_str());
   }
   if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
     if (auth.username.empty() && auth.password.empty()) {
       return call->Stop(absl::UnauthenticatedError(
           auth.bearer_token.empty()
-              ? "the remote requires credentials: set username and password (or "
+              ? "the remote requires credentials: set username and password "
+                "(or "
                 "bearerToken) in the GitRepository's secret"
               : "the remote refused the bearer token of the secret"));
     }
@@ -170,11 +183,13 @@ int CredentialsCallback(git_credential** out, const char* /*url*/,
     return git_credential_userpass_plaintext_new(out, auth.username.c_str(),
                                                  auth.password.c_str());
   }
-  return call->Stop(absl::UnauthenticatedError(
-      "the remote asks for a kind of credentials this service does not support"));
+  return call->Stop(
+      absl::UnauthenticatedError("the remote asks for a kind of credentials "
+                                 "this service does not support"));
 }
 
-int CertificateCallback(git_cert* cert, int valid, const char* host, void* payload) {
+int CertificateCallback(git_cert* cert, int valid, const char* host,
+                        void* payload) {
   auto* call = static_cast<RemoteCall*>(payload);
   if (int rc = call->StopIfExpired(); rc != 0) return rc;
   const GitAuth& auth = call->remote->auth;
@@ -182,15 +197,16 @@ int CertificateCallback(git_cert* cert, int valid, const char* host, void* paylo
     const auto* key = reinterpret_cast<const git_cert_hostkey*>(cert);
     if (auth.known_hosts.empty()) {
       return call->Stop(absl::FailedPreconditionError(
-          "SSH needs known_hosts in the GitRepository's secret to check the host key"));
+          "SSH needs known_hosts in the GitRepository's secret to check the "
+          "host key"));
     }
     if (!(key->type & GIT_CERT_SSH_RAW) || key->hostkey == nullptr) {
       return call->Stop(absl::FailedPreconditionError(
           "cannot check the SSH host key: libgit2 gave no raw key"));
     }
-    absl::Status status = gi::CheckSshHostKey(
-        auth.known_hosts, host, call->url->port,
-        absl::string_view(key->hostkey, key->hostkey_len));
+    absl::Status status =
+        gi::CheckSshHostKey(auth.known_hosts, host, call->url->port,
+                            absl::string_view(key->hostkey, key->hostkey_len));
     return status.ok() ? 0 : call->Stop(std::move(status));
   }
   if (cert->cert_type == GIT_CERT_X509) {
@@ -202,8 +218,8 @@ int CertificateCallback(git_cert* cert, int valid, const char* host, void* paylo
     }
     const auto* x509 = reinterpret_cast<const git_cert_x509*>(cert);
     absl::Status status = gi::CheckTlsCertificate(
-        absl::string_view(static_cast<const char*>(x509->data), x509->len), auth.ca_pem,
-        host);
+        absl::string_view(static_cast<const char*>(x509->data), x509->len),
+        auth.ca_pem, host);
     return status.ok() ? 0 : call->Stop(std::move(status));
   }
   return valid ? 0 : GIT_PASSTHROUGH;
@@ -225,7 +241,8 @@ int PackCallback(int, uint32_t, uint32_t, void* payload) {
   return static_cast<RemoteCall*>(payload)->StopIfExpired();
 }
 
-int PushUpdateReferenceCallback(const char* refname, const char* status, void* payload) {
+int PushUpdateReferenceCallback(const char* refname, const char* status,
+                                void* payload) {
   if (status != nullptr) {
     static_cast<RemoteCall*>(payload)->rejected.emplace_back(refname, status);
   }
@@ -234,7 +251,8 @@ int PushUpdateReferenceCallback(const char* refname, const char* status, void* p
 
 // The status of a failed network operation: the callbacks' reason, else a
 // timeout, else libgit2's error mapped to a code.
-absl::Status RemoteError(int rc, const RemoteCall& call, absl::string_view what) {
+absl::Status RemoteError(int rc, const RemoteCall& call,
+                         absl::string_view what) {
   absl::StatusCode code;
   std::string detail;
   if (!call.status.ok()) {
@@ -258,8 +276,9 @@ absl::Status RemoteError(int rc, const RemoteCall& call, absl::string_view what)
       code = absl::StatusCode::kNotFound;
     } else if (rc == GIT_ECERTIFICATE) {
       code = absl::StatusCode::kFailedPrecondition;
-    } else if (klass == GIT_ERROR_NET || klass == GIT_ERROR_SSH || klass == GIT_ERROR_HTTP ||
-               klass == GIT_ERROR_SSL || klass == GIT_ERROR_OS) {
+    } else if (klass == GIT_ERROR_NET || klass == GIT_ERROR_SSH ||
+               klass == GIT_ERROR_HTTP || klass == GIT_ERROR_SSL ||
+               klass == GIT_ERROR_OS) {
       code = absl::StatusCode::kUnavailable;
     } else {
       code = absl::StatusCode::kInternal;
@@ -267,15 +286,17 @@ absl::Status RemoteError(int rc, const RemoteCall& call, absl::string_view what)
   }
   const GitAuth& auth = call.remote->auth;
   return absl::Status(
-      code, gi::RedactMessage(absl::StrCat(what, " ", call.display_url, ": ", detail),
-                              {auth.password, auth.bearer_token, auth.ssh_passphrase,
-                               call.url->password}));
+      code,
+      gi::RedactMessage(absl::StrCat(what, " ", call.display_url, ": ", detail),
+                        {auth.password, auth.bearer_token, auth.ssh_passphrase,
+                         call.url->password}));
 }
 
 bool ValidBranchName(const std::string& name) {
   int valid = 0;
   return !name.empty() &&
-         git_reference_name_is_valid(&valid, absl::StrCat("refs/heads/", name).c_str()) == 0 &&
+         git_reference_name_is_valid(
+             &valid, absl::StrCat("refs/heads/", name).c_str()) == 0 &&
          valid;
 }
 
@@ -288,8 +309,8 @@ struct Target {
 
 class GitCheckoutImpl : public GitCheckout {
  public:
-  GitCheckoutImpl(std::string dir, GitRemote remote, gi::GitUrl url, std::string display_url,
-                  RepoPtr repo)
+  GitCheckoutImpl(std::string dir, GitRemote remote, gi::GitUrl url,
+                  std::string display_url, RepoPtr repo)
       : dir_(std::move(dir)),
         remote_(std::move(remote)),
         url_(std::move(url)),
@@ -304,7 +325,8 @@ class GitCheckoutImpl : public GitCheckout {
     PrepareCall(&call, &options.callbacks, &options.custom_headers);
     options.prune = GIT_FETCH_PRUNE;
     options.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
-    const char* specs[] = {"+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"};
+    const char* specs[] = {"+refs/heads/*:refs/remotes/origin/*",
+                           "+refs/tags/*:refs/tags/*"};
     git_strarray refspecs = {const_cast<char**>(specs), 2};
     int rc;
     {
@@ -324,7 +346,8 @@ class GitCheckoutImpl : public GitCheckout {
 
   std::string worktree() const override { return dir_; }
 
-  absl::StatusOr<UpdateResult> UpdateBranch(const GitRef& ref, const RewriteFunc& rewrite,
+  absl::StatusOr<UpdateResult> UpdateBranch(const GitRef& ref,
+                                            const RewriteFunc& rewrite,
                                             const CommitOptions& commit,
                                             const PushOptions& push) override;
 
@@ -341,19 +364,22 @@ class GitCheckoutImpl : public GitCheckout {
     options.repository = repo_.get();
     options.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
                     GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-    if (int rc = git_remote_create_with_opts(&remote, display_url_.c_str(), &options);
+    if (int rc = git_remote_create_with_opts(&remote, display_url_.c_str(),
+                                             &options);
         rc != 0) {
       return LocalError(rc, absl::StrCat("the remote of the clone in ", dir_));
     }
     return RemotePtr(remote);
   }
 
-  void PrepareCall(RemoteCall* call, git_remote_callbacks* callbacks, git_strarray* headers) {
+  void PrepareCall(RemoteCall* call, git_remote_callbacks* callbacks,
+                   git_strarray* headers) {
     call->remote = &remote_;
     call->url = &url_;
     call->display_url = display_url_;
-    call->deadline = remote_.timeout > absl::ZeroDuration() ? absl::Now() + remote_.timeout
-                                                            : absl::InfiniteFuture();
+    call->deadline = remote_.timeout > absl::ZeroDuration()
+                         ? absl::Now() + remote_.timeout
+                         : absl::InfiniteFuture();
     callbacks->credentials = CredentialsCallback;
     callbacks->certificate_check = CertificateCallback;
     callbacks->sideband_progress = SidebandCallback;
@@ -363,7 +389,8 @@ class GitCheckoutImpl : public GitCheckout {
     callbacks->push_update_reference = PushUpdateReferenceCallback;
     callbacks->payload = call;
     if (!remote_.auth.bearer_token.empty()) {
-      call->bearer_header = absl::StrCat("Authorization: Bearer ", remote_.auth.bearer_token);
+      call->bearer_header =
+          absl::StrCat("Authorization: Bearer ", remote_.auth.bearer_token);
       call->header_ptr = call->bearer_header.c_str();
       headers->strings = const_cast<char**>(&call->header_ptr);
       headers->count = 1;
@@ -373,17 +400,19 @@ class GitCheckoutImpl : public GitCheckout {
   absl::StatusOr<git_oid> RemoteBranch(const std::string& branch) {
     git_oid oid;
     const std::string name = absl::StrCat("refs/remotes/origin/", branch);
-    if (int rc = git_reference_name_to_id(&oid, repo_.get(), name.c_str()); rc != 0) {
+    if (int rc = git_reference_name_to_id(&oid, repo_.get(), name.c_str());
+        rc != 0) {
       if (rc == GIT_ENOTFOUND) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("branch \"", branch, "\" not found in ", display_url_));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "branch \"", branch, "\" not found in ", display_url_));
       }
       return LocalError(rc, absl::StrCat("reading ", name));
     }
     return oid;
   }
 
-  absl::StatusOr<git_oid> PeelToCommit(const std::string& spec, absl::string_view what) {
+  absl::StatusOr<git_oid> PeelToCommit(const std::string& spec,
+                                       absl::string_view what) {
     git_object* obj = nullptr;
     int rc = git_revparse_single(&obj, repo_.get(), spec.c_str());
     if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC || rc == GIT_EAMBIGUOUS) {
@@ -393,9 +422,10 @@ class GitCheckoutImpl : public GitCheckout {
     if (rc != 0) return LocalError(rc, absl::StrCat("resolving ", what));
     ObjectPtr object(obj);
     git_object* peeled = nullptr;
-    if (int prc = git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT); prc != 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(what, " of ", display_url_, " does not point to a commit"));
+    if (int prc = git_object_peel(&peeled, object.get(), GIT_OBJECT_COMMIT);
+        prc != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          what, " of ", display_url_, " does not point to a commit"));
     }
     ObjectPtr commit(peeled);
     return *git_object_id(commit.get());
@@ -405,37 +435,40 @@ class GitCheckoutImpl : public GitCheckout {
     // Flux's precedence: commit, semver, tag, branch.
     if (!ref.commit.empty()) {
       git_oid oid;
-      if (ref.commit.size() != GIT_OID_HEXSZ || git_oid_fromstr(&oid, ref.commit.c_str()) != 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "checkout ref commit \"", ref.commit, "\" is not a full 40-character SHA-1"));
+      if (ref.commit.size() != GIT_OID_HEXSZ ||
+          git_oid_fromstr(&oid, ref.commit.c_str()) != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("checkout ref commit \"", ref.commit,
+                         "\" is not a full 40-character SHA-1"));
       }
       git_commit* c = nullptr;
       if (git_commit_lookup(&c, repo_.get(), &oid) != 0) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("commit ", ref.commit, " not found in ", display_url_));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "commit ", ref.commit, " not found in ", display_url_));
       }
       git_commit_free(c);
       if (!ref.branch.empty()) {
         ASSIGN_OR_RETURN(git_oid head, RemoteBranch(ref.branch));
         if (!git_oid_equal(&head, &oid) &&
             git_graph_descendant_of(repo_.get(), &head, &oid) != 1) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "commit ", ref.commit, " is not on branch \"", ref.branch, "\" of ",
-              display_url_));
+          return absl::FailedPreconditionError(
+              absl::StrCat("commit ", ref.commit, " is not on branch \"",
+                           ref.branch, "\" of ", display_url_));
         }
       }
       return Target{oid, ""};
     }
     if (!ref.semver.empty()) return ResolveSemver(ref.semver);
     if (!ref.tag.empty()) {
-      ASSIGN_OR_RETURN(git_oid oid, PeelToCommit(absl::StrCat("refs/tags/", ref.tag),
-                                                 absl::StrCat("tag \"", ref.tag, "\"")));
+      ASSIGN_OR_RETURN(git_oid oid,
+                       PeelToCommit(absl::StrCat("refs/tags/", ref.tag),
+                                    absl::StrCat("tag \"", ref.tag, "\"")));
       return Target{oid, ""};
     }
     const std::string branch = ref.branch.empty() ? "master" : ref.branch;
     if (!ValidBranchName(branch)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("checkout ref branch \"", branch, "\" is not a valid branch name"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "checkout ref branch \"", branch, "\" is not a valid branch name"));
     }
     ASSIGN_OR_RETURN(git_oid oid, RemoteBranch(branch));
     return Target{oid, branch};
@@ -463,11 +496,13 @@ class GitCheckoutImpl : public GitCheckout {
       }
     }
     if (!best) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "no tag of ", display_url_, " matches the semver range \"", range_text, "\""));
+      return absl::FailedPreconditionError(
+          absl::StrCat("no tag of ", display_url_,
+                       " matches the semver range \"", range_text, "\""));
     }
-    ASSIGN_OR_RETURN(git_oid oid, PeelToCommit(absl::StrCat("refs/tags/", best_tag),
-                                               absl::StrCat("tag \"", best_tag, "\"")));
+    ASSIGN_OR_RETURN(git_oid oid,
+                     PeelToCommit(absl::StrCat("refs/tags/", best_tag),
+                                  absl::StrCat("tag \"", best_tag, "\"")));
     return Target{oid, ""};
   }
 
@@ -480,8 +515,10 @@ class GitCheckoutImpl : public GitCheckout {
     }
     CommitPtr commit(raw);
     git_checkout_options checkout = GIT_CHECKOUT_OPTIONS_INIT;
-    checkout.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED;
-    if (int rc = git_checkout_tree(repo_.get(), reinterpret_cast<git_object*>(commit.get()),
+    checkout.checkout_strategy =
+        GIT_CHECKOUT_FORCE | GIT_CHECKOUT_REMOVE_UNTRACKED;
+    if (int rc = git_checkout_tree(repo_.get(),
+                                   reinterpret_cast<git_object*>(commit.get()),
                                    &checkout);
         rc != 0) {
       return LocalError(rc, absl::StrCat("checking out ", OidHex(oid)));
@@ -489,19 +526,23 @@ class GitCheckoutImpl : public GitCheckout {
     if (int rc = git_repository_set_head_detached(repo_.get(), &oid); rc != 0) {
       return LocalError(rc, "detaching HEAD");
     }
-    if (int rc = git_reset(repo_.get(), reinterpret_cast<git_object*>(commit.get()),
-                           GIT_RESET_HARD, &checkout);
+    if (int rc =
+            git_reset(repo_.get(), reinterpret_cast<git_object*>(commit.get()),
+                      GIT_RESET_HARD, &checkout);
         rc != 0) {
-      return LocalError(rc, absl::StrCat("resetting the worktree to ", OidHex(oid)));
+      return LocalError(
+          rc, absl::StrCat("resetting the worktree to ", OidHex(oid)));
     }
     if (branch.empty()) return absl::OkStatus();
     git_reference* ref = nullptr;
-    if (int rc = git_branch_create(&ref, repo_.get(), branch.c_str(), commit.get(), 1);
+    if (int rc = git_branch_create(&ref, repo_.get(), branch.c_str(),
+                                   commit.get(), 1);
         rc != 0) {
       return LocalError(rc, absl::StrCat("creating local branch ", branch));
     }
     git_reference_free(ref);
-    if (int rc = git_repository_set_head(repo_.get(), absl::StrCat("refs/heads/", branch).c_str());
+    if (int rc = git_repository_set_head(
+            repo_.get(), absl::StrCat("refs/heads/", branch).c_str());
         rc != 0) {
       return LocalError(rc, absl::StrCat("checking out local branch ", branch));
     }
@@ -511,9 +552,9 @@ class GitCheckoutImpl : public GitCheckout {
   // Stages the files `rewritten` names and commits them on top of `base`
   // with its message as it is (HEAD's branch follows); nullopt when the tree
   // did not change.
-  absl::StatusOr<std::optional<git_oid>> CommitWorktree(const git_oid& base,
-                                                        const CommitOptions& options,
-                                                        const Rewritten& rewritten) {
+  absl::StatusOr<std::optional<git_oid>> CommitWorktree(
+      const git_oid& base, const CommitOptions& options,
+      const Rewritten& rewritten) {
     if (rewritten.files.empty()) return std::nullopt;
     git_index* raw_index = nullptr;
     if (int rc = git_repository_index(&raw_index, repo_.get()); rc != 0) {
@@ -522,11 +563,12 @@ class GitCheckoutImpl : public GitCheckout {
     IndexPtr index(raw_index);
     for (const std::string& file : rewritten.files) {
       std::error_code ec;
-      const bool exists =
-          std::filesystem::symlink_status(std::filesystem::path(dir_) / file, ec).type() !=
-          std::filesystem::file_type::not_found;
-      const int rc = exists ? git_index_add_bypath(index.get(), file.c_str())
-                            : git_index_remove_bypath(index.get(), file.c_str());
+      const bool exists = std::filesystem::symlink_status(
+                              std::filesystem::path(dir_) / file, ec)
+                              .type() != std::filesystem::file_type::not_found;
+      const int rc = exists
+                         ? git_index_add_bypath(index.get(), file.c_str())
+                         : git_index_remove_bypath(index.get(), file.c_str());
       if (rc != 0) return LocalError(rc, absl::StrCat("staging ", file));
     }
     if (int rc = git_index_write(index.get()); rc != 0) {
@@ -541,7 +583,8 @@ class GitCheckoutImpl : public GitCheckout {
       return LocalError(rc, "reading the base commit");
     }
     CommitPtr parent(raw_parent);
-    if (git_oid_equal(&tree_oid, git_commit_tree_id(parent.get()))) return std::nullopt;
+    if (git_oid_equal(&tree_oid, git_commit_tree_id(parent.get())))
+      return std::nullopt;
 
     if (options.author.name.empty() || options.author.email.empty()) {
       return absl::InvalidArgumentError(
@@ -563,24 +606,28 @@ class GitCheckoutImpl : public GitCheckout {
     const git_commit* parents[] = {parent.get()};
     git_oid commit_oid;
     if (options.signing_key.empty()) {
-      if (int rc = git_commit_create(&commit_oid, repo_.get(), nullptr, sig.get(), sig.get(),
-                                     nullptr, rewritten.message.c_str(), tree.get(), 1, parents);
+      if (int rc = git_commit_create(
+              &commit_oid, repo_.get(), nullptr, sig.get(), sig.get(), nullptr,
+              rewritten.message.c_str(), tree.get(), 1, parents);
           rc != 0) {
         return LocalError(rc, "creating the commit");
       }
     } else {
       git_buf buffer = GIT_BUF_INIT;
-      if (int rc = git_commit_create_buffer(&buffer, repo_.get(), sig.get(), sig.get(), nullptr,
-                                            rewritten.message.c_str(), tree.get(), 1, parents);
+      if (int rc = git_commit_create_buffer(
+              &buffer, repo_.get(), sig.get(), sig.get(), nullptr,
+              rewritten.message.c_str(), tree.get(), 1, parents);
           rc != 0) {
         return LocalError(rc, "creating the commit");
       }
       absl::Cleanup free_buffer = [&buffer] { git_buf_dispose(&buffer); };
-      ASSIGN_OR_RETURN(std::string signature,
-                       SignDetached(absl::string_view(buffer.ptr, buffer.size),
-                                    options.signing_key, options.signing_passphrase));
-      if (int rc = git_commit_create_with_signature(&commit_oid, repo_.get(), buffer.ptr,
-                                                    signature.c_str(), "gpgsig");
+      ASSIGN_OR_RETURN(
+          std::string signature,
+          SignDetached(absl::string_view(buffer.ptr, buffer.size),
+                       options.signing_key, options.signing_passphrase));
+      if (int rc = git_commit_create_with_signature(
+              &commit_oid, repo_.get(), buffer.ptr, signature.c_str(),
+              "gpgsig");
           rc != 0) {
         return LocalError(rc, "creating the signed commit");
       }
@@ -592,7 +639,9 @@ class GitCheckoutImpl : public GitCheckout {
     }
     ReferencePtr head_ref(head);
     git_reference* moved = nullptr;
-    if (int rc = git_reference_set_target(&moved, head_ref.get(), &commit_oid, "commit"); rc != 0) {
+    if (int rc = git_reference_set_target(&moved, head_ref.get(), &commit_oid,
+                                          "commit");
+        rc != 0) {
       return LocalError(rc, "moving the branch to the new commit");
     }
     git_reference_free(moved);
@@ -621,7 +670,8 @@ class GitCheckoutImpl : public GitCheckout {
     if (rc != 0) return RemoteError(rc, call, "pushing to");
     if (!call.rejected.empty()) {
       std::vector<std::string> reasons;
-      for (const auto& [ref, why] : call.rejected) reasons.push_back(absl::StrCat(ref, ": ", why));
+      for (const auto& [ref, why] : call.rejected)
+        reasons.push_back(absl::StrCat(ref, ": ", why));
       return absl::AbortedError(absl::StrJoin(reasons, "; "));
     }
     return absl::OkStatus();
@@ -634,34 +684,38 @@ class GitCheckoutImpl : public GitCheckout {
   RepoPtr repo_;
 };
 
-absl::StatusOr<UpdateResult> GitCheckoutImpl::UpdateBranch(const GitRef& ref,
-                                                           const RewriteFunc& rewrite,
-                                                           const CommitOptions& commit,
-                                                           const PushOptions& push) {
+absl::StatusOr<UpdateResult> GitCheckoutImpl::UpdateBranch(
+    const GitRef& ref, const RewriteFunc& rewrite, const CommitOptions& commit,
+    const PushOptions& push) {
   if (!push.options.empty()) {
     return absl::InvalidArgumentError(
-        "git.push.options are not supported: libgit2 1.5 cannot send push options; "
+        "git.push.options are not supported: libgit2 1.5 cannot send push "
+        "options; "
         "remove them from the ImageUpdateAutomation");
   }
   if (push.max_attempts < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_attempts must be at least 1, not ", push.max_attempts));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_attempts must be at least 1, not ", push.max_attempts));
   }
   if (absl::StartsWith(push.refspec, "+")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "git.push.refspec \"", push.refspec, "\" forces the update; force pushes are refused"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("git.push.refspec \"", push.refspec,
+                     "\" forces the update; force pushes are refused"));
   }
-  const bool on_branch = ref.commit.empty() && ref.semver.empty() && ref.tag.empty();
+  const bool on_branch =
+      ref.commit.empty() && ref.semver.empty() && ref.tag.empty();
   const std::string checkout_branch =
       on_branch ? (ref.branch.empty() ? "master" : ref.branch) : ref.branch;
-  const std::string push_branch = push.branch.empty() ? checkout_branch : push.branch;
+  const std::string push_branch =
+      push.branch.empty() ? checkout_branch : push.branch;
   if (push_branch.empty()) {
     return absl::InvalidArgumentError(
-        "git.push.branch is required when the checkout is a tag, a semver range or a commit");
+        "git.push.branch is required when the checkout is a tag, a semver "
+        "range or a commit");
   }
   if (!ValidBranchName(push_branch)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("git.push.branch \"", push_branch, "\" is not a valid branch name"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "git.push.branch \"", push_branch, "\" is not a valid branch name"));
   }
   std::vector<std::string> specs = {
       absl::StrCat("refs/heads/", push_branch, ":refs/heads/", push_branch)};
@@ -684,7 +738,8 @@ absl::StatusOr<UpdateResult> GitCheckoutImpl::UpdateBranch(const GitRef& ref,
     RETURN_IF_ERROR(ResetTo(base, push_branch));
     result.base_commit = OidHex(base);
     ASSIGN_OR_RETURN(Rewritten rewritten, rewrite(dir_));
-    ASSIGN_OR_RETURN(std::optional<git_oid> made, CommitWorktree(base, commit, rewritten));
+    ASSIGN_OR_RETURN(std::optional<git_oid> made,
+                     CommitWorktree(base, commit, rewritten));
     if (!made) {
       result.pushed_commit.clear();
       log::Info("git: nothing to commit")
@@ -712,22 +767,23 @@ absl::StatusOr<UpdateResult> GitCheckoutImpl::UpdateBranch(const GitRef& ref,
         .With("attempt", attempt)
         .With("reason", last_rejection);
   }
-  return absl::AbortedError(absl::StrCat(
-      "pushing to branch \"", push_branch, "\" of ", display_url_, ": rejected ",
-      push.max_attempts, " times (the branch kept moving); last: ", last_rejection));
+  return absl::AbortedError(
+      absl::StrCat("pushing to branch \"", push_branch, "\" of ", display_url_,
+                   ": rejected ", push.max_attempts,
+                   " times (the branch kept moving); last: ", last_rejection));
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(const std::string& dir,
-                                                             const GitRemote& remote) {
+absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(
+    const std::string& dir, const GitRemote& remote) {
   gi::EnsureLibgit2();
   ASSIGN_OR_RETURN(gi::GitUrl url, gi::ParseGitUrl(remote.url));
   GitRemote effective = remote;
   // Credentials in an http(s) URL are used like the secret's (the secret
   // wins) and never stored in the clone's config.
-  if ((url.scheme == "http" || url.scheme == "https") && effective.auth.username.empty() &&
-      effective.auth.password.empty()) {
+  if ((url.scheme == "http" || url.scheme == "https") &&
+      effective.auth.username.empty() && effective.auth.password.empty()) {
     effective.auth.username = url.user;
     effective.auth.password = url.password;
   }
@@ -745,7 +801,8 @@ absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(const std::string& 
       bool has_origin = false;
       std::string current;
       if (git_repository_config_snapshot(&config, repo.get()) == 0) {
-        if (git_config_get_string_buf(&value, config, "remote.origin.url") == 0) {
+        if (git_config_get_string_buf(&value, config, "remote.origin.url") ==
+            0) {
           has_origin = true;
           current.assign(value.ptr, value.size);
         }
@@ -754,8 +811,9 @@ absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(const std::string& 
       }
       if (has_origin) {
         if (current == origin_url) {
-          return std::make_unique<GitCheckoutImpl>(dir, std::move(effective), std::move(url),
-                                                   origin_url, std::move(repo));
+          return std::make_unique<GitCheckoutImpl>(dir, std::move(effective),
+                                                   std::move(url), origin_url,
+                                                   std::move(repo));
         }
         log::Info("git: origin URL changed, cloning again")
             .With("dir", dir)
@@ -792,10 +850,11 @@ absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(const std::string& 
     git_config_free(config);
   }
   if (rc != 0) {
-    return LocalError(rc, absl::StrCat("adding the remote ", origin_url, " in ", dir));
+    return LocalError(
+        rc, absl::StrCat("adding the remote ", origin_url, " in ", dir));
   }
-  auto checkout = std::make_unique<GitCheckoutImpl>(dir, std::move(effective), std::move(url),
-                                                    origin_url, std::move(repo));
+  auto checkout = std::make_unique<GitCheckoutImpl>(
+      dir, std::move(effective), std::move(url), origin_url, std::move(repo));
   RETURN_IF_ERROR(checkout->Fetch());
   log::Info("git: cloned").With("dir", dir).With("url", origin_url);
   return checkout;

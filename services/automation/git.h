@@ -14,9 +14,10 @@
 //
 // Errors:
 //   UNAUTHENTICATED     the remote refused the credentials (or wanted some).
-//   PERMISSION_DENIED   the HTTP remote answered 403 (e.g. a wrong bearer token).
-//   NOT_FOUND           the HTTP remote answered 404 (no such repository).
-//   FAILED_PRECONDITION an SSH host key unknown to or different from
+//   PERMISSION_DENIED   the HTTP remote answered 403 (e.g. a wrong bearer
+//   token). NOT_FOUND           the HTTP remote answered 404 (no such
+//   repository). FAILED_PRECONDITION an SSH host key unknown to or different
+//   from
 //                       known_hosts (the message says which), a TLS
 //                       certificate not trusted (nor by ca.crt), or no such
 //                       ref (the message names it).
@@ -57,7 +58,7 @@ struct GitAuth {
   std::string ca_pem;        // HTTPS: trusted in addition to the system CAs
   std::string ssh_identity;  // SSH: private key (PEM / OpenSSH format)
   std::string ssh_passphrase;
-  std::string known_hosts;   // SSH: required; the host key must match
+  std::string known_hosts;  // SSH: required; the host key must match
 };
 
 struct GitRemote {
@@ -148,10 +149,9 @@ class GitCheckout {
   // checked-out branch and already exists on the remote, the rewrite starts
   // from push.branch's head instead, so automation commits accumulate there
   // (as Flux does).
-  virtual absl::StatusOr<UpdateResult> UpdateBranch(const GitRef& ref,
-                                                    const RewriteFunc& rewrite,
-                                                    const CommitOptions& commit,
-                                                    const PushOptions& push) = 0;
+  virtual absl::StatusOr<UpdateResult> UpdateBranch(
+      const GitRef& ref, const RewriteFunc& rewrite,
+      const CommitOptions& commit, const PushOptions& push) = 0;
 };
 
 // Opens the clone in `dir`, or clones `remote` into it when `dir` holds

@@ -61,7 +61,8 @@ int PollTimeout(const IoDeadline* deadline) {
   if (deadline == nullptr || deadline->deadline() == absl::InfiniteFuture()) {
     return -1;
   }
-  const int64_t ms = absl::ToInt64Milliseconds(deadline->deadline() - absl::Now());
+  const int64_t ms =
+      absl::ToInt64Milliseconds(deadline->deadline() - absl::Now());
   if (ms <= 0) return 0;
   return ms > 1 << 30 ? 1 << 30 : static_cast<int>(ms);
 }
@@ -74,11 +75,13 @@ int SocketConnect(git_stream* stream) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   if (int rc = getaddrinfo(st->host, st->port, &hints, &found); rc != 0) {
-    return SetNetError(absl::StrCat("cannot resolve ", st->host, ": ", gai_strerror(rc)));
+    return SetNetError(
+        absl::StrCat("cannot resolve ", st->host, ": ", gai_strerror(rc)));
   }
   std::string failure = absl::StrCat("cannot connect to ", where);
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    int fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    int fd =
+        socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
     const int flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -100,7 +103,8 @@ int SocketConnect(git_stream* stream) {
     if (err != 0) {
       failure = err == ETIMEDOUT
                     ? absl::StrCat("connecting to ", where, " timed out")
-                    : absl::StrCat("cannot connect to ", where, ": ", std::strerror(err));
+                    : absl::StrCat("cannot connect to ", where, ": ",
+                                   std::strerror(err));
       close(fd);
       continue;
     }
@@ -121,7 +125,8 @@ ssize_t SocketRead(git_stream* stream, void* data, size_t len) {
     n = recv(st->s, data, len, 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    SetNetError(absl::StrCat("reading from ", st->host, ": ", std::strerror(errno)));
+    SetNetError(
+        absl::StrCat("reading from ", st->host, ": ", std::strerror(errno)));
     return -1;
   }
   return n;
@@ -134,7 +139,8 @@ ssize_t SocketWrite(git_stream* stream, const char* data, size_t len, int) {
     n = send(st->s, data, len, MSG_NOSIGNAL);
   } while (n < 0 && errno == EINTR);
   if (n < 0) {
-    SetNetError(absl::StrCat("writing to ", st->host, ": ", std::strerror(errno)));
+    SetNetError(
+        absl::StrCat("writing to ", st->host, ": ", std::strerror(errno)));
     return -1;
   }
   return n;
@@ -200,7 +206,8 @@ std::string SshKeyType(absl::string_view blob) {
   if (blob.size() < 4) return "unknown";
   const uint32_t n = (static_cast<uint8_t>(blob[0]) << 24) |
                      (static_cast<uint8_t>(blob[1]) << 16) |
-                     (static_cast<uint8_t>(blob[2]) << 8) | static_cast<uint8_t>(blob[3]);
+                     (static_cast<uint8_t>(blob[2]) << 8) |
+                     static_cast<uint8_t>(blob[3]);
   if (n > blob.size() - 4) return "unknown";
   return std::string(blob.substr(4, n));
 }
@@ -210,9 +217,9 @@ std::string SshKeyType(absl::string_view blob) {
 bool GlobMatch(absl::string_view pattern, absl::string_view text) {
   size_t p = 0, t = 0, star = absl::string_view::npos, mark = 0;
   while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' ||
-                               absl::ascii_tolower(pattern[p]) ==
-                                   absl::ascii_tolower(text[t]))) {
+    if (p < pattern.size() &&
+        (pattern[p] == '?' ||
+         absl::ascii_tolower(pattern[p]) == absl::ascii_tolower(text[t]))) {
       ++p;
       ++t;
     } else if (p < pattern.size() && pattern[p] == '*') {
@@ -235,13 +242,15 @@ bool HostFieldMatches(absl::string_view field, absl::string_view name) {
     std::vector<absl::string_view> parts = absl::StrSplit(field.substr(3), '|');
     if (parts.size() != 2) return false;
     std::string salt, hash;
-    if (!absl::Base64Unescape(parts[0], &salt) || !absl::Base64Unescape(parts[1], &hash)) {
+    if (!absl::Base64Unescape(parts[0], &salt) ||
+        !absl::Base64Unescape(parts[1], &hash)) {
       return false;
     }
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
     HMAC(EVP_sha1(), salt.data(), static_cast<int>(salt.size()),
-         reinterpret_cast<const unsigned char*>(name.data()), name.size(), mac, &mac_len);
+         reinterpret_cast<const unsigned char*>(name.data()), name.size(), mac,
+         &mac_len);
     return hash == absl::string_view(reinterpret_cast<char*>(mac), mac_len);
   }
   bool matched = false;
@@ -258,7 +267,8 @@ bool HostFieldMatches(absl::string_view field, absl::string_view name) {
 bool IsIpAddress(absl::string_view host) {
   std::string h(host);
   in6_addr buf;
-  return inet_pton(AF_INET, h.c_str(), &buf) == 1 || inet_pton(AF_INET6, h.c_str(), &buf) == 1;
+  return inet_pton(AF_INET, h.c_str(), &buf) == 1 ||
+         inet_pton(AF_INET6, h.c_str(), &buf) == 1;
 }
 
 }  // namespace
@@ -267,8 +277,8 @@ void EnsureLibgit2() {
   static std::once_flag once;
   std::call_once(once, [] {
     git_libgit2_init();
-    static git_stream_registration registration = {GIT_STREAM_VERSION, SocketInit,
-                                                   nullptr};
+    static git_stream_registration registration = {GIT_STREAM_VERSION,
+                                                   SocketInit, nullptr};
     git_stream_register(GIT_STREAM_STANDARD, &registration);
   });
 }
@@ -314,10 +324,11 @@ void IoDeadline::Watch() {
 
 absl::StatusOr<GitUrl> ParseGitUrl(absl::string_view url) {
   auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "Git URL \"", RedactUrl(url), "\" ", why,
-        " (use https://, http://, ssh://[user@]host[:port]/path, user@host:path or "
-        "file:///path)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Git URL \"", RedactUrl(url), "\" ", why,
+                     " (use https://, http://, ssh://[user@]host[:port]/path, "
+                     "user@host:path or "
+                     "file:///path)"));
   };
   GitUrl out;
   const size_t sep = url.find("://");
@@ -326,7 +337,8 @@ absl::StatusOr<GitUrl> ParseGitUrl(absl::string_view url) {
     const size_t colon = url.find(':');
     const size_t slash = url.find('/');
     if (colon == absl::string_view::npos || colon == 0 ||
-        (slash != absl::string_view::npos && slash < colon) || colon + 1 == url.size()) {
+        (slash != absl::string_view::npos && slash < colon) ||
+        colon + 1 == url.size()) {
       return invalid("is not a URL");
     }
     absl::string_view authority = url.substr(0, colon);
@@ -350,18 +362,21 @@ absl::StatusOr<GitUrl> ParseGitUrl(absl::string_view url) {
     return out;
   }
   if (out.scheme != "https" && out.scheme != "http" && out.scheme != "ssh") {
-    return invalid(absl::StrCat("has the unsupported scheme \"", out.scheme, "\""));
+    return invalid(
+        absl::StrCat("has the unsupported scheme \"", out.scheme, "\""));
   }
   const size_t slash = rest.find('/');
   absl::string_view authority = rest.substr(0, slash);
-  out.path = slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
+  out.path =
+      slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
   const size_t at = authority.rfind('@');
   if (at != absl::string_view::npos) {
     absl::string_view userinfo = authority.substr(0, at);
     authority.remove_prefix(at + 1);
     const size_t colon = userinfo.find(':');
     out.user = PercentDecode(userinfo.substr(0, colon));
-    if (colon != absl::string_view::npos) out.password = PercentDecode(userinfo.substr(colon + 1));
+    if (colon != absl::string_view::npos)
+      out.password = PercentDecode(userinfo.substr(colon + 1));
   }
   absl::string_view port;
   if (absl::StartsWith(authority, "[")) {
@@ -376,7 +391,8 @@ absl::StatusOr<GitUrl> ParseGitUrl(absl::string_view url) {
     if (colon != absl::string_view::npos) port = authority.substr(colon + 1);
   }
   if (out.host.empty()) return invalid("has no host");
-  if (!port.empty() && (!absl::SimpleAtoi(port, &out.port) || out.port <= 0 || out.port > 65535)) {
+  if (!port.empty() && (!absl::SimpleAtoi(port, &out.port) || out.port <= 0 ||
+                        out.port > 65535)) {
     return invalid("has an invalid port");
   }
   return out;
@@ -396,8 +412,8 @@ std::string RedactUrl(absl::string_view url) {
   }
   // ssh: the user name stays (it is needed and not a secret), a password goes.
   absl::string_view userinfo = url.substr(start, at - start);
-  return absl::StrCat(url.substr(0, start), userinfo.substr(0, userinfo.find(':')),
-                      url.substr(at));
+  return absl::StrCat(url.substr(0, start),
+                      userinfo.substr(0, userinfo.find(':')), url.substr(at));
 }
 
 std::string RedactMessage(absl::string_view message,
@@ -408,9 +424,11 @@ std::string RedactMessage(absl::string_view message,
     const size_t sep = message.find("://", pos);
     if (sep == absl::string_view::npos) break;
     size_t begin = sep;
-    while (begin > pos && (absl::ascii_isalnum(static_cast<unsigned char>(message[begin - 1])) ||
-                           message[begin - 1] == '+' || message[begin - 1] == '-' ||
-                           message[begin - 1] == '.')) {
+    while (
+        begin > pos &&
+        (absl::ascii_isalnum(static_cast<unsigned char>(message[begin - 1])) ||
+         message[begin - 1] == '+' || message[begin - 1] == '-' ||
+         message[begin - 1] == '.')) {
       --begin;
     }
     size_t end = sep + 3;
@@ -434,20 +452,22 @@ std::string RedactMessage(absl::string_view message,
 std::string SshFingerprint(absl::string_view key_blob) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  EVP_Digest(key_blob.data(), key_blob.size(), digest, &len, EVP_sha256(), nullptr);
+  EVP_Digest(key_blob.data(), key_blob.size(), digest, &len, EVP_sha256(),
+             nullptr);
   std::string b64 = absl::Base64Escape(
       absl::string_view(reinterpret_cast<char*>(digest), len));
   while (!b64.empty() && b64.back() == '=') b64.pop_back();
   return absl::StrCat("SHA256:", b64);
 }
 
-absl::Status CheckSshHostKey(absl::string_view known_hosts, absl::string_view host,
-                             int port, absl::string_view key_blob) {
+absl::Status CheckSshHostKey(absl::string_view known_hosts,
+                             absl::string_view host, int port,
+                             absl::string_view key_blob) {
   const std::string name = port == 0 || port == 22
                                ? std::string(host)
                                : absl::StrCat("[", host, "]:", port);
-  const std::string key = absl::StrCat(SshKeyType(key_blob), " key ",
-                                       SshFingerprint(key_blob));
+  const std::string key =
+      absl::StrCat(SshKeyType(key_blob), " key ", SshFingerprint(key_blob));
   bool host_known = false;
   for (absl::string_view line : absl::StrSplit(known_hosts, '\n')) {
     line = absl::StripAsciiWhitespace(line);
@@ -466,24 +486,27 @@ absl::Status CheckSshHostKey(absl::string_view known_hosts, absl::string_view ho
     if (!absl::Base64Unescape(fields[2], &blob)) continue;
     if (blob == key_blob) {
       if (revoked) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "host key of ", name, " (", key, ") is marked @revoked in known_hosts"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("host key of ", name, " (", key,
+                         ") is marked @revoked in known_hosts"));
       }
       return absl::OkStatus();
     }
     if (!revoked) host_known = true;
   }
   if (host_known) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "host key of ", name, " (", key,
-        ") does not match known_hosts: the key changed or known_hosts is stale"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("host key of ", name, " (", key,
+                     ") does not match known_hosts: the key changed or "
+                     "known_hosts is stale"));
   }
   return absl::FailedPreconditionError(absl::StrCat(
       "host key of ", name, " (", key, ") is not in known_hosts; add a line \"",
       name, " ", SshKeyType(key_blob), " ...\" to the secret's known_hosts"));
 }
 
-absl::Status CheckTlsCertificate(absl::string_view der, absl::string_view ca_pem,
+absl::Status CheckTlsCertificate(absl::string_view der,
+                                 absl::string_view ca_pem,
                                  absl::string_view host) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   X509* cert = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
@@ -493,11 +516,13 @@ absl::Status CheckTlsCertificate(absl::string_view der, absl::string_view ca_pem
   }
   X509_STORE* store = X509_STORE_new();
   BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
-  STACK_OF(X509_INFO)* infos = PEM_X509_INFO_read_bio(bio, nullptr, nullptr, nullptr);
+  STACK_OF(X509_INFO)* infos =
+      PEM_X509_INFO_read_bio(bio, nullptr, nullptr, nullptr);
   int cas = 0;
   for (int i = 0; infos != nullptr && i < sk_X509_INFO_num(infos); ++i) {
     X509_INFO* info = sk_X509_INFO_value(infos, i);
-    if (info->x509 != nullptr && X509_STORE_add_cert(store, info->x509) == 1) ++cas;
+    if (info->x509 != nullptr && X509_STORE_add_cert(store, info->x509) == 1)
+      ++cas;
   }
   if (infos != nullptr) sk_X509_INFO_pop_free(infos, X509_INFO_free);
   BIO_free(bio);

@@ -69,8 +69,8 @@ struct GitUrl {
   std::string scheme;  // "https", "http", "ssh", "file"
   std::string user;
   std::string password;
-  std::string host;    // without brackets for IPv6
-  int port = 0;        // 0: the scheme's default
+  std::string host;  // without brackets for IPv6
+  int port = 0;      // 0: the scheme's default
   std::string path;
   bool scp = false;
 };
@@ -84,8 +84,8 @@ absl::StatusOr<GitUrl> ParseGitUrl(absl::string_view url);
 std::string RedactUrl(absl::string_view url);
 
 // Removes, from an error message, the credentials of every URL in it (as
-// RedactUrl does) and every occurrence of the given secrets (those shorter than 4 characters are too
-// likely to match ordinary text and are left alone).
+// RedactUrl does) and every occurrence of the given secrets (those shorter than
+// 4 characters are too likely to match ordinary text and are left alone).
 std::string RedactMessage(absl::string_view message,
                           const std::vector<std::string>& secrets);
 

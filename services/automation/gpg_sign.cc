@@ -26,8 +26,8 @@ struct Passphrase {
   int calls = 0;
 };
 
-gpgme_error_t PassphraseCallback(void* hook, const char*, const char*, int prev_was_bad,
-                                 int fd) {
+gpgme_error_t PassphraseCallback(void* hook, const char*, const char*,
+                                 int prev_was_bad, int fd) {
   auto* p = static_cast<Passphrase*>(hook);
   if (p->value.empty()) {
     p->missing = true;
@@ -48,7 +48,8 @@ class PrivateHome {
  public:
   PrivateHome() {
     const char* tmp = std::getenv("TMPDIR");
-    std::string tmpl = absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp", "/ia-gpg-XXXXXX");
+    std::string tmpl =
+        absl::StrCat(tmp != nullptr && *tmp ? tmp : "/tmp", "/ia-gpg-XXXXXX");
     if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
   }
   ~PrivateHome() {
@@ -68,8 +69,8 @@ class PrivateHome {
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
     std::string homedir = path_;
-    const char* argv[] = {gpgconf, "--homedir", homedir.c_str(), "--kill", "gpg-agent",
-                          nullptr};
+    const char* argv[] = {gpgconf,  "--homedir", homedir.c_str(),
+                          "--kill", "gpg-agent", nullptr};
     pid_t pid;
     if (posix_spawn(&pid, gpgconf, &actions, nullptr, const_cast<char**>(argv),
                     environ) == 0) {
@@ -82,9 +83,11 @@ class PrivateHome {
   std::string path_;
 };
 
-absl::Status GpgError(absl::StatusCode code, absl::string_view what, gpgme_error_t err) {
-  return absl::Status(code, absl::StrCat("signing the commit: ", what, ": ",
-                                         gpgme_strsource(err), ": ", gpgme_strerror(err)));
+absl::Status GpgError(absl::StatusCode code, absl::string_view what,
+                      gpgme_error_t err) {
+  return absl::Status(
+      code, absl::StrCat("signing the commit: ", what, ": ",
+                         gpgme_strsource(err), ": ", gpgme_strerror(err)));
 }
 
 }  // namespace
@@ -97,15 +100,16 @@ absl::StatusOr<std::string> SignDetached(absl::string_view payload,
 
   PrivateHome home;
   if (home.path().empty()) {
-    return absl::InternalError("signing the commit: cannot create a temporary GnuPG home");
+    return absl::InternalError(
+        "signing the commit: cannot create a temporary GnuPG home");
   }
   gpgme_ctx_t ctx = nullptr;
   if (gpgme_error_t err = gpgme_new(&ctx); err != 0) {
     return GpgError(absl::StatusCode::kInternal, "gpgme", err);
   }
   absl::Cleanup release_ctx = [ctx] { gpgme_release(ctx); };
-  if (gpgme_error_t err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, nullptr,
-                                                    home.path().c_str());
+  if (gpgme_error_t err = gpgme_ctx_set_engine_info(
+          ctx, GPGME_PROTOCOL_OpenPGP, nullptr, home.path().c_str());
       err != 0) {
     return GpgError(absl::StatusCode::kInternal, "GnuPG home", err);
   }
@@ -126,7 +130,8 @@ absl::StatusOr<std::string> SignDetached(absl::string_view payload,
   gpgme_import_result_t imported = gpgme_op_import_result(ctx);
   if (imported == nullptr || imported->secret_imported == 0) {
     return absl::InvalidArgumentError(
-        "signing the commit: the signing key (git.asc) holds no OpenPGP secret key");
+        "signing the commit: the signing key (git.asc) holds no OpenPGP secret "
+        "key");
   }
   gpgme_key_t key = nullptr;
   if (err = gpgme_op_keylist_start(ctx, nullptr, 1); err == 0) {
@@ -135,13 +140,15 @@ absl::StatusOr<std::string> SignDetached(absl::string_view payload,
   }
   if (err != 0 || key == nullptr) {
     return GpgError(absl::StatusCode::kInvalidArgument,
-                    "the signing key (git.asc) holds no usable secret key", err);
+                    "the signing key (git.asc) holds no usable secret key",
+                    err);
   }
   gpgme_signers_clear(ctx);
   err = gpgme_signers_add(ctx, key);
   gpgme_key_unref(key);
   if (err != 0) {
-    return GpgError(absl::StatusCode::kInvalidArgument, "the signing key (git.asc)", err);
+    return GpgError(absl::StatusCode::kInvalidArgument,
+                    "the signing key (git.asc)", err);
   }
 
   gpgme_data_t in = nullptr, out = nullptr;
@@ -151,11 +158,13 @@ absl::StatusOr<std::string> SignDetached(absl::string_view payload,
   gpgme_data_release(in);
   size_t len = 0;
   char* bytes = gpgme_data_release_and_get_mem(out, &len);
-  std::string signature(bytes != nullptr ? bytes : "", bytes != nullptr ? len : 0);
+  std::string signature(bytes != nullptr ? bytes : "",
+                        bytes != nullptr ? len : 0);
   gpgme_free(bytes);
   if (pass.missing) {
     return absl::FailedPreconditionError(
-        "signing the commit: the signing key is protected by a passphrase and the "
+        "signing the commit: the signing key is protected by a passphrase and "
+        "the "
         "secret has none (key \"passphrase\")");
   }
   if (pass.asked_twice) {

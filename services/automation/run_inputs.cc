@@ -24,8 +24,9 @@ bool IsSsh(absl::string_view url) {
 
 }  // namespace
 
-bool MatchesSelector(const v1::LabelSelector& selector,
-                     const google::protobuf::Map<std::string, std::string>& labels) {
+bool MatchesSelector(
+    const v1::LabelSelector& selector,
+    const google::protobuf::Map<std::string, std::string>& labels) {
   for (const auto& [key, value] : selector.match_labels()) {
     auto it = labels.find(key);
     if (it == labels.end() || it->second != value) return false;
@@ -67,12 +68,14 @@ SelectedPolicies SelectPolicies(const v1::ImageUpdateAutomation& automation,
   return selected;
 }
 
-absl::StatusOr<GitRef> CheckoutRefFor(const v1::ImageUpdateAutomation& automation,
-                                      const v1::GitRepository& source) {
+absl::StatusOr<GitRef> CheckoutRefFor(
+    const v1::ImageUpdateAutomation& automation,
+    const v1::GitRepository& source) {
   const bool own = automation.spec().git().has_checkout();
   const v1::GitRepositoryRef& ref =
       own ? automation.spec().git().checkout().ref() : source.spec().ref();
-  const std::string field = own ? "spec.git.checkout.ref" : "GitRepository spec.ref";
+  const std::string field =
+      own ? "spec.git.checkout.ref" : "GitRepository spec.ref";
   GitRef out;
   out.branch = ref.branch();
   out.tag = ref.tag();
@@ -113,8 +116,8 @@ absl::StatusOr<GitRemote> RemoteFor(const v1::GitRepository& source,
   if (!source.spec().timeout().empty()) {
     auto timeout = ParseDuration(source.spec().timeout());
     if (!timeout.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("GitRepository spec.timeout: ", timeout.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "GitRepository spec.timeout: ", timeout.status().message()));
     }
     remote.timeout = *timeout;
   }
@@ -131,8 +134,8 @@ absl::StatusOr<GitRemote> RemoteFor(const v1::GitRepository& source,
   const std::string& ns = source.metadata().namespace_();
   auto data = secrets.Read(ns, name);
   if (!data.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("GitRepository spec.secretRef: ", data.status().message()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "GitRepository spec.secretRef: ", data.status().message()));
   }
   auto get = [&](const char* key) {
     auto it = data->find(key);
@@ -146,9 +149,9 @@ absl::StatusOr<GitRemote> RemoteFor(const v1::GitRepository& source,
     auth.ssh_passphrase = get("password");
     auth.known_hosts = get("known_hosts");
     auth.username = get("username");
-    for (const auto& [key, value] :
-         {std::pair<const char*, const std::string*>{"identity", &auth.ssh_identity},
-          {"known_hosts", &auth.known_hosts}}) {
+    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{
+                                         "identity", &auth.ssh_identity},
+                                     {"known_hosts", &auth.known_hosts}}) {
       if (value->empty()) {
         return absl::FailedPreconditionError(absl::StrCat(
             "GitRepository spec.secretRef: secret ", ns, "/", name, " has no ",
@@ -159,9 +162,9 @@ absl::StatusOr<GitRemote> RemoteFor(const v1::GitRepository& source,
     auth.username = get("username");
     auth.password = get("password");
     if (auth.username.empty() != auth.password.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "GitRepository spec.secretRef: secret ", ns, "/", name,
-          " must have both username and password, or neither"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("GitRepository spec.secretRef: secret ", ns, "/", name,
+                       " must have both username and password, or neither"));
     }
   }
   return remote;
@@ -171,7 +174,8 @@ absl::StatusOr<CommitOptions> CommitOptionsFor(
     const v1::ImageUpdateAutomation& automation, const Secrets& secrets) {
   const v1::CommitSpec& commit = automation.spec().git().commit();
   CommitOptions options;
-  options.author.name = commit.author().name().empty() ? "FluxBot" : commit.author().name();
+  options.author.name =
+      commit.author().name().empty() ? "FluxBot" : commit.author().name();
   options.author.email = commit.author().email();
   const std::string& name = commit.signing_key().secret_ref().name();
   if (name.empty()) return options;

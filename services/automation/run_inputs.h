@@ -24,8 +24,9 @@ namespace v1 = ::imageautomation::v1;
 // Kubernetes label selector semantics: every matchLabels pair and every
 // matchExpressions requirement (In, NotIn, Exists, DoesNotExist) holds. An
 // empty selector matches everything.
-bool MatchesSelector(const v1::LabelSelector& selector,
-                     const google::protobuf::Map<std::string, std::string>& labels);
+bool MatchesSelector(
+    const v1::LabelSelector& selector,
+    const google::protobuf::Map<std::string, std::string>& labels);
 
 struct SelectedPolicies {
   // "NS:NAME" -> image, for the setters.
@@ -43,8 +44,9 @@ SelectedPolicies SelectPolicies(const v1::ImageUpdateAutomation& automation,
 // GitRepository's spec.ref, else branch "master" (Flux's default).
 // INVALID_ARGUMENT naming the field for a `name` that is neither
 // refs/heads/... nor refs/tags/....
-absl::StatusOr<GitRef> CheckoutRefFor(const v1::ImageUpdateAutomation& automation,
-                                      const v1::GitRepository& source);
+absl::StatusOr<GitRef> CheckoutRefFor(
+    const v1::ImageUpdateAutomation& automation,
+    const v1::GitRepository& source);
 
 // spec.git.push.branch, else the checked-out branch. INVALID_ARGUMENT when
 // neither exists (a tag or commit checkout without a push branch).

@@ -73,8 +73,7 @@ class Fd {
 // Opens the folder `clean` (cleaned, relative to the root; "." for the root)
 // component by component, refusing symlinks.
 absl::StatusOr<Fd> OpenFolder(absl::string_view root, absl::string_view clean) {
-  Fd dir(::open(std::string(root).c_str(),
-                O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd dir(::open(std::string(root).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) return ErrnoStatus(errno, root);
   if (clean == ".") return dir;
   size_t begin = 0;
@@ -130,8 +129,8 @@ absl::Status ReadAt(int dir, const char* name, absl::string_view shown,
   size_t total = 0;
   for (;;) {
     if (total == buffer.size()) buffer.resize(buffer.size() * 2);
-    const ssize_t n = ::read(fd.get(), buffer.data() + total,
-                             buffer.size() - total);
+    const ssize_t n =
+        ::read(fd.get(), buffer.data() + total, buffer.size() - total);
     if (n < 0) {
       if (errno == EINTR) continue;
       return ErrnoStatus(errno, shown);
@@ -172,7 +171,8 @@ class FolderWalker {
         ::closedir(dir);
         return ErrnoStatus(err, absl::StrCat("listing ", shown));
       }
-      if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      if (std::strcmp(e->d_name, ".") != 0 &&
+          std::strcmp(e->d_name, "..") != 0) {
         entries.push_back({e->d_name, e->d_type});
       }
     }
@@ -271,8 +271,7 @@ absl::StatusOr<WalkResult> WalkUnderRoot(
   std::error_code ec;
   const fs::path real_root = fs::canonical(fs::path(std::string(root)), ec);
   if (ec) {
-    return absl::NotFoundError(
-        absl::StrCat("root ", root, ": ", ec.message()));
+    return absl::NotFoundError(absl::StrCat("root ", root, ": ", ec.message()));
   }
   const fs::path start = fs::canonical(real_root / clean, ec);
   if (ec) {
@@ -294,8 +293,8 @@ absl::StatusOr<WalkResult> WalkUnderRoot(
 
   ASSIGN_OR_RETURN(Fd start_fd, OpenFolder(real_root.string(), result.start));
   FolderWalker walker(filter, visit, result);
-  RETURN_IF_ERROR(walker.Walk(
-      std::move(start_fd), result.start == "." ? "" : result.start + "/"));
+  RETURN_IF_ERROR(walker.Walk(std::move(start_fd),
+                              result.start == "." ? "" : result.start + "/"));
   std::sort(result.symlinks.begin(), result.symlinks.end());
   return result;
 }
@@ -357,7 +356,8 @@ absl::StatusOr<Staged> Stage(FolderCache& folders, absl::string_view relative,
   }
   Fd fd;
   for (int attempt = 0; attempt < 16 && fd.get() < 0; ++attempt) {
-    staged.temp = absl::StrCat(".", staged.base, ".tmp", suffix++ % 1000000000u);
+    staged.temp =
+        absl::StrCat(".", staged.base, ".tmp", suffix++ % 1000000000u);
     fd = Fd(::openat(dir, staged.temp.c_str(),
                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                      0600));
@@ -372,8 +372,8 @@ absl::StatusOr<Staged> Stage(FolderCache& folders, absl::string_view relative,
   };
   size_t written = 0;
   while (written < content.size()) {
-    const ssize_t n = ::write(fd.get(), content.data() + written,
-                              content.size() - written);
+    const ssize_t n =
+        ::write(fd.get(), content.data() + written, content.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
       return fail(ErrnoStatus(errno, relative));
@@ -399,13 +399,14 @@ absl::Status Replace(int dir, const Staged& staged, Durability durability) {
                     RENAME_EXCHANGE) == 0) {
       // A leftover would be a stray file in the checkout: an error.
       if (::unlinkat(dir, staged.temp.c_str(), 0) != 0) {
-        return ErrnoStatus(errno, absl::StrCat(staged.relative,
-                                               ": removing the old copy ",
-                                               staged.temp));
+        return ErrnoStatus(
+            errno, absl::StrCat(staged.relative, ": removing the old copy ",
+                                staged.temp));
       }
       return absl::OkStatus();
     }
-    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EXDEV) {
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP &&
+        errno != EXDEV) {
       return ErrnoStatus(errno, staged.relative);
     }
   }
@@ -441,7 +442,8 @@ absl::Status WriteFilesUnderRoot(absl::string_view root,
     }
   };
   for (const FileUpdate& update : updates) {
-    absl::StatusOr<Staged> one = Stage(folders, update.file, update.content, suffix);
+    absl::StatusOr<Staged> one =
+        Stage(folders, update.file, update.content, suffix);
     if (!one.ok()) {
       remove_temporaries(0);
       return one.status();

@@ -91,27 +91,69 @@ std::optional<std::string> DecodeDouble(absl::string_view token) {
     if (++i >= body.size()) return std::nullopt;
     int hex_digits = 0;
     switch (body[i]) {
-      case '0': out.push_back('\0'); break;
-      case 'a': out.push_back('\a'); break;
-      case 'b': out.push_back('\b'); break;
-      case 't': case '\t': out.push_back('\t'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'v': out.push_back('\v'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'r': out.push_back('\r'); break;
-      case 'e': out.push_back('\x1b'); break;
-      case ' ': out.push_back(' '); break;
-      case '"': out.push_back('"'); break;
-      case '/': out.push_back('/'); break;
-      case '\\': out.push_back('\\'); break;
-      case 'N': AppendUtf8(0x85, out); break;
-      case '_': AppendUtf8(0xA0, out); break;
-      case 'L': AppendUtf8(0x2028, out); break;
-      case 'P': AppendUtf8(0x2029, out); break;
-      case 'x': hex_digits = 2; break;
-      case 'u': hex_digits = 4; break;
-      case 'U': hex_digits = 8; break;
-      default: return std::nullopt;
+      case '0':
+        out.push_back('\0');
+        break;
+      case 'a':
+        out.push_back('\a');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 't':
+      case '\t':
+        out.push_back('\t');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'v':
+        out.push_back('\v');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'e':
+        out.push_back('\x1b');
+        break;
+      case ' ':
+        out.push_back(' ');
+        break;
+      case '"':
+        out.push_back('"');
+        break;
+      case '/':
+        out.push_back('/');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case 'N':
+        AppendUtf8(0x85, out);
+        break;
+      case '_':
+        AppendUtf8(0xA0, out);
+        break;
+      case 'L':
+        AppendUtf8(0x2028, out);
+        break;
+      case 'P':
+        AppendUtf8(0x2029, out);
+        break;
+      case 'x':
+        hex_digits = 2;
+        break;
+      case 'u':
+        hex_digits = 4;
+        break;
+      case 'U':
+        hex_digits = 8;
+        break;
+      default:
+        return std::nullopt;
     }
     if (hex_digits > 0) {
       if (i + hex_digits >= body.size()) return std::nullopt;
@@ -119,10 +161,14 @@ std::optional<std::string> DecodeDouble(absl::string_view token) {
       for (int k = 1; k <= hex_digits; ++k) {
         const char h = body[i + k];
         cp <<= 4;
-        if (h >= '0' && h <= '9') cp |= h - '0';
-        else if (h >= 'a' && h <= 'f') cp |= h - 'a' + 10;
-        else if (h >= 'A' && h <= 'F') cp |= h - 'A' + 10;
-        else return std::nullopt;
+        if (h >= '0' && h <= '9')
+          cp |= h - '0';
+        else if (h >= 'a' && h <= 'f')
+          cp |= h - 'a' + 10;
+        else if (h >= 'A' && h <= 'F')
+          cp |= h - 'A' + 10;
+        else
+          return std::nullopt;
       }
       AppendUtf8(cp, out);
       i += hex_digits;
@@ -136,11 +182,21 @@ std::string EncodeDouble(absl::string_view value) {
   for (const char c : value) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (u < 0x20 || u == 0x7f) {
           char buffer[8];
@@ -312,13 +368,15 @@ std::optional<Scalar> LocateToken(absl::string_view content, size_t pos,
     const char c = content[j];
     if (c == '\n' || c == '\r') break;
     if (c == '#' && j > i && IsSpace(content[j - 1])) break;
-    if (c == ':' && (j + 1 >= content.size() || IsSpace(content[j + 1]) ||
-                     content[j + 1] == '\n' || content[j + 1] == '\r' ||
-                     (in_flow && absl::string_view(",[]{}").find(
-                                     content[j + 1]) != absl::string_view::npos))) {
+    if (c == ':' &&
+        (j + 1 >= content.size() || IsSpace(content[j + 1]) ||
+         content[j + 1] == '\n' || content[j + 1] == '\r' ||
+         (in_flow && absl::string_view(",[]{}").find(content[j + 1]) !=
+                         absl::string_view::npos))) {
       break;
     }
-    if (in_flow && absl::string_view(",[]{}").find(c) != absl::string_view::npos) {
+    if (in_flow &&
+        absl::string_view(",[]{}").find(c) != absl::string_view::npos) {
       break;
     }
   }
@@ -398,8 +456,8 @@ class EventParser {
   // The parse error in libyaml's words (which go-yaml keeps) and its
   // 1-based line.
   std::pair<int, std::string> Error() const {
-    std::string reason = parser_.problem != nullptr ? parser_.problem
-                                                    : "cannot parse the YAML";
+    std::string reason =
+        parser_.problem != nullptr ? parser_.problem : "cannot parse the YAML";
     if (parser_.context != nullptr) {
       reason = absl::StrCat(parser_.context, ": ", reason);
     }
@@ -435,11 +493,10 @@ class Collector {
         case YAML_SEQUENCE_START_EVENT: {
           Frame frame;
           frame.mapping = event->type == YAML_MAPPING_START_EVENT;
-          frame.flow =
-              frame.mapping
-                  ? event->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE
-                  : event->data.sequence_start.style ==
-                        YAML_FLOW_SEQUENCE_STYLE;
+          frame.flow = frame.mapping ? event->data.mapping_start.style ==
+                                           YAML_FLOW_MAPPING_STYLE
+                                     : event->data.sequence_start.style ==
+                                           YAML_FLOW_SEQUENCE_STYLE;
           if (!stack_.empty()) {
             frame.flow = frame.flow || stack_.back().flow;
             frame.in_metadata = stack_.size() == 1 && stack_.back().mapping &&
@@ -473,9 +530,9 @@ class Collector {
   struct Frame {
     bool mapping = false;
     bool flow = false;
-    bool at_key = true;   // a mapping's next node is a key
+    bool at_key = true;        // a mapping's next node is a key
     bool in_metadata = false;  // the document's metadata mapping
-    std::string key;      // a mapping's current key, when a scalar
+    std::string key;           // a mapping's current key, when a scalar
   };
 
   // The node at the top's current position is done (a mapping moves between
@@ -614,8 +671,8 @@ Resolution Resolve(absl::string_view setter, const PolicyMap& policies,
     }
     return {ref.digest, ""};
   }
-  return {std::nullopt, absl::StrCat("malformed marker: unknown field \"",
-                                     parts[2], "\"")};
+  return {std::nullopt,
+          absl::StrCat("malformed marker: unknown field \"", parts[2], "\"")};
 }
 
 std::string Render(const Scalar& s, absl::string_view value) {
@@ -642,10 +699,10 @@ std::string ImageRef::Full() const {
 
 bool NeedsQuotes(absl::string_view v, bool in_flow) {
   static const std::set<std::string, std::less<>> kWords = {
-      "~",     "null", "Null", "NULL", "true", "True", "TRUE", "false",
-      "False", "FALSE", "y",   "Y",    "yes",  "Yes",  "YES",  "n",
-      "N",     "no",   "No",   "NO",   "on",   "On",   "ON",   "off",
-      "Off",   "OFF",  "<<",   "="};
+      "~",     "null",  "Null",  "NULL", "true", "True", "TRUE",
+      "false", "False", "FALSE", "y",    "Y",    "yes",  "Yes",
+      "YES",   "n",     "N",     "no",   "No",   "NO",   "on",
+      "On",    "ON",    "off",   "Off",  "OFF",  "<<",   "="};
   if (v.empty() || kWords.count(v) > 0) return true;
   if (IsInt(v) || IsFloat(v) || IsBase60(v) || LooksLikeTimestamp(v)) {
     return true;
@@ -781,8 +838,7 @@ absl::StatusOr<SetterResult> ComputeSetterUpdates(
       WalkResult walk,
       WalkUnderRoot(
           root, update_path,
-          [](absl::string_view n) { return IsSetterCandidateName(n); },
-          visit));
+          [](absl::string_view n) { return IsSetterCandidateName(n); }, visit));
   // Files under the walked folder, as Flux's template keys name them.
   const std::string prefix = walk.start == "." ? "" : walk.start + "/";
   for (Change& change : result.changes) {

@@ -17,9 +17,8 @@ int main(int argc, char** argv) {
   ia::ParseServiceFlags(argc, argv);
   const ia::policy::Peers peers{absl::GetFlag(FLAGS_reflector),
                                 absl::GetFlag(FLAGS_automation)};
-  return ia::RunService(
-      ia::ServiceConfigFromFlags("policy", "127.0.0.1:50052"),
-      [&peers](const ia::ServiceContext& context) {
-        return ia::policy::MakeModule(context, peers);
-      });
+  return ia::RunService(ia::ServiceConfigFromFlags("policy", "127.0.0.1:50052"),
+                        [&peers](const ia::ServiceContext& context) {
+                          return ia::policy::MakeModule(context, peers);
+                        });
 }

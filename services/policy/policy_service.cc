@@ -24,11 +24,12 @@ namespace ia::policy {
 namespace {
 
 // Registered at start so that /metrics shows it before any selection.
-metrics::CounterFamily& selections_metric = metrics::Registry::Default().AddCounter(
-    "ia_selections_total",
-    "Tag selections by ImagePolicies, by result: changed (a new selection "
-    "published), unchanged, failure (no tag qualifies).",
-    {"result"});
+metrics::CounterFamily& selections_metric =
+    metrics::Registry::Default().AddCounter(
+        "ia_selections_total",
+        "Tag selections by ImagePolicies, by result: changed (a new selection "
+        "published), unchanged, failure (no tag qualifies).",
+        {"result"});
 
 // Converts feed events to WatchSelections events, numbering them per stream.
 class SelectionEventConverter {
@@ -47,8 +48,8 @@ class SelectionEventConverter {
 
 // Unary RPCs on the sync API (short store transactions); the selection
 // stream on the callback API.
-class PolicyImpl final
-    : public v1::Policy::WithCallbackMethod_WatchSelections<v1::Policy::Service> {
+class PolicyImpl final : public v1::Policy::WithCallbackMethod_WatchSelections<
+                             v1::Policy::Service> {
  public:
   PolicyImpl(ObjectStore<v1::ImagePolicy>* policies, Feed* selections)
       : policies_(policies), selections_(selections) {}
@@ -61,12 +62,13 @@ class PolicyImpl final
         SelectionEventConverter());
   }
 
-  grpc::Status ApplyImagePolicy(grpc::ServerContext*,
-                                const v1::ApplyImagePolicyRequest* request,
-                                v1::ApplyImagePolicyResponse* response) override {
+  grpc::Status ApplyImagePolicy(
+      grpc::ServerContext*, const v1::ApplyImagePolicyRequest* request,
+      v1::ApplyImagePolicyResponse* response) override {
     return ApplyRpc(*policies_, request->object(), response);
   }
-  grpc::Status GetImagePolicy(grpc::ServerContext*, const v1::ObjectKey* request,
+  grpc::Status GetImagePolicy(grpc::ServerContext*,
+                              const v1::ObjectKey* request,
                               v1::ImagePolicy* response) override {
     return GetRpc(*policies_, *request, response);
   }
@@ -85,7 +87,8 @@ class PolicyImpl final
                                     v1::ReconcileResponse* response) override {
     return ReconcileRpc(*policies_, *request, response);
   }
-  grpc::Status Evaluate(grpc::ServerContext*, const v1::EvaluateRequest* request,
+  grpc::Status Evaluate(grpc::ServerContext*,
+                        const v1::EvaluateRequest* request,
                         v1::EvaluateResponse* response) override {
     const std::vector<std::string> tags(request->tags().begin(),
                                         request->tags().end());
@@ -152,7 +155,8 @@ class PolicyIndex {
   std::vector<std::string> AllPolicies() const {
     absl::MutexLock lock(&mu_);
     std::vector<std::string> keys;
-    for (const auto& [policy, repository] : repository_of_) keys.push_back(policy);
+    for (const auto& [policy, repository] : repository_of_)
+      keys.push_back(policy);
     return keys;
   }
   std::vector<std::string> PoliciesOf(const std::string& repository) const {
@@ -165,7 +169,8 @@ class PolicyIndex {
  private:
   mutable absl::Mutex mu_;
   std::map<std::string, std::string> repository_of_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::set<std::string>> policies_of_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>> policies_of_
+      ABSL_GUARDED_BY(mu_);
 };
 
 class PolicyModule final : public ServiceModule {
@@ -204,7 +209,9 @@ class PolicyModule final : public ServiceModule {
   }
 
   absl::Status ApplyManifest(const AnyObject& object) override {
-    return policies_.objects().Apply(std::get<v1::ImagePolicy>(object)).status();
+    return policies_.objects()
+        .Apply(std::get<v1::ImagePolicy>(object))
+        .status();
   }
 
   void Start() override {
@@ -255,11 +262,11 @@ class PolicyModule final : public ServiceModule {
                                 const v1::ImagePolicy& policy,
                                 const v1::ImageRef& latest,
                                 const v1::TagSet& tag_set, absl::Time now) {
-    auto current = std::dynamic_pointer_cast<const v1::Selection>(
-        selections_.Get(key));
+    auto current =
+        std::dynamic_pointer_cast<const v1::Selection>(selections_.Get(key));
     const bool same_labels =
-        current != nullptr && SameLabels(current->policy_labels(),
-                                         policy.metadata().labels());
+        current != nullptr &&
+        SameLabels(current->policy_labels(), policy.metadata().labels());
     if (current != nullptr && SameRef(current->latest_ref(), latest) &&
         same_labels) {
       selections_metric.WithLabels({"unchanged"}).Increment();
@@ -318,7 +325,8 @@ class PolicyModule final : public ServiceModule {
           .UpdateStatus(key,
                         [&](v1::ImagePolicy* p) {
                           MarkObserved(p);
-                          auto* conditions = p->mutable_status()->mutable_conditions();
+                          auto* conditions =
+                              p->mutable_status()->mutable_conditions();
                           SetCondition(conditions, kReady, kFalse, reason,
                                        message, generation, now);
                           if (stalled) {
@@ -355,7 +363,8 @@ class PolicyModule final : public ServiceModule {
       RETURN_IF_ERROR(not_ready(
           "DependencyNotReady",
           tag_set == nullptr
-              ? absl::StrCat("waiting for ImageRepository ", repository, " tags")
+              ? absl::StrCat("waiting for ImageRepository ", repository,
+                             " tags")
               : absl::StrCat("ImageRepository ", repository, " has no tags"),
           false));
       return ReconcileResult{};
@@ -388,16 +397,16 @@ class PolicyModule final : public ServiceModule {
       // policy again, so there is nothing to retry meanwhile (but for tags
       // held back by minAge).
       selections_metric.WithLabels({"failure"}).Increment();
-      RETURN_IF_ERROR(not_ready("Failure", std::string(selected.status().message()),
-                                false));
+      RETURN_IF_ERROR(not_ready(
+          "Failure", std::string(selected.status().message()), false));
       return again;
     }
 
     // No silent downgrade: keep the previous tag when the new one is lower
     // by the policy's own order while the previous one is still there and
     // the spec did not change.
-    auto published = std::dynamic_pointer_cast<const v1::Selection>(
-        selections_.Get(key));
+    auto published =
+        std::dynamic_pointer_cast<const v1::Selection>(selections_.Get(key));
     const v1::ImageRef previous =
         published ? published->latest_ref() : policy.status().latest_ref();
     std::string tag = *selected;
@@ -439,7 +448,8 @@ class PolicyModule final : public ServiceModule {
           // The selection waits for its digest; retried by the backoff.
           RETURN_IF_ERROR(not_ready(
               "DigestLookupFailed",
-              absl::StrCat("cannot get the digest of ", tag_set->image(), ":", tag,
+              absl::StrCat("cannot get the digest of ", tag_set->image(), ":",
+                           tag,
                            " from the reflector: ", digest.status().message()),
               false));
           return digest.status();
@@ -458,46 +468,44 @@ class PolicyModule final : public ServiceModule {
     RETURN_IF_ERROR(PublishSelection(key, policy, latest, *tag_set, now));
     RETURN_IF_ERROR(
         policies
-            .UpdateStatus(key,
-                          [&](v1::ImagePolicy* p) {
-                            auto* status = p->mutable_status();
-                            if (!status->has_latest_ref() ||
-                                !SameRef(status->latest_ref(), latest)) {
-                              if (status->has_latest_ref()) {
-                                *status->mutable_observed_previous_ref() =
-                                    status->latest_ref();
-                              } else {
-                                status->clear_observed_previous_ref();
-                              }
-                              *status->mutable_latest_ref() = latest;
-                            }
-                            std::string message = absl::StrCat(
-                                "Latest image tag for ", latest.name(),
-                                " resolved to ", latest.tag());
-                            if (status->has_observed_previous_ref() &&
-                                !SameRef(status->observed_previous_ref(),
-                                         latest)) {
-                              absl::StrAppend(
-                                  &message, " (previously ",
-                                  status->observed_previous_ref().name(), ":",
-                                  status->observed_previous_ref().tag(), ")");
-                            }
-                            absl::StrAppend(&message, note);
-                            if (!matured.held_back.empty() &&
-                                matured.held_back != latest.tag()) {
-                              absl::StrAppend(
-                                  &message, "; ", matured.held_back,
-                                  " held back by minAge ",
-                                  compiled->min_age_text(), " until ",
-                                  FormatStatusTime(matured.held_back_until));
-                            }
-                            MarkObserved(p);
-                            auto* conditions = status->mutable_conditions();
-                            SetCondition(conditions, kReady, kTrue, "Succeeded",
-                                         message, generation, now);
-                            RemoveCondition(conditions, kStalled);
-                            RemoveCondition(conditions, kReconciling);
-                          })
+            .UpdateStatus(
+                key,
+                [&](v1::ImagePolicy* p) {
+                  auto* status = p->mutable_status();
+                  if (!status->has_latest_ref() ||
+                      !SameRef(status->latest_ref(), latest)) {
+                    if (status->has_latest_ref()) {
+                      *status->mutable_observed_previous_ref() =
+                          status->latest_ref();
+                    } else {
+                      status->clear_observed_previous_ref();
+                    }
+                    *status->mutable_latest_ref() = latest;
+                  }
+                  std::string message =
+                      absl::StrCat("Latest image tag for ", latest.name(),
+                                   " resolved to ", latest.tag());
+                  if (status->has_observed_previous_ref() &&
+                      !SameRef(status->observed_previous_ref(), latest)) {
+                    absl::StrAppend(&message, " (previously ",
+                                    status->observed_previous_ref().name(), ":",
+                                    status->observed_previous_ref().tag(), ")");
+                  }
+                  absl::StrAppend(&message, note);
+                  if (!matured.held_back.empty() &&
+                      matured.held_back != latest.tag()) {
+                    absl::StrAppend(&message, "; ", matured.held_back,
+                                    " held back by minAge ",
+                                    compiled->min_age_text(), " until ",
+                                    FormatStatusTime(matured.held_back_until));
+                  }
+                  MarkObserved(p);
+                  auto* conditions = status->mutable_conditions();
+                  SetCondition(conditions, kReady, kTrue, "Succeeded", message,
+                               generation, now);
+                  RemoveCondition(conditions, kStalled);
+                  RemoveCondition(conditions, kReconciling);
+                })
             .status());
     return again;
   }
@@ -515,9 +523,11 @@ class PolicyModule final : public ServiceModule {
     request.mutable_repository()->set_name(name);
     request.set_tag(tag);
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(60));
     v1::GetTagDigestResponse response;
-    grpc::Status status = reflector_->GetTagDigest(&context, request, &response);
+    grpc::Status status =
+        reflector_->GetTagDigest(&context, request, &response);
     if (!status.ok()) {
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                           status.error_message());
@@ -543,10 +553,10 @@ class PolicyModule final : public ServiceModule {
 
 absl::StatusOr<std::unique_ptr<ServiceModule>> MakeModule(
     const ServiceContext& context, const Peers& peers) {
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
-                   MakeChannelCredentials(context.config->tls_ca,
-                                          context.config->tls_cert,
-                                          context.config->tls_key));
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::ChannelCredentials> credentials,
+      MakeChannelCredentials(context.config->tls_ca, context.config->tls_cert,
+                             context.config->tls_key));
   return std::make_unique<PolicyModule>(context, peers, std::move(credentials));
 }
 

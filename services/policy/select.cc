@@ -134,8 +134,7 @@ bool GoFloatSyntax(absl::string_view s, bool* underscores) {
     ++i;
     if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
     if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-    for (; i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_');
-         ++i) {
+    for (; i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '_'); ++i) {
       if (s[i] == '_') *underscores = true;
     }
   } else if (hex) {
@@ -237,9 +236,8 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
     } else if (value == "desc") {
       p.ascending_ = false;
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": ", Quote(value),
-                       " is not a valid order (use asc or desc)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": ", Quote(value), " is not a valid order (use asc or desc)"));
     }
     return absl::OkStatus();
   };
@@ -347,9 +345,8 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
         if (!v.has_value()) continue;
         ++versions;
         if (!range_->Contains(*v)) continue;
-        const int d = best_version.has_value()
-                          ? CompareVersions(*v, *best_version)
-                          : 1;
+        const int d =
+            best_version.has_value() ? CompareVersions(*v, *best_version) : 1;
         if (d > 0 || (d == 0 && tag_of(i) > tag_of(best))) {
           best = i;
           best_version = std::move(v);
@@ -382,8 +379,8 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
           if (value != tag) {
             absl::StrAppend(&what, " (extracted value ", Quote(value), ")");
           }
-          return absl::FailedPreconditionError(absl::StrCat(
-              "numerical policy: ", what, " is not a number"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("numerical policy: ", what, " is not a number"));
         }
         if (best == kNone) {
           best = i;

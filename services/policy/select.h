@@ -40,6 +40,8 @@
 #ifndef SERVICES_POLICY_SELECT_H_
 #define SERVICES_POLICY_SELECT_H_
 
+#include <re2/re2.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,8 +53,6 @@
 #include "absl/time/time.h"
 #include "common/objects.h"
 #include "common/semver.h"
-
-#include <re2/re2.h>
 
 namespace ia::policy {
 
@@ -77,11 +77,13 @@ class CompiledPolicy {
  public:
   // Compiles spec.policy, spec.filterTags and spec.minAge (other fields are
   // ignored). INVALID_ARGUMENT naming the field when the spec is not usable.
-  static absl::StatusOr<CompiledPolicy> Compile(const v1::ImagePolicySpec& spec);
+  static absl::StatusOr<CompiledPolicy> Compile(
+      const v1::ImagePolicySpec& spec);
 
   // Selects from `tags` (see the file comment). Returns the original tag.
   // minAge is not applied.
-  absl::StatusOr<std::string> Select(const std::vector<std::string>& tags) const;
+  absl::StatusOr<std::string> Select(
+      const std::vector<std::string>& tags) const;
 
   // Selects from the tags known for at least minAge at `now`: tags[i] was
   // first seen at first_seen[i] (the vectors have the same size). Without

@@ -63,8 +63,9 @@ void SelectionPublisher::Run() {
 
 SelectionPublisher::End SelectionPublisher::PublishOnce(bool* acked) {
   // One channel for all attempts: gRPC reconnects it.
-  if (!channel_) channel_ = grpc::CreateCustomChannel(address_, credentials_,
-                                     PeerChannelArguments());
+  if (!channel_)
+    channel_ = grpc::CreateCustomChannel(address_, credentials_,
+                                         PeerChannelArguments());
   auto stub = v1::Automation::NewStub(channel_);
 
   grpc::ClientContext context;

@@ -57,8 +57,8 @@ bool TagSetWatcher::synced() const {
 }
 
 void TagSetWatcher::Run() {
-  auto channel = grpc::CreateCustomChannel(address_, credentials_,
-                                     PeerChannelArguments());
+  auto channel =
+      grpc::CreateCustomChannel(address_, credentials_, PeerChannelArguments());
   auto stub = v1::Reflector::NewStub(channel);
   while (true) {
     {
@@ -152,7 +152,8 @@ std::vector<std::string> TagSetWatcher::ReplaceAll(
   synced_ = true;
   for (const auto& [key, tag_set] : snapshot) {
     auto it = tag_sets_.find(key);
-    if (it == tag_sets_.end() || it->second->revision() != tag_set->revision() ||
+    if (it == tag_sets_.end() ||
+        it->second->revision() != tag_set->revision() ||
         it->second->image() != tag_set->image()) {
       changed.push_back(key);
     }

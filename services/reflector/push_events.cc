@@ -35,9 +35,10 @@ absl::StatusOr<std::string> StringField(const Json& object, const char* key,
 
 absl::Status CheckTag(const std::string& tag, const std::string& where) {
   if (ValidTag(tag)) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      where, ": \"", tag.substr(0, 140),
-      "\" is not a valid tag (letters, digits, '_', '.' and '-', at most 128)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": \"", tag.substr(0, 140),
+                   "\" is not a valid tag (letters, digits, '_', '.' and '-', "
+                   "at most 128)"));
 }
 
 absl::Status ParseEnvelope(const Json& events, std::vector<PushedTag>* out) {
@@ -48,7 +49,8 @@ absl::Status ParseEnvelope(const Json& events, std::vector<PushedTag>* out) {
     const std::string where = absl::StrCat("events[", i, "]");
     const Json& event = events[i];
     if (!event.is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": must be an object"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": must be an object"));
     }
     auto action = StringField(event, "action", where);
     if (!action.ok()) return action.status();
@@ -82,8 +84,8 @@ absl::Status ParseEnvelope(const Json& events, std::vector<PushedTag>* out) {
     auto ref = ParseImageReference(host.empty() ? *repository
                                                 : host + "/" + *repository);
     if (!ref.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          target_where, ".repository: ", ref.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(target_where, ".repository: ", ref.status().message()));
     }
     out->push_back(PushedTag{host.empty() ? "" : ref->domain,
                              host.empty() ? *repository : ref->path, *tag});
@@ -94,10 +96,10 @@ absl::Status ParseEnvelope(const Json& events, std::vector<PushedTag>* out) {
 absl::Status ParseGeneric(const Json& item, const std::string& where,
                           std::vector<PushedTag>* out) {
   if (!item.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where.empty() ? "body" : where,
-                     ": expected {\"image\": \"host/repository\", \"tag\": \"...\"} "
-                     "or a registry notification envelope {\"events\": [...]}"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where.empty() ? "body" : where,
+        ": expected {\"image\": \"host/repository\", \"tag\": \"...\"} "
+        "or a registry notification envelope {\"events\": [...]}"));
   }
   const std::string prefix = where.empty() ? "" : where + ".";
   auto image = StringField(item, "image", where.empty() ? "body" : where);
@@ -138,7 +140,8 @@ absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body) {
     if (!status.ok()) return status;
   } else if (json.is_array()) {
     for (size_t i = 0; i < json.size(); ++i) {
-      absl::Status status = ParseGeneric(json[i], absl::StrCat("[", i, "]"), &tags);
+      absl::Status status =
+          ParseGeneric(json[i], absl::StrCat("[", i, "]"), &tags);
       if (!status.ok()) return status;
     }
   } else {

@@ -38,14 +38,16 @@ metrics::CounterFamily& scans_metric = metrics::Registry::Default().AddCounter(
     "not_found, unavailable, ...).",
     {"result"});
 metrics::HistogramFamily& scan_duration_metric =
-    metrics::Registry::Default().AddHistogram(
-        "ia_scan_duration_seconds", "Time a registry scan took.", {},
-        metrics::DurationBuckets());
-metrics::GaugeFamily& tags_stored_metric = metrics::Registry::Default().AddGauge(
-    "ia_tags_stored", "Tags stored for an ImageRepository.",
-    {"namespace", "name"});
+    metrics::Registry::Default().AddHistogram("ia_scan_duration_seconds",
+                                              "Time a registry scan took.", {},
+                                              metrics::DurationBuckets());
+metrics::GaugeFamily& tags_stored_metric =
+    metrics::Registry::Default().AddGauge("ia_tags_stored",
+                                          "Tags stored for an ImageRepository.",
+                                          {"namespace", "name"});
 
-void CountScan(const absl::Status& status, const metrics::Stopwatch& stopwatch) {
+void CountScan(const absl::Status& status,
+               const metrics::Stopwatch& stopwatch) {
   scan_duration_metric.WithLabels({}).Observe(stopwatch.Seconds());
   scans_metric
       .WithLabels({status.ok() ? std::string("success")
@@ -79,7 +81,8 @@ v1::TagSetEvent ToTagSetEvent(const FeedEvent& event) {
 // Unary RPCs on the sync API (short store transactions); the tag set stream
 // on the callback API.
 class ReflectorImpl final
-    : public v1::Reflector::WithCallbackMethod_WatchTagSets<v1::Reflector::Service> {
+    : public v1::Reflector::WithCallbackMethod_WatchTagSets<
+          v1::Reflector::Service> {
  public:
   // Asks the registry for a tag's digest with the repository's settings.
   using DigestFunc = std::function<absl::StatusOr<std::string>(
@@ -99,7 +102,8 @@ class ReflectorImpl final
                                          request->repository().name());
     if (!repository.ok()) return ToGrpcStatus(repository.status());
     if (request->tag().empty()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "tag is required");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "tag is required");
     }
     auto digest = digest_(*repository, request->tag());
     if (!digest.ok()) return ToGrpcStatus(digest.status());
@@ -111,7 +115,8 @@ class ReflectorImpl final
       grpc::CallbackServerContext*,
       const v1::WatchTagSetsRequest* request) override {
     return ServeFeed<v1::TagSetEvent>(
-        *tag_sets_, Feed::NamespaceFilter(request->namespace_()), ToTagSetEvent);
+        *tag_sets_, Feed::NamespaceFilter(request->namespace_()),
+        ToTagSetEvent);
   }
 
   grpc::Status ApplyImageRepository(
@@ -160,9 +165,9 @@ class ReflectorImpl final
     if (!bytes->has_value()) return grpc::Status::OK;  // not scanned yet
     v1::TagSet tag_set;
     if (!tag_set.ParseFromString(**bytes)) {
-      return grpc::Status(grpc::StatusCode::DATA_LOSS,
-                          "stored tag set of " + KeyOf(ns, name) +
-                              " cannot be parsed");
+      return grpc::Status(
+          grpc::StatusCode::DATA_LOSS,
+          "stored tag set of " + KeyOf(ns, name) + " cannot be parsed");
     }
     response->set_revision(tag_set.revision());
     response->set_total(tag_set.tags_size());
@@ -196,10 +201,12 @@ class ReflectorModule final : public ServiceModule {
   ReflectorModule(const ServiceContext& context, ReflectorOptions options)
       : context_(context),
         options_(std::move(options)),
-        repositories_(context, "imagerepository",
-                      [this](const std::string& key) { return Reconcile(key); }),
+        repositories_(
+            context, "imagerepository",
+            [this](const std::string& key) { return Reconcile(key); }),
         impl_(&repositories_.objects(), context.store, &tag_sets_,
-              [this](const v1::ImageRepository& repository, const std::string& tag) {
+              [this](const v1::ImageRepository& repository,
+                     const std::string& tag) {
                 return Digest(repository, tag);
               }) {
     if (options_.registry == nullptr) {
@@ -222,8 +229,9 @@ class ReflectorModule final : public ServiceModule {
   }
 
   void RegisterHttp(HttpServer& http) override {
-    http.Handle("POST", std::string(kRegistryEventsPath),
-                [this](const HttpRequest& request) { return OnPushEvents(request); });
+    http.Handle(
+        "POST", std::string(kRegistryEventsPath),
+        [this](const HttpRequest& request) { return OnPushEvents(request); });
   }
 
   void Start() override {
@@ -235,7 +243,8 @@ class ReflectorModule final : public ServiceModule {
       for (auto& [key, bytes] : *stored) {
         v1::TagSet tag_set;
         if (!tag_set.ParseFromString(bytes)) {
-          log::Error("stored tag set cannot be parsed; dropped until the next scan")
+          log::Error(
+              "stored tag set cannot be parsed; dropped until the next scan")
               .With("name", key);
           continue;
         }
@@ -277,9 +286,10 @@ class ReflectorModule final : public ServiceModule {
                      ParseDuration(repository.spec().interval()));
     auto image = ParseImageReference(repository.spec().image());
     if (!image.ok()) {
-      RETURN_IF_ERROR(ReportFailure(key, "ImageURLInvalid",
-                                    absl::StrCat("spec.image: ", image.status().message()),
-                                    /*stalled=*/true));
+      RETURN_IF_ERROR(
+          ReportFailure(key, "ImageURLInvalid",
+                        absl::StrCat("spec.image: ", image.status().message()),
+                        /*stalled=*/true));
       return ReconcileResult{};
     }
     const std::vector<std::string> exclusion_list(
@@ -351,24 +361,25 @@ class ReflectorModule final : public ServiceModule {
 
     RETURN_IF_ERROR(
         repositories
-            .UpdateStatus(key,
-                          [&](v1::ImageRepository* r) {
-                            MarkObserved(r);
-                            v1::ImageRepositoryStatus* status = r->mutable_status();
-                            status->set_canonical_image_name(image->CanonicalName());
-                            SetScanResult(tag_set, status);
-                            *status->mutable_last_scan_result()->mutable_scan_time() =
-                                ToProtoTime(scan_end);
-                            *status->mutable_observed_exclusion_list() =
-                                r->spec().exclusion_list();
-                            auto* conditions = status->mutable_conditions();
-                            SetCondition(conditions, kReady, kTrue, "Succeeded",
-                                         absl::StrCat("successful scan: found ",
-                                                      tag_set.tags_size(), " tags"),
-                                         r->metadata().generation(), scan_end);
-                            RemoveCondition(conditions, kStalled);
-                            RemoveCondition(conditions, kReconciling);
-                          })
+            .UpdateStatus(
+                key,
+                [&](v1::ImageRepository* r) {
+                  MarkObserved(r);
+                  v1::ImageRepositoryStatus* status = r->mutable_status();
+                  status->set_canonical_image_name(image->CanonicalName());
+                  SetScanResult(tag_set, status);
+                  *status->mutable_last_scan_result()->mutable_scan_time() =
+                      ToProtoTime(scan_end);
+                  *status->mutable_observed_exclusion_list() =
+                      r->spec().exclusion_list();
+                  auto* conditions = status->mutable_conditions();
+                  SetCondition(conditions, kReady, kTrue, "Succeeded",
+                               absl::StrCat("successful scan: found ",
+                                            tag_set.tags_size(), " tags"),
+                               r->metadata().generation(), scan_end);
+                  RemoveCondition(conditions, kStalled);
+                  RemoveCondition(conditions, kReconciling);
+                })
             .status());
     return ReconcileResult{.requeue_after = Jittered(interval)};
   }
@@ -400,7 +411,7 @@ class ReflectorModule final : public ServiceModule {
   // When the stored state makes a scan unnecessary until some time: the
   // last successful scan plus the interval. nullopt means scan now.
   std::optional<absl::Time> NextScan(const v1::ImageRepository& repository,
-                                      absl::Duration interval) {
+                                     absl::Duration interval) {
     const v1::ImageRepositoryStatus& status = repository.status();
     if (status.observed_generation() != repository.metadata().generation()) {
       return std::nullopt;
@@ -426,7 +437,8 @@ class ReflectorModule final : public ServiceModule {
                     repository.spec().exclusion_list().end())) {
       return std::nullopt;
     }
-    auto stored = context_.store->Get(kTagSetBucket, KeyOf(repository.metadata()));
+    auto stored =
+        context_.store->Get(kTagSetBucket, KeyOf(repository.metadata()));
     if (!stored.ok() || !stored->has_value()) return std::nullopt;
     return FromProtoTime(status.last_scan_result().scan_time()) + interval;
   }
@@ -446,13 +458,14 @@ class ReflectorModule final : public ServiceModule {
                           r->mutable_status()->set_canonical_image_name(
                               image->CanonicalName());
                         }
-                        auto* conditions = r->mutable_status()->mutable_conditions();
+                        auto* conditions =
+                            r->mutable_status()->mutable_conditions();
                         const int64_t generation = r->metadata().generation();
-                        SetCondition(conditions, kReady, kFalse, reason, message,
-                                     generation, now);
+                        SetCondition(conditions, kReady, kFalse, reason,
+                                     message, generation, now);
                         if (stalled) {
-                          SetCondition(conditions, kStalled, kTrue, reason, message,
-                                       generation, now);
+                          SetCondition(conditions, kStalled, kTrue, reason,
+                                       message, generation, now);
                         } else {
                           RemoveCondition(conditions, kStalled);
                         }
@@ -476,7 +489,8 @@ class ReflectorModule final : public ServiceModule {
 
   static void FillIdentity(const v1::ImageRepository& repository,
                            const ImageReference& image, v1::TagSet* tag_set) {
-    tag_set->mutable_repository()->set_namespace_(repository.metadata().namespace_());
+    tag_set->mutable_repository()->set_namespace_(
+        repository.metadata().namespace_());
     tag_set->mutable_repository()->set_name(repository.metadata().name());
     tag_set->set_image(repository.spec().image());
     tag_set->set_canonical_image_name(image.CanonicalName());
@@ -489,7 +503,8 @@ class ReflectorModule final : public ServiceModule {
     result->set_revision(tag_set.revision());
     result->set_tag_count(tag_set.tags_size());
     result->clear_latest_tags();
-    for (std::string& tag : LatestTags(tag_set)) result->add_latest_tags(std::move(tag));
+    for (std::string& tag : LatestTags(tag_set))
+      result->add_latest_tags(std::move(tag));
   }
 
   absl::StatusOr<std::optional<v1::TagSet>> LoadTagSet(const std::string& key)
@@ -528,16 +543,19 @@ class ReflectorModule final : public ServiceModule {
     if (!options_.events_token.empty() &&
         request.header("Authorization") !=
             absl::StrCat("Bearer ", options_.events_token)) {
-      return JsonResponse(401, {{"error", "missing or wrong Authorization bearer token"}});
+      return JsonResponse(
+          401, {{"error", "missing or wrong Authorization bearer token"}});
     }
     auto pushes = ParsePushEvents(request.body);
     if (!pushes.ok()) {
-      return JsonResponse(400, {{"error", std::string(pushes.status().message())}});
+      return JsonResponse(400,
+                          {{"error", std::string(pushes.status().message())}});
     }
     const bool envelope = request.body.find("\"events\"") != std::string::npos;
     auto repositories = repositories_.objects().List("");
     if (!repositories.ok()) {
-      return JsonResponse(500, {{"error", std::string(repositories.status().message())}});
+      return JsonResponse(
+          500, {{"error", std::string(repositories.status().message())}});
     }
     nlohmann::json updated = nlohmann::json::array();
     nlohmann::json unmatched = nlohmann::json::array();
@@ -546,7 +564,8 @@ class ReflectorModule final : public ServiceModule {
       for (const v1::ImageRepository& repository : *repositories) {
         auto result = ApplyPush(repository, push);
         if (!result.ok()) {
-          return JsonResponse(500, {{"error", std::string(result.status().message())}});
+          return JsonResponse(
+              500, {{"error", std::string(result.status().message())}});
         }
         if (*result == PushMatch::kNone) continue;
         matched = true;
@@ -555,12 +574,13 @@ class ReflectorModule final : public ServiceModule {
         }
       }
       if (!matched) {
-        unmatched.push_back((push.host.empty() ? "" : push.host + "/") + push.path +
-                            ":" + push.tag);
+        unmatched.push_back((push.host.empty() ? "" : push.host + "/") +
+                            push.path + ":" + push.tag);
       }
     }
     // Blob uploads and pulls are posted too; only tag pushes are news.
-    (pushes->empty() ? log::Debug("registry events") : log::Info("registry events"))
+    (pushes->empty() ? log::Debug("registry events")
+                     : log::Info("registry events"))
         .With("pushes", static_cast<int64_t>(pushes->size()))
         .With("updated", updated.dump())
         .With("unmatched", unmatched.dump());
@@ -596,7 +616,8 @@ class ReflectorModule final : public ServiceModule {
         repository.spec().exclusion_list().begin(),
         repository.spec().exclusion_list().end());
     auto exclusions = Exclusions::Compile(exclusion_list);
-    if (!exclusions.ok() || exclusions->Excludes(push.tag)) return PushMatch::kKnown;
+    if (!exclusions.ok() || exclusions->Excludes(push.tag))
+      return PushMatch::kKnown;
 
     const absl::Time now = context_.clock->Now();
     v1::TagSet tag_set;
@@ -612,7 +633,8 @@ class ReflectorModule final : public ServiceModule {
     RETURN_IF_ERROR(repositories_.objects()
                         .UpdateStatus(key,
                                       [&](v1::ImageRepository* r) {
-                                        SetScanResult(tag_set, r->mutable_status());
+                                        SetScanResult(tag_set,
+                                                      r->mutable_status());
                                       })
                         .status());
     ForceScan(key, options_.confirm_scan_delay);

@@ -57,12 +57,14 @@ constexpr size_t kTokenCacheSweep = 1024;
 
 // One count per HTTP request to a registry or its token service (retries
 // included), registered at start so that /metrics shows it at once.
-metrics::CounterFamily& requests_metric = metrics::Registry::Default().AddCounter(
-    "ia_registry_requests_total",
-    "HTTP requests to registries, by status class (2xx..5xx, none when "
-    "unanswered) and result (ok, unauthorized, not_found, throttled, error, "
-    "timeout, too_large, tls_error, connection_error).",
-    {"code", "result"});
+metrics::CounterFamily& requests_metric =
+    metrics::Registry::Default().AddCounter(
+        "ia_registry_requests_total",
+        "HTTP requests to registries, by status class (2xx..5xx, none when "
+        "unanswered) and result (ok, unauthorized, not_found, throttled, "
+        "error, "
+        "timeout, too_large, tls_error, connection_error).",
+        {"code", "result"});
 
 void CountRequest(CURLcode code, long status, bool too_large) {
   const std::string status_class =
@@ -78,7 +80,8 @@ void CountRequest(CURLcode code, long status, bool too_large) {
     result = "timeout";
   } else if (code == CURLE_WRITE_ERROR && too_large) {
     result = "too_large";
-  } else if (code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_CERTPROBLEM ||
+  } else if (code == CURLE_SSL_CACERT_BADFILE ||
+             code == CURLE_SSL_CERTPROBLEM ||
              code == CURLE_PEER_FAILED_VERIFICATION ||
              code == CURLE_SSL_CONNECT_ERROR) {
     result = "tls_error";
@@ -97,9 +100,9 @@ bool LooksLikePem(absl::string_view pem) {
 }
 
 std::string BasicAuthorization(const RegistryCredentials& credentials) {
-  return absl::StrCat(
-      "Basic ", absl::Base64Escape(absl::StrCat(credentials.username, ":",
-                                                credentials.password)));
+  return absl::StrCat("Basic ",
+                      absl::Base64Escape(absl::StrCat(credentials.username, ":",
+                                                      credentials.password)));
 }
 
 // One HTTP reply: status, headers (names in lower case) and body.
@@ -270,7 +273,8 @@ class CurlRegistryClient final : public RegistryClient {
       RETURN_IF_ERROR(CheckStatus(op, reply, "GET", url, ""));
       ++op.stats->pages;
       RETURN_IF_ERROR(ParseTagsPage(op, url, reply.body, &tags));
-      std::optional<std::string> next = ParseNextLink(reply.JoinedHeader("link"));
+      std::optional<std::string> next =
+          ParseNextLink(reply.JoinedHeader("link"));
       if (!next.has_value()) break;
       absl::StatusOr<std::string> resolved = ResolveNextLink(url, *next);
       if (!resolved.ok()) {
@@ -296,8 +300,8 @@ class CurlRegistryClient final : public RegistryClient {
         !std::all_of(tag.begin(), tag.end(), [](char c) {
           return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
         })) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"", tag, "\" is not a valid tag of ", op.Name()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", tag, "\" is not a valid tag of ", op.Name()));
     }
     const std::string url =
         absl::StrCat(op.origin, "/v2/", op.path, "/manifests/", tag);
@@ -305,7 +309,8 @@ class CurlRegistryClient final : public RegistryClient {
     RETURN_IF_ERROR(CheckStatus(op, reply, "HEAD", url, tag));
     std::string digest = reply.Header("docker-content-digest");
     const size_t colon = digest.find(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == digest.size()) {
+    if (colon == std::string::npos || colon == 0 ||
+        colon + 1 == digest.size()) {
       return absl::DataLossError(absl::StrCat(
           op.host, " sent no valid Docker-Content-Digest header for ",
           op.Name(), ":", tag));
@@ -326,25 +331,26 @@ class CurlRegistryClient final : public RegistryClient {
       return absl::InvalidArgumentError(absl::StrCat(
           "image \"", image.Name(), "\" has no registry host or repository"));
     }
-    op.origin = absl::StrCat(options.insecure ? "http" : "https", "://", op.host);
+    op.origin =
+        absl::StrCat(options.insecure ? "http" : "https", "://", op.host);
     if (!options.ca_pem.empty() && !LooksLikePem(options.ca_pem)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the CA certificate for ", op.host, " is not in PEM format"));
     }
     if (options.client_cert_pem.empty() != options.client_key_pem.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the client certificate for ", op.host,
-          " needs both a certificate and a key"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the client certificate for ", op.host,
+                       " needs both a certificate and a key"));
     }
     if (!options.client_cert_pem.empty() &&
         (!LooksLikePem(options.client_cert_pem) ||
          !LooksLikePem(options.client_key_pem))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the client certificate or key for ", op.host,
-          " is not in PEM format"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the client certificate or key for ", op.host,
+                       " is not in PEM format"));
     }
-    op.timeout =
-        options.timeout > absl::ZeroDuration() ? options.timeout : absl::Minutes(1);
+    op.timeout = options.timeout > absl::ZeroDuration() ? options.timeout
+                                                        : absl::Minutes(1);
     op.deadline = clock_->Now() + op.timeout;
     return op;
   }
@@ -382,7 +388,8 @@ class CurlRegistryClient final : public RegistryClient {
       }
       if (now > bucket.last) {
         bucket.tokens = std::min(
-            burst, bucket.tokens + absl::ToDoubleSeconds(now - bucket.last) * rate);
+            burst,
+            bucket.tokens + absl::ToDoubleSeconds(now - bucket.last) * rate);
         bucket.last = now;
       }
       bucket.tokens -= 1;
@@ -390,7 +397,8 @@ class CurlRegistryClient final : public RegistryClient {
       until = now + absl::Seconds(-bucket.tokens / rate);
       if (until > op.deadline) {
         bucket.tokens += 1;  // not taken after all
-        return DeadlineError(op, "waiting for the request budget of the registry");
+        return DeadlineError(op,
+                             "waiting for the request budget of the registry");
       }
     }
     SleepUntil(until);
@@ -438,8 +446,8 @@ class CurlRegistryClient final : public RegistryClient {
     const RegistryOptions& options = *op.options;
 
     Transfer transfer;
-    transfer.max_bytes = options.max_reply_bytes > 0 ? options.max_reply_bytes
-                                                     : INT64_MAX;
+    transfer.max_bytes =
+        options.max_reply_bytes > 0 ? options.max_reply_bytes : INT64_MAX;
     transfer.head = method == "HEAD";
     const std::string method_string(method);
     struct curl_slist* headers = nullptr;
@@ -497,7 +505,8 @@ class CurlRegistryClient final : public RegistryClient {
     // http_proxy / HTTPS_PROXY in the environment either ("" for
     // CURLOPT_PROXY alone did not stop that with Debian's 7.88).
     curl_easy_setopt(curl, CURLOPT_PROXY, options.proxy_url.c_str());
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, options.proxy_url.empty() ? "*" : "");
+    curl_easy_setopt(curl, CURLOPT_NOPROXY,
+                     options.proxy_url.empty() ? "*" : "");
     if (!options.proxy_url.empty()) {
       if (!options.proxy_username.empty() || !options.proxy_password.empty()) {
         curl_easy_setopt(curl, CURLOPT_PROXYUSERNAME,
@@ -521,7 +530,8 @@ class CurlRegistryClient final : public RegistryClient {
     }
     curl_slist_free_all(headers);
 
-    const std::string detail = error[0] != '\0' ? error : curl_easy_strerror(code);
+    const std::string detail =
+        error[0] != '\0' ? error : curl_easy_strerror(code);
     switch (code) {
       case CURLE_OK:
         break;
@@ -595,7 +605,8 @@ class CurlRegistryClient final : public RegistryClient {
 
   // A request to the registry with docker's authentication flow.
   absl::StatusOr<Reply> Fetch(const Op& op, absl::string_view method,
-                              const std::string& url, absl::string_view accept) {
+                              const std::string& url,
+                              absl::string_view accept) {
     ASSIGN_OR_RETURN(std::string authorization, ProactiveAuthorization(op));
     bool answered = false;
     for (;;) {
@@ -604,15 +615,16 @@ class CurlRegistryClient final : public RegistryClient {
       if (reply.status != 401) return reply;
       if (answered) return AuthenticationFailed(op);
       answered = true;
-      ASSIGN_OR_RETURN(authorization, AnswerChallenge(op, reply, authorization));
+      ASSIGN_OR_RETURN(authorization,
+                       AnswerChallenge(op, reply, authorization));
     }
   }
 
   absl::Status AuthenticationFailed(const Op& op) const {
     if (op.options->credentials.has_value()) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "authentication failed for ", op.Name(),
-          ": the registry refused the credentials"));
+      return absl::UnauthenticatedError(
+          absl::StrCat("authentication failed for ", op.Name(),
+                       ": the registry refused the credentials"));
     }
     return absl::UnauthenticatedError(absl::StrCat(
         "authentication failed for ", op.Name(),
@@ -622,8 +634,9 @@ class CurlRegistryClient final : public RegistryClient {
   std::string TokenKey(const Op& op, const std::string& scope) const {
     std::string key = absl::StrCat(op.host, "\n", scope, "\n");
     if (op.options->credentials.has_value()) {
-      absl::StrAppend(&key, op.options->credentials->username, "\n",
-                      std::hash<std::string>()(op.options->credentials->password));
+      absl::StrAppend(
+          &key, op.options->credentials->username, "\n",
+          std::hash<std::string>()(op.options->credentials->password));
     }
     return key;
   }
@@ -672,9 +685,9 @@ class CurlRegistryClient final : public RegistryClient {
     if (bearer != nullptr) {
       const std::string realm = bearer->Param("realm");
       if (realm.empty()) {
-        return absl::UnauthenticatedError(absl::StrCat(
-            "authentication failed for ", op.Name(),
-            ": the registry's Bearer challenge has no realm"));
+        return absl::UnauthenticatedError(
+            absl::StrCat("authentication failed for ", op.Name(),
+                         ": the registry's Bearer challenge has no realm"));
       }
       std::string scope = bearer->Param("scope");
       if (scope.empty()) scope = DefaultScope(op);
@@ -726,29 +739,32 @@ class CurlRegistryClient final : public RegistryClient {
     std::string url = realm;
     char separator = absl::StrContains(realm, '?') ? '&' : '?';
     if (!service.empty()) {
-      absl::StrAppend(&url, std::string(1, separator), "service=",
-                      UrlEscape(service));
+      absl::StrAppend(&url, std::string(1, separator),
+                      "service=", UrlEscape(service));
       separator = '&';
     }
-    for (absl::string_view one : absl::StrSplit(scope, ' ', absl::SkipEmpty())) {
-      absl::StrAppend(&url, std::string(1, separator), "scope=", UrlEscape(one));
+    for (absl::string_view one :
+         absl::StrSplit(scope, ' ', absl::SkipEmpty())) {
+      absl::StrAppend(&url, std::string(1, separator),
+                      "scope=", UrlEscape(one));
       separator = '&';
     }
     const std::string authorization =
         op.options->credentials.has_value()
             ? BasicAuthorization(*op.options->credentials)
             : std::string();
-    ASSIGN_OR_RETURN(Reply reply, Retrying(op, "GET", url,
-                                           "Accept: application/json",
-                                           authorization));
+    ASSIGN_OR_RETURN(
+        Reply reply,
+        Retrying(op, "GET", url, "Accept: application/json", authorization));
     if (reply.status == 401 || reply.status == 403) {
       return AuthenticationFailed(op);
     }
     if (reply.status != 200) {
-      return StatusForHttp(op, reply.status,
-                           absl::StrCat("the token service ", realm_parts.host,
-                                        " answered the token request for ",
-                                        op.Name(), " with HTTP ", reply.status));
+      return StatusForHttp(
+          op, reply.status,
+          absl::StrCat("the token service ", realm_parts.host,
+                       " answered the token request for ", op.Name(),
+                       " with HTTP ", reply.status));
     }
     nlohmann::json json = nlohmann::json::parse(reply.body, nullptr, false);
     std::string token;
@@ -790,11 +806,13 @@ class CurlRegistryClient final : public RegistryClient {
   static std::string UrlEscape(absl::string_view text) {
     std::string out;
     for (char c : text) {
-      if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
+          c == '~') {
         out.push_back(c);
       } else {
-        absl::StrAppend(&out, "%", absl::AsciiStrToUpper(absl::BytesToHexString(
-                                       absl::string_view(&c, 1))));
+        absl::StrAppend(&out, "%",
+                        absl::AsciiStrToUpper(
+                            absl::BytesToHexString(absl::string_view(&c, 1))));
       }
     }
     return out;
@@ -827,19 +845,19 @@ class CurlRegistryClient final : public RegistryClient {
       return absl::PermissionDeniedError(absl::StrCat(
           "access to ", op.Name(), " denied by the registry (HTTP 403)"));
     }
-    return StatusForHttp(op, reply.status,
-                         absl::StrCat(op.host, " answered ", Describe(method, url),
-                                      " for ", op.Name(), " with HTTP ",
-                                      reply.status));
+    return StatusForHttp(
+        op, reply.status,
+        absl::StrCat(op.host, " answered ", Describe(method, url), " for ",
+                     op.Name(), " with HTTP ", reply.status));
   }
 
   absl::Status ParseTagsPage(const Op& op, const std::string& url,
                              const std::string& body,
                              std::vector<std::string>* tags) const {
     const auto bad = [&](absl::string_view why) {
-      return absl::DataLossError(absl::StrCat(
-          "malformed reply from ", op.host, " to ", Describe("GET", url),
-          " for ", op.Name(), ": ", why));
+      return absl::DataLossError(absl::StrCat("malformed reply from ", op.host,
+                                              " to ", Describe("GET", url),
+                                              " for ", op.Name(), ": ", why));
     };
     nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_discarded()) return bad("not valid JSON (truncated?)");
@@ -848,11 +866,12 @@ class CurlRegistryClient final : public RegistryClient {
     if (it == json.end() || it->is_null()) return absl::OkStatus();
     if (!it->is_array()) return bad("\"tags\" is not an array");
     for (const nlohmann::json& tag : *it) {
-      if (!tag.is_string()) return bad("\"tags\" holds a value that is not a string");
+      if (!tag.is_string())
+        return bad("\"tags\" holds a value that is not a string");
       if (static_cast<int64_t>(tags->size()) >= op.options->max_tags) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            op.Name(), " has more than ", op.options->max_tags,
-            " tags, the limit per scan"));
+        return absl::ResourceExhaustedError(
+            absl::StrCat(op.Name(), " has more than ", op.options->max_tags,
+                         " tags, the limit per scan"));
       }
       tags->push_back(tag.get<std::string>());
     }
@@ -923,7 +942,8 @@ bool IsDockerHub(absl::string_view host) {
 // "index.docker.io"; "ghcr.io" -> "ghcr.io".
 std::string AuthsKeyHost(absl::string_view key) {
   absl::string_view host = absl::StripAsciiWhitespace(key);
-  if (const size_t scheme = host.find("://"); scheme != absl::string_view::npos) {
+  if (const size_t scheme = host.find("://");
+      scheme != absl::string_view::npos) {
     host.remove_prefix(scheme + 3);
   }
   host = host.substr(0, host.find('/'));
@@ -932,7 +952,8 @@ std::string AuthsKeyHost(absl::string_view key) {
 
 absl::StatusOr<RegistryCredentials> EntryCredentials(
     const std::string& key, const nlohmann::json& entry) {
-  const std::string where = absl::StrCat(".dockerconfigjson: auths[\"", key, "\"]");
+  const std::string where =
+      absl::StrCat(".dockerconfigjson: auths[\"", key, "\"]");
   if (!entry.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(where, " is not an object"));
   }
@@ -962,7 +983,8 @@ absl::StatusOr<RegistryCredentials> EntryCredentials(
     return absl::InvalidArgumentError(absl::StrCat(
         where, " has neither \"auth\" nor \"username\" and \"password\""));
   }
-  if (password != entry.end() && !password->is_string() && !password->is_null()) {
+  if (password != entry.end() && !password->is_string() &&
+      !password->is_null()) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ".password is not a string"));
   }
@@ -975,7 +997,8 @@ absl::StatusOr<RegistryCredentials> EntryCredentials(
 
 }  // namespace
 
-std::unique_ptr<RegistryClient> MakeRegistryClient(RegistryClientConfig config) {
+std::unique_ptr<RegistryClient> MakeRegistryClient(
+    RegistryClientConfig config) {
   GlobalInit();
   return std::make_unique<CurlRegistryClient>(std::move(config));
 }
@@ -985,8 +1008,7 @@ absl::StatusOr<std::optional<RegistryCredentials>> CredentialsFromDockerConfig(
   nlohmann::json config = nlohmann::json::parse(
       docker_config_json.begin(), docker_config_json.end(), nullptr, false);
   if (config.is_discarded() || !config.is_object()) {
-    return absl::InvalidArgumentError(
-        ".dockerconfigjson is not a JSON object");
+    return absl::InvalidArgumentError(".dockerconfigjson is not a JSON object");
   }
   auto auths = config.find("auths");
   if (auths == config.end() || auths->is_null()) {

@@ -63,7 +63,7 @@ struct RegistryOptions {
   std::string ca_pem;           // trusted in addition to the system CAs
   std::string client_cert_pem;  // client certificate (mTLS)
   std::string client_key_pem;
-  std::string proxy_url;        // e.g. "http://proxy:3128"; empty = none
+  std::string proxy_url;  // e.g. "http://proxy:3128"; empty = none
   std::string proxy_username;
   std::string proxy_password;
   absl::Duration timeout = absl::Minutes(1);  // the whole ListTags / Digest
@@ -76,7 +76,7 @@ struct RegistryOptions {
 struct ScanStats {
   int requests = 0;  // HTTP requests sent, token requests and retries included
   int pages = 0;
-  int retries = 0;   // 429/503 retries
+  int retries = 0;  // 429/503 retries
 };
 
 class RegistryClient {
@@ -91,9 +91,9 @@ class RegistryClient {
 
   // The digest ("sha256:...") of `tag`, from Docker-Content-Digest of a
   // HEAD on the manifest, accepting Docker and OCI manifests and indexes.
-  virtual absl::StatusOr<std::string> Digest(const ImageReference& image,
-                                             absl::string_view tag,
-                                             const RegistryOptions& options) = 0;
+  virtual absl::StatusOr<std::string> Digest(
+      const ImageReference& image, absl::string_view tag,
+      const RegistryOptions& options) = 0;
 };
 
 struct RegistryClientConfig {

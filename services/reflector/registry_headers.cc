@@ -63,14 +63,17 @@ std::string ReadValue(absl::string_view s, size_t* pos) {
   return std::string(s.substr(start, *pos - start));
 }
 
-int DefaultPort(absl::string_view scheme) { return scheme == "https" ? 443 : 80; }
+int DefaultPort(absl::string_view scheme) {
+  return scheme == "https" ? 443 : 80;
+}
 
 bool HasScheme(absl::string_view link) {
   if (link.empty() || !absl::ascii_isalpha(link[0])) return false;
   for (size_t i = 1; i < link.size(); ++i) {
     const char c = link[i];
     if (c == ':') return true;
-    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') return false;
+    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.')
+      return false;
   }
   return false;
 }
@@ -86,7 +89,8 @@ std::vector<AuthChallenge> ParseWwwAuthenticate(absl::string_view header) {
   std::vector<AuthChallenge> challenges;
   size_t pos = 0;
   while (pos < header.size()) {
-    while (pos < header.size() && (IsSpace(header[pos]) || header[pos] == ',')) {
+    while (pos < header.size() &&
+           (IsSpace(header[pos]) || header[pos] == ',')) {
       ++pos;
     }
     if (pos >= header.size()) break;
@@ -232,14 +236,14 @@ absl::StatusOr<std::string> ResolveNextLink(absl::string_view base,
   if (HasScheme(link)) {
     absl::StatusOr<UrlParts> parts = ParseUrl(link);
     if (!parts.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the next link is not usable: ", parts.status().message()));
-    }
-    if (parts->scheme != base_parts->scheme || parts->host != base_parts->host ||
-        parts->port != base_parts->port) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "the next link points to ", parts->Origin(), ", not to ",
-          base_parts->Origin(), "; refusing to follow it"));
+          "the next link is not usable: ", parts.status().message()));
+    }
+    if (parts->scheme != base_parts->scheme ||
+        parts->host != base_parts->host || parts->port != base_parts->port) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the next link points to ", parts->Origin(), ", not to ",
+                       base_parts->Origin(), "; refusing to follow it"));
     }
     return absl::StrCat(parts->Origin(), parts->path_and_query);
   }

@@ -39,9 +39,9 @@ std::optional<std::string> ParseNextLink(absl::string_view header);
 
 // An absolute URL split into its origin and the rest.
 struct UrlParts {
-  std::string scheme;  // "http" or "https", lower case
-  std::string host;    // "127.0.0.1", "[::1]", lower case
-  int port = 0;        // the explicit port, or the scheme's default
+  std::string scheme;          // "http" or "https", lower case
+  std::string host;            // "127.0.0.1", "[::1]", lower case
+  int port = 0;                // the explicit port, or the scheme's default
   std::string path_and_query;  // "/v2/app/tags/list?n=2" ("/" when empty)
   // "https://host:port" (the port only when not the scheme's default).
   std::string Origin() const;

@@ -20,7 +20,8 @@ std::string FirstOf(const std::map<std::string, std::string>& data,
 absl::Status FieldError(absl::StatusCode code, absl::string_view field,
                         absl::string_view ns, absl::string_view name,
                         absl::string_view what) {
-  return absl::Status(code, absl::StrCat(field, ": secret ", ns, "/", name, ": ", what));
+  return absl::Status(
+      code, absl::StrCat(field, ": secret ", ns, "/", name, ": ", what));
 }
 
 }  // namespace
@@ -49,17 +50,17 @@ absl::StatusOr<RegistryOptions> RegistryOptionsFor(
     const std::string& name = spec.secret_ref().name();
     auto config = secrets.ReadKey(ns, name, ".dockerconfigjson");
     if (!config.ok()) {
-      return FieldError(absl::StatusCode::kUnauthenticated, "spec.secretRef", ns,
-                        name, config.status().message());
+      return FieldError(absl::StatusCode::kUnauthenticated, "spec.secretRef",
+                        ns, name, config.status().message());
     }
     if (!config->has_value()) {
-      return FieldError(absl::StatusCode::kUnauthenticated, "spec.secretRef", ns,
-                        name, "has no .dockerconfigjson key");
+      return FieldError(absl::StatusCode::kUnauthenticated, "spec.secretRef",
+                        ns, name, "has no .dockerconfigjson key");
     }
     auto credentials = CredentialsFromDockerConfig(**config, image.domain);
     if (!credentials.ok()) {
-      return FieldError(absl::StatusCode::kUnauthenticated, "spec.secretRef", ns,
-                        name, credentials.status().message());
+      return FieldError(absl::StatusCode::kUnauthenticated, "spec.secretRef",
+                        ns, name, credentials.status().message());
     }
     // No entry for this registry: go on anonymously, as docker does.
     options.credentials = *credentials;
@@ -70,7 +71,8 @@ absl::StatusOr<RegistryOptions> RegistryOptionsFor(
     auto data = secrets.Read(ns, name);
     if (!data.ok()) {
       return FieldError(absl::StatusCode::kFailedPrecondition,
-                        "spec.certSecretRef", ns, name, data.status().message());
+                        "spec.certSecretRef", ns, name,
+                        data.status().message());
     }
     options.ca_pem = FirstOf(*data, {"ca.crt", "caFile"});
     options.client_cert_pem = FirstOf(*data, {"tls.crt", "certFile"});
@@ -92,7 +94,8 @@ absl::StatusOr<RegistryOptions> RegistryOptionsFor(
     auto data = secrets.Read(ns, name);
     if (!data.ok()) {
       return FieldError(absl::StatusCode::kFailedPrecondition,
-                        "spec.proxySecretRef", ns, name, data.status().message());
+                        "spec.proxySecretRef", ns, name,
+                        data.status().message());
     }
     options.proxy_url = FirstOf(*data, {"address"});
     if (options.proxy_url.empty()) {

@@ -27,9 +27,9 @@ absl::StatusOr<Exclusions> Exclusions::Compile(
   for (size_t i = 0; i < patterns.size(); ++i) {
     auto re = std::make_shared<const RE2>(patterns[i], options);
     if (!re->ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("spec.exclusionList[", i, "]: invalid regular expression \"",
-                       patterns[i], "\": ", re->error()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "spec.exclusionList[", i, "]: invalid regular expression \"",
+          patterns[i], "\": ", re->error()));
     }
     exclusions.patterns_.push_back(std::move(re));
   }
@@ -43,7 +43,8 @@ bool Exclusions::Excludes(const std::string& tag) const {
   return false;
 }
 
-v1::TagSet MergeScan(const v1::TagSet* previous, std::vector<std::string> scanned,
+v1::TagSet MergeScan(const v1::TagSet* previous,
+                     std::vector<std::string> scanned,
                      const Exclusions& exclusions, absl::Time scan_start,
                      absl::Time now) {
   std::sort(scanned.begin(), scanned.end());
@@ -64,12 +65,14 @@ v1::TagSet MergeScan(const v1::TagSet* previous, std::vector<std::string> scanne
   auto old_it = old_tags.begin();
   // First-seen times are whole seconds: a push in the scan's first second
   // counts as after its start.
-  const absl::Time started = absl::FromUnixSeconds(absl::ToUnixSeconds(scan_start));
+  const absl::Time started =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(scan_start));
   auto keep_pushed = [&](const v1::Tag& tag) {
     if (FromProtoTime(tag.first_seen()) >= started) *result.add_tags() = tag;
   };
   for (std::string& name : scanned) {
-    while (old_it != old_tags.end() && old_it->name() < name) keep_pushed(*old_it++);
+    while (old_it != old_tags.end() && old_it->name() < name)
+      keep_pushed(*old_it++);
     if (exclusions.Excludes(name)) continue;
     v1::Tag* tag = result.add_tags();
     if (old_it != old_tags.end() && old_it->name() == name) {

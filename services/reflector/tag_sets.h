@@ -21,7 +21,8 @@ namespace v1 = ::imageautomation::v1;
 class Exclusions {
  public:
   // INVALID_ARGUMENT naming `spec.exclusionList[i]` for a bad pattern.
-  static absl::StatusOr<Exclusions> Compile(const std::vector<std::string>& patterns);
+  static absl::StatusOr<Exclusions> Compile(
+      const std::vector<std::string>& patterns);
   // True when any pattern matches anywhere in `tag` (unanchored, as Flux).
   bool Excludes(const std::string& tag) const;
 
@@ -31,12 +32,13 @@ class Exclusions {
 
 // The stored set after a scan that returned `scanned` (in any order, maybe
 // with duplicates): the tags that no exclusion matches, sorted, each with
-// the first_seen it had in `previous` (or `now`, to the second, when new). A tag that is in
-// `previous` but not in `scanned` is dropped, except one that a push
-// notification added after the scan started (first_seen > `scan_start`):
+// the first_seen it had in `previous` (or `now`, to the second, when new). A
+// tag that is in `previous` but not in `scanned` is dropped, except one that a
+// push notification added after the scan started (first_seen > `scan_start`):
 // the registry's listing may not show it yet, and dropping it would flap.
 // `previous` may be null.
-v1::TagSet MergeScan(const v1::TagSet* previous, std::vector<std::string> scanned,
+v1::TagSet MergeScan(const v1::TagSet* previous,
+                     std::vector<std::string> scanned,
                      const Exclusions& exclusions, absl::Time scan_start,
                      absl::Time now);
 

@@ -19,9 +19,9 @@
 namespace ia::automation {
 namespace {
 
+using testing::BareRepo;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using testing::BareRepo;
 
 constexpr char kDeployment[] =
     "apiVersion: apps/v1\n"
@@ -35,7 +35,8 @@ constexpr char kDeployment[] =
     "      containers:\n"
     "        - name: app\n"
     "          # the image is set by automation\n"
-    "          image: registry.local/team/app:1.0.0 # {\"$imagepolicy\": \"apps:app\"}\n";
+    "          image: registry.local/team/app:1.0.0 # {\"$imagepolicy\": "
+    "\"apps:app\"}\n";
 
 constexpr char kValues[] =
     "web:\n"
@@ -68,10 +69,12 @@ class AutomationModuleTest : public ::testing::Test {
     source->mutable_metadata()->set_name("repo");
     source->mutable_spec()->set_url(url);
     source->mutable_spec()->mutable_ref()->set_branch("main");
-    if (!secret.empty()) source->mutable_spec()->mutable_secret_ref()->set_name(secret);
+    if (!secret.empty())
+      source->mutable_spec()->mutable_secret_ref()->set_name(secret);
     grpc::ClientContext context;
     v1::ApplyGitRepositoryResponse response;
-    grpc::Status status = stub_->ApplyGitRepository(&context, request, &response);
+    grpc::Status status =
+        stub_->ApplyGitRepository(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
@@ -88,7 +91,8 @@ class AutomationModuleTest : public ::testing::Test {
     git->mutable_commit()->mutable_author()->set_email("bot@example.com");
     git->mutable_commit()->set_message_template(
         "Automated update by {{ .AutomationObject }}\n"
-        "{{ range .Changed.Changes }}\n- {{ .OldValue }} -> {{ .NewValue }}{{ end }}\n");
+        "{{ range .Changed.Changes }}\n- {{ .OldValue }} -> {{ .NewValue }}{{ "
+        "end }}\n");
     git->mutable_push()->set_branch("main");
     a.mutable_spec()->mutable_update()->set_path("./deploy");
     return a;
@@ -99,7 +103,8 @@ class AutomationModuleTest : public ::testing::Test {
     *request.mutable_object() = automation;
     grpc::ClientContext context;
     v1::ApplyImageUpdateAutomationResponse response;
-    grpc::Status status = stub_->ApplyImageUpdateAutomation(&context, request, &response);
+    grpc::Status status =
+        stub_->ApplyImageUpdateAutomation(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
@@ -176,14 +181,14 @@ TEST_F(AutomationModuleTest, SelectionBecomesOneCommitWithFluxStatus) {
   ApplySource(repo_->FileUrl());
   ApplyAutomation(Automation("auto"));
   // Nothing selected yet: a run that changes nothing.
-  ASSERT_TRUE(host_.Eventually([&] {
-    return Ready(Get("auto")).status() == "True";
-  }));
+  ASSERT_TRUE(
+      host_.Eventually([&] { return Ready(Get("auto")).status() == "True"; }));
   EXPECT_EQ(Ready(Get("auto")).message(), "repository up-to-date");
   EXPECT_EQ(RemoteLog().size(), 1u);
 
   Publish({{"app", "1.3.0"}, {"web", "1.3.0"}});
-  host_.AdvanceUntil(absl::Milliseconds(50), [&] { return RemoteLog().size() == 2; });
+  host_.AdvanceUntil(absl::Milliseconds(50),
+                     [&] { return RemoteLog().size() == 2; });
   const std::string head = RemoteLog().front();
 
   EXPECT_EQ(*repo_->ReadFile("main", "deploy/app.yaml"),
@@ -200,11 +205,14 @@ TEST_F(AutomationModuleTest, SelectionBecomesOneCommitWithFluxStatus) {
   auto stat = repo_->Show({"--numstat", "--format=", head});
   EXPECT_EQ(*stat, "1\t1\tdeploy/app.yaml\n1\t1\tdeploy/values.yaml\n");
 
-  ASSERT_TRUE(host_.Eventually([&] { return Get("auto").status().last_push_commit() == head; }));
+  ASSERT_TRUE(host_.Eventually(
+      [&] { return Get("auto").status().last_push_commit() == head; }));
   const v1::ImageUpdateAutomation automation = Get("auto");
   EXPECT_EQ(Ready(automation).message(),
-            absl::StrCat("pushed commit '", head.substr(0, 12), "' to branch 'main'"));
-  EXPECT_EQ(automation.status().observed_source_revision(), "main@sha1:" + seed_);
+            absl::StrCat("pushed commit '", head.substr(0, 12),
+                         "' to branch 'main'"));
+  EXPECT_EQ(automation.status().observed_source_revision(),
+            "main@sha1:" + seed_);
   EXPECT_EQ(automation.status().observed_policies().at("app").tag(), "1.3.0");
   EXPECT_TRUE(automation.status().has_last_push_time());
   EXPECT_TRUE(automation.status().has_last_automation_run_time());
@@ -212,7 +220,8 @@ TEST_F(AutomationModuleTest, SelectionBecomesOneCommitWithFluxStatus) {
   // The same selections again: nothing to commit.
   Publish({{"app", "1.3.0"}, {"web", "1.3.0"}});
   host_.AdvanceUntil(absl::Minutes(10), [&] {
-    return Get("auto").status().observed_source_revision() == "main@sha1:" + head;
+    return Get("auto").status().observed_source_revision() ==
+           "main@sha1:" + head;
   });
   EXPECT_EQ(RemoteLog().size(), 2u);
   EXPECT_EQ(Ready(Get("auto")).message(), "repository up-to-date");
@@ -222,16 +231,20 @@ TEST_F(AutomationModuleTest, UpdatesArrivingTogetherMakeOneCommit) {
   ApplySource(repo_->FileUrl());
   ApplyAutomation(Automation("auto"));
   Publish({});
-  ASSERT_TRUE(host_.Eventually([&] { return Ready(Get("auto")).status() == "True"; }));
+  ASSERT_TRUE(
+      host_.Eventually([&] { return Ready(Get("auto")).status() == "True"; }));
   // Two policies of one repository change with its tag set.
   Publish({{"app", "1.5.0"}, {"web", "1.5.0"}}, v1::SelectionEvent::UPDATED);
-  host_.AdvanceUntil(absl::Milliseconds(50), [&] { return RemoteLog().size() == 2; });
+  host_.AdvanceUntil(absl::Milliseconds(50),
+                     [&] { return RemoteLog().size() == 2; });
   host_.AdvanceUntil(absl::Minutes(1), [&] {
     return Get("auto").status().last_push_commit() == RemoteLog().front();
   });
   EXPECT_EQ(RemoteLog().size(), 2u);
-  EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"), HasSubstr("app:1.5.0"));
-  EXPECT_THAT(*repo_->ReadFile("main", "deploy/values.yaml"), HasSubstr("tag: 1.5.0"));
+  EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"),
+              HasSubstr("app:1.5.0"));
+  EXPECT_THAT(*repo_->ReadFile("main", "deploy/values.yaml"),
+              HasSubstr("tag: 1.5.0"));
 }
 
 TEST_F(AutomationModuleTest, TwoAutomationsOnOneBranchLoseNothing) {
@@ -239,14 +252,18 @@ TEST_F(AutomationModuleTest, TwoAutomationsOnOneBranchLoseNothing) {
   ApplySource(repo_->FileUrl());
   for (const char* policy : {"app", "web"}) {
     v1::ImageUpdateAutomation a = Automation(std::string(policy) + "-auto");
-    (*a.mutable_spec()->mutable_policy_selector()->mutable_match_labels())["policy"] =
-        policy;
+    (*a.mutable_spec()
+          ->mutable_policy_selector()
+          ->mutable_match_labels())["policy"] = policy;
     ApplyAutomation(a);
   }
   Publish({{"app", "2.0.0"}, {"web", "2.0.0"}});
-  host_.AdvanceUntil(absl::Milliseconds(50), [&] { return RemoteLog().size() == 3; });
-  EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"), HasSubstr("app:2.0.0"));
-  EXPECT_THAT(*repo_->ReadFile("main", "deploy/values.yaml"), HasSubstr("tag: 2.0.0"));
+  host_.AdvanceUntil(absl::Milliseconds(50),
+                     [&] { return RemoteLog().size() == 3; });
+  EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"),
+              HasSubstr("app:2.0.0"));
+  EXPECT_THAT(*repo_->ReadFile("main", "deploy/values.yaml"),
+              HasSubstr("tag: 2.0.0"));
   auto messages = repo_->Log("main", "%s");
   EXPECT_THAT(*messages, ::testing::UnorderedElementsAre(
                              "Automated update by apps/app-auto",
@@ -256,23 +273,26 @@ TEST_F(AutomationModuleTest, TwoAutomationsOnOneBranchLoseNothing) {
 TEST_F(AutomationModuleTest, MissingSourceAndBadTemplateSayWhy) {
   v1::ImageUpdateAutomation automation = Automation("auto");
   ApplyAutomation(automation);
-  ASSERT_TRUE(host_.Eventually([&] {
-    return Ready(Get("auto")).reason() == "DependencyNotReady";
-  }));
-  EXPECT_THAT(Ready(Get("auto")).message(), HasSubstr("GitRepository apps/repo not found"));
+  ASSERT_TRUE(host_.Eventually(
+      [&] { return Ready(Get("auto")).reason() == "DependencyNotReady"; }));
+  EXPECT_THAT(Ready(Get("auto")).message(),
+              HasSubstr("GitRepository apps/repo not found"));
 
   // Applying the source runs the automation again.
   ApplySource(repo_->FileUrl());
-  ASSERT_TRUE(host_.Eventually([&] { return Ready(Get("auto")).status() == "True"; }));
+  ASSERT_TRUE(
+      host_.Eventually([&] { return Ready(Get("auto")).status() == "True"; }));
 
-  automation.mutable_spec()->mutable_git()->mutable_commit()->set_message_template(
-      "{{ range .Changed.Changes }");
+  automation.mutable_spec()
+      ->mutable_git()
+      ->mutable_commit()
+      ->set_message_template("{{ range .Changed.Changes }");
   ApplyAutomation(automation);
-  ASSERT_TRUE(host_.Eventually([&] {
-    return Ready(Get("auto")).reason() == "InvalidMessageTemplate";
-  }));
+  ASSERT_TRUE(host_.Eventually(
+      [&] { return Ready(Get("auto")).reason() == "InvalidMessageTemplate"; }));
   const v1::ImageUpdateAutomation stalled = Get("auto");
-  EXPECT_THAT(Ready(stalled).message(), HasSubstr("spec.git.commit.messageTemplate"));
+  EXPECT_THAT(Ready(stalled).message(),
+              HasSubstr("spec.git.commit.messageTemplate"));
   bool is_stalled = false;
   for (const auto& c : stalled.status().conditions()) {
     is_stalled |= c.type() == "Stalled" && c.status() == "True";
@@ -291,15 +311,16 @@ TEST_F(AutomationModuleTest, HttpBasicAuthFromTheSecretAndNoPasswordInStatus) {
   dir_.WriteFile("host/secrets/apps/git-creds/password", "wrong-Passw0rd");
   ApplySource((*server)->Url("repo.git"), "git-creds");
   ApplyAutomation(Automation("auto"));
-  ASSERT_TRUE(host_.Eventually([&] {
-    return Ready(Get("auto")).reason() == "GitOperationFailed";
-  }));
+  ASSERT_TRUE(host_.Eventually(
+      [&] { return Ready(Get("auto")).reason() == "GitOperationFailed"; }));
   EXPECT_THAT(Ready(Get("auto")).message(), Not(HasSubstr("wrong-Passw0rd")));
 
   dir_.WriteFile("host/secrets/apps/git-creds/password", options.password);
   Publish({{"app", "1.4.0"}});
-  host_.AdvanceUntil(absl::Milliseconds(50), [&] { return RemoteLog().size() == 2; });
-  EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"), HasSubstr("app:1.4.0"));
+  host_.AdvanceUntil(absl::Milliseconds(50),
+                     [&] { return RemoteLog().size() == 2; });
+  EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"),
+              HasSubstr("app:1.4.0"));
 }
 
 }  // namespace

@@ -45,8 +45,9 @@ class GitRemoteTest : public ::testing::Test {
     EXPECT_EQ(*head, *repo_->RevParse("main"));
     auto result = (*checkout)->UpdateBranch(
         GitRef{.branch = "main"},
-        WriteFileRewrite("app.yaml", "image: app:" + dir + "\n", "update " + dir), BotCommit(),
-        PushOptions{});
+        WriteFileRewrite("app.yaml", "image: app:" + dir + "\n",
+                         "update " + dir),
+        BotCommit(), PushOptions{});
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->attempts, 1);
     EXPECT_EQ(*repo_->RevParse("main"), result->pushed_commit);
@@ -73,22 +74,27 @@ TEST_F(GitRemoteTest, HttpBasicAuthFetchesAndPushes) {
               HasSubstr("POST /git/repo.git/git-receive-pack"));
 }
 
-TEST_F(GitRemoteTest, HttpWrongOrMissingPasswordIsUnauthenticatedAndNeverShown) {
+TEST_F(GitRemoteTest,
+       HttpWrongOrMissingPasswordIsUnauthenticatedAndNeverShown) {
   auto server = GitHttpServer::Start({.project_root = tmp_.Join("root")});
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string wrong = "Wr0ng-Passw0rd-Value";
   StderrCapture logs;
   auto checkout = OpenGitCheckout(
-      tmp_.Join("wrong"), GitRemote{(*server)->Url("repo.git"),
-                                    GitAuth{.username = "git-user", .password = wrong}});
+      tmp_.Join("wrong"),
+      GitRemote{(*server)->Url("repo.git"),
+                GitAuth{.username = "git-user", .password = wrong}});
   const std::string logged = logs.Finish();
   EXPECT_TRUE(absl::IsUnauthenticated(checkout.status())) << checkout.status();
-  EXPECT_THAT(checkout.status().message(), HasSubstr((*server)->Url("repo.git")));
+  EXPECT_THAT(checkout.status().message(),
+              HasSubstr((*server)->Url("repo.git")));
   EXPECT_THAT(std::string(checkout.status().message()), Not(HasSubstr(wrong)));
   EXPECT_THAT(logged, Not(HasSubstr(wrong)));
 
-  auto anonymous = OpenGitCheckout(tmp_.Join("anonymous"), GitRemote{(*server)->Url("repo.git")});
-  EXPECT_TRUE(absl::IsUnauthenticated(anonymous.status())) << anonymous.status();
+  auto anonymous = OpenGitCheckout(tmp_.Join("anonymous"),
+                                   GitRemote{(*server)->Url("repo.git")});
+  EXPECT_TRUE(absl::IsUnauthenticated(anonymous.status()))
+      << anonymous.status();
 }
 
 TEST_F(GitRemoteTest, CredentialsInTheUrlAreUsedButNeverStoredOrShown) {
@@ -101,13 +107,16 @@ TEST_F(GitRemoteTest, CredentialsInTheUrlAreUsedButNeverStoredOrShown) {
   EXPECT_THAT(config, HasSubstr((*server)->Url("repo.git")));
   EXPECT_THAT(config, Not(HasSubstr(password)));
 
-  const std::string wrong_url = absl::StrCat("http://git-user:Wr0ng-in-url@127.0.0.1:",
-                                             (*server)->port(), "/git/repo.git");
+  const std::string wrong_url =
+      absl::StrCat("http://git-user:Wr0ng-in-url@127.0.0.1:", (*server)->port(),
+                   "/git/repo.git");
   auto checkout = OpenGitCheckout(tmp_.Join("wrong"), GitRemote{wrong_url});
   const std::string logged = logs.Finish();
   EXPECT_TRUE(absl::IsUnauthenticated(checkout.status())) << checkout.status();
-  EXPECT_THAT(std::string(checkout.status().message()), Not(HasSubstr("Wr0ng-in-url")));
-  EXPECT_THAT(std::string(checkout.status().message()), Not(HasSubstr("git-user:")));
+  EXPECT_THAT(std::string(checkout.status().message()),
+              Not(HasSubstr("Wr0ng-in-url")));
+  EXPECT_THAT(std::string(checkout.status().message()),
+              Not(HasSubstr("git-user:")));
   EXPECT_THAT(logged, Not(HasSubstr(password)));
   EXPECT_THAT(logged, Not(HasSubstr("Wr0ng-in-url")));
 }
@@ -116,7 +125,8 @@ TEST_F(GitRemoteTest, BearerTokenReachesTheServer) {
   auto server = GitHttpServer::Start({.project_root = tmp_.Join("root")});
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string token = (*server)->options().bearer_token;
-  RoundTrip(GitRemote{(*server)->BearerUrl("repo.git"), GitAuth{.bearer_token = token}},
+  RoundTrip(GitRemote{(*server)->BearerUrl("repo.git"),
+                      GitAuth{.bearer_token = token}},
             "bearer");
   const std::string header = "\"Bearer " + token + "\"";
   EXPECT_THAT((*server)->WaitForAccessLog([&](const std::string& log) {
@@ -125,33 +135,41 @@ TEST_F(GitRemoteTest, BearerTokenReachesTheServer) {
               HasSubstr(header));
 
   const std::string wrong = "not-the-right-token";
-  auto checkout = OpenGitCheckout(
-      tmp_.Join("wrong"),
-      GitRemote{(*server)->BearerUrl("repo.git"), GitAuth{.bearer_token = wrong}});
+  auto checkout = OpenGitCheckout(tmp_.Join("wrong"),
+                                  GitRemote{(*server)->BearerUrl("repo.git"),
+                                            GitAuth{.bearer_token = wrong}});
   EXPECT_FALSE(checkout.ok());
   EXPECT_TRUE(absl::IsPermissionDenied(checkout.status())) << checkout.status();
   EXPECT_THAT(std::string(checkout.status().message()), Not(HasSubstr(wrong)));
 }
 
 TEST_F(GitRemoteTest, HttpsWithACustomCa) {
-  auto server = GitHttpServer::Start({.project_root = tmp_.Join("root"), .tls = true});
+  auto server =
+      GitHttpServer::Start({.project_root = tmp_.Join("root"), .tls = true});
   ASSERT_TRUE(server.ok()) << server.status();
   const auto& o = (*server)->options();
-  GitAuth auth{.username = o.username, .password = o.password, .ca_pem = (*server)->ca_pem()};
+  GitAuth auth{.username = o.username,
+               .password = o.password,
+               .ca_pem = (*server)->ca_pem()};
   ASSERT_THAT((*server)->Url("repo.git"), HasSubstr("https://"));
   RoundTrip(GitRemote{(*server)->Url("repo.git"), auth}, "https");
 
   // Without the CA, or with another one, the certificate is not trusted.
   auth.ca_pem.clear();
-  auto untrusted = OpenGitCheckout(tmp_.Join("no-ca"), GitRemote{(*server)->Url("repo.git"), auth});
-  EXPECT_TRUE(absl::IsFailedPrecondition(untrusted.status())) << untrusted.status();
+  auto untrusted = OpenGitCheckout(tmp_.Join("no-ca"),
+                                   GitRemote{(*server)->Url("repo.git"), auth});
+  EXPECT_TRUE(absl::IsFailedPrecondition(untrusted.status()))
+      << untrusted.status();
   EXPECT_THAT(untrusted.status().message(), HasSubstr("not trusted"));
 
-  auto other = GitHttpServer::Start({.project_root = tmp_.Join("root"), .tls = true});
+  auto other =
+      GitHttpServer::Start({.project_root = tmp_.Join("root"), .tls = true});
   ASSERT_TRUE(other.ok()) << other.status();
   auth.ca_pem = (*other)->ca_pem();
-  auto wrong_ca = OpenGitCheckout(tmp_.Join("wrong-ca"), GitRemote{(*server)->Url("repo.git"), auth});
-  EXPECT_TRUE(absl::IsFailedPrecondition(wrong_ca.status())) << wrong_ca.status();
+  auto wrong_ca = OpenGitCheckout(tmp_.Join("wrong-ca"),
+                                  GitRemote{(*server)->Url("repo.git"), auth});
+  EXPECT_TRUE(absl::IsFailedPrecondition(wrong_ca.status()))
+      << wrong_ca.status();
   EXPECT_THAT(wrong_ca.status().message(), HasSubstr("not trusted by ca.crt"));
 }
 
@@ -177,9 +195,11 @@ TEST_F(GitRemoteTest, SshWithAPassphraseProtectedIdentity) {
   RoundTrip(GitRemote{(*server)->Url(repo_->path()), auth}, "sshpass");
 
   auth.ssh_passphrase = "wrong-passphrase-456";
-  auto wrong = OpenGitCheckout(tmp_.Join("wrong"), GitRemote{(*server)->Url(repo_->path()), auth});
+  auto wrong = OpenGitCheckout(tmp_.Join("wrong"),
+                               GitRemote{(*server)->Url(repo_->path()), auth});
   EXPECT_TRUE(absl::IsUnauthenticated(wrong.status())) << wrong.status();
-  EXPECT_THAT(std::string(wrong.status().message()), Not(HasSubstr("wrong-passphrase-456")));
+  EXPECT_THAT(std::string(wrong.status().message()),
+              Not(HasSubstr("wrong-passphrase-456")));
 }
 
 TEST_F(GitRemoteTest, SshRefusesAnUnknownHost) {
@@ -187,15 +207,19 @@ TEST_F(GitRemoteTest, SshRefusesAnUnknownHost) {
   ASSERT_TRUE(server.ok()) << server.status();
   // known_hosts knows the key, but for another port (so another host).
   std::string other_port = (*server)->known_hosts();
-  other_port.replace(other_port.find(']') + 2, std::to_string((*server)->port()).size(), "1");
-  auto checkout = OpenGitCheckout(
-      tmp_.Join("unknown"), GitRemote{(*server)->Url(repo_->path()),
-                                      GitAuth{.ssh_identity = (*server)->client_key(),
-                                              .known_hosts = other_port}});
-  EXPECT_TRUE(absl::IsFailedPrecondition(checkout.status())) << checkout.status();
-  EXPECT_THAT(checkout.status().message(),
-              HasSubstr(absl::StrCat("host key of [127.0.0.1]:", (*server)->port(),
-                                     " (ssh-ed25519 key SHA256:")));
+  other_port.replace(other_port.find(']') + 2,
+                     std::to_string((*server)->port()).size(), "1");
+  auto checkout =
+      OpenGitCheckout(tmp_.Join("unknown"),
+                      GitRemote{(*server)->Url(repo_->path()),
+                                GitAuth{.ssh_identity = (*server)->client_key(),
+                                        .known_hosts = other_port}});
+  EXPECT_TRUE(absl::IsFailedPrecondition(checkout.status()))
+      << checkout.status();
+  EXPECT_THAT(
+      checkout.status().message(),
+      HasSubstr(absl::StrCat("host key of [127.0.0.1]:", (*server)->port(),
+                             " (ssh-ed25519 key SHA256:")));
   EXPECT_THAT(checkout.status().message(), HasSubstr("is not in known_hosts"));
   EXPECT_THAT((*server)->Log(), Not(HasSubstr("Accepted publickey")));
 }
@@ -204,11 +228,14 @@ TEST_F(GitRemoteTest, SshRefusesAChangedHostKey) {
   auto server = GitSshServer::Start();
   ASSERT_TRUE(server.ok()) << server.status();
   auto checkout = OpenGitCheckout(
-      tmp_.Join("changed"), GitRemote{(*server)->Url(repo_->path()),
-                                      GitAuth{.ssh_identity = (*server)->client_key(),
-                                              .known_hosts = (*server)->known_hosts_other_key()}});
-  EXPECT_TRUE(absl::IsFailedPrecondition(checkout.status())) << checkout.status();
-  EXPECT_THAT(checkout.status().message(), HasSubstr("does not match known_hosts"));
+      tmp_.Join("changed"),
+      GitRemote{(*server)->Url(repo_->path()),
+                GitAuth{.ssh_identity = (*server)->client_key(),
+                        .known_hosts = (*server)->known_hosts_other_key()}});
+  EXPECT_TRUE(absl::IsFailedPrecondition(checkout.status()))
+      << checkout.status();
+  EXPECT_THAT(checkout.status().message(),
+              HasSubstr("does not match known_hosts"));
   EXPECT_THAT((*server)->Log(), Not(HasSubstr("Accepted publickey")));
 }
 
@@ -216,9 +243,11 @@ TEST_F(GitRemoteTest, SshWithoutKnownHostsIsRefused) {
   auto server = GitSshServer::Start();
   ASSERT_TRUE(server.ok()) << server.status();
   auto checkout = OpenGitCheckout(
-      tmp_.Join("none"), GitRemote{(*server)->Url(repo_->path()),
-                                   GitAuth{.ssh_identity = (*server)->client_key()}});
-  EXPECT_TRUE(absl::IsFailedPrecondition(checkout.status())) << checkout.status();
+      tmp_.Join("none"),
+      GitRemote{(*server)->Url(repo_->path()),
+                GitAuth{.ssh_identity = (*server)->client_key()}});
+  EXPECT_TRUE(absl::IsFailedPrecondition(checkout.status()))
+      << checkout.status();
   EXPECT_THAT(checkout.status().message(), HasSubstr("known_hosts"));
 }
 
@@ -228,9 +257,10 @@ TEST_F(GitRemoteTest, SshWithAnotherIdentityIsUnauthenticated) {
   ASSERT_TRUE(server.ok()) << server.status();
   ASSERT_TRUE(other.ok()) << other.status();
   auto checkout = OpenGitCheckout(
-      tmp_.Join("other"), GitRemote{(*server)->Url(repo_->path()),
-                                    GitAuth{.ssh_identity = (*other)->client_key(),
-                                            .known_hosts = (*server)->known_hosts()}});
+      tmp_.Join("other"),
+      GitRemote{(*server)->Url(repo_->path()),
+                GitAuth{.ssh_identity = (*other)->client_key(),
+                        .known_hosts = (*server)->known_hosts()}});
   EXPECT_TRUE(absl::IsUnauthenticated(checkout.status())) << checkout.status();
 }
 
@@ -245,7 +275,8 @@ TEST_F(GitRemoteTest, TimeoutAppliesToAServerThatNeverAnswers) {
     SCOPED_TRACE(url);
     GitRemote remote{url, GitAuth{.known_hosts = "x"}, absl::Milliseconds(500)};
     auto checkout = OpenGitCheckout(tmp_.Join("silent"), remote);
-    EXPECT_TRUE(absl::IsDeadlineExceeded(checkout.status())) << checkout.status();
+    EXPECT_TRUE(absl::IsDeadlineExceeded(checkout.status()))
+        << checkout.status();
     EXPECT_THAT(checkout.status().message(), HasSubstr("timeout of 500ms"));
     std::filesystem::remove_all(tmp_.Join("silent"));
   }
@@ -254,7 +285,8 @@ TEST_F(GitRemoteTest, TimeoutAppliesToAServerThatNeverAnswers) {
 TEST_F(GitRemoteTest, AnUnreachableRemoteIsUnavailable) {
   const int port = ::ia::testing::FreePort();  // nothing listens there
   auto checkout = OpenGitCheckout(
-      tmp_.Join("closed"), GitRemote{absl::StrCat("http://127.0.0.1:", port, "/git/repo.git")});
+      tmp_.Join("closed"),
+      GitRemote{absl::StrCat("http://127.0.0.1:", port, "/git/repo.git")});
   EXPECT_TRUE(absl::IsUnavailable(checkout.status())) << checkout.status();
 }
 
@@ -262,8 +294,10 @@ TEST_F(GitRemoteTest, BadUrlsAreInvalidArgument) {
   for (const std::string url : {"", "ftp://host/repo.git", "not a url",
                                 "https://user:hidden-pass@/repo.git"}) {
     auto checkout = OpenGitCheckout(tmp_.Join("bad"), GitRemote{url});
-    EXPECT_TRUE(absl::IsInvalidArgument(checkout.status())) << url << ": " << checkout.status();
-    EXPECT_THAT(std::string(checkout.status().message()), Not(HasSubstr("hidden-pass")));
+    EXPECT_TRUE(absl::IsInvalidArgument(checkout.status()))
+        << url << ": " << checkout.status();
+    EXPECT_THAT(std::string(checkout.status().message()),
+                Not(HasSubstr("hidden-pass")));
   }
 }
 

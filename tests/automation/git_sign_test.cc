@@ -27,18 +27,21 @@ class GitSignTest : public ::testing::Test {
     auto seed = repo_->Commit("main", {{"app.yaml", "image: app:1.0.0\n"}});
     ASSERT_TRUE(seed.ok()) << seed.status();
     seed_ = *seed;
-    auto checkout = OpenGitCheckout(tmp_.Join("clone"), GitRemote{repo_->FileUrl()});
+    auto checkout =
+        OpenGitCheckout(tmp_.Join("clone"), GitRemote{repo_->FileUrl()});
     ASSERT_TRUE(checkout.ok()) << checkout.status();
     checkout_ = std::move(*checkout);
   }
 
-  absl::StatusOr<UpdateResult> Update(const std::string& key, const std::string& passphrase) {
+  absl::StatusOr<UpdateResult> Update(const std::string& key,
+                                      const std::string& passphrase) {
     CommitOptions commit = BotCommit();
     commit.signing_key = key;
     commit.signing_passphrase = passphrase;
-    return checkout_->UpdateBranch(GitRef{.branch = "main"},
-                                   WriteFileRewrite("app.yaml", "image: app:1.3.0\n", "Signed update\n"), commit,
-                                   PushOptions{});
+    return checkout_->UpdateBranch(
+        GitRef{.branch = "main"},
+        WriteFileRewrite("app.yaml", "image: app:1.3.0\n", "Signed update\n"),
+        commit, PushOptions{});
   }
 
   TempDir tmp_;
@@ -56,7 +59,8 @@ TEST_F(GitSignTest, PushedCommitVerifiesWithThePublicKey) {
   auto result = Update((*key)->armored_secret_key(), "");
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(*repo_->RevParse("main"), result->pushed_commit);
-  EXPECT_THAT(*repo_->CatCommit("main"), HasSubstr("\ngpgsig -----BEGIN PGP SIGNATURE-----"));
+  EXPECT_THAT(*repo_->CatCommit("main"),
+              HasSubstr("\ngpgsig -----BEGIN PGP SIGNATURE-----"));
   EXPECT_EQ(*repo_->Message("main"), "Signed update\n");
   auto verified = repo_->VerifyCommit("main", (*verifier)->path());
   EXPECT_EQ(verified.exit_code, 0) << verified.err;
@@ -65,7 +69,8 @@ TEST_F(GitSignTest, PushedCommitVerifiesWithThePublicKey) {
 
   // An unsigned commit does not verify: the check above means something.
   auto unsigned_result = checkout_->UpdateBranch(
-      GitRef{.branch = "main"}, WriteFileRewrite("app.yaml", "image: app:1.4.0\n", "unsigned"),
+      GitRef{.branch = "main"},
+      WriteFileRewrite("app.yaml", "image: app:1.4.0\n", "unsigned"),
       BotCommit(), PushOptions{});
   ASSERT_TRUE(unsigned_result.ok()) << unsigned_result.status();
   EXPECT_NE(repo_->VerifyCommit("main", (*verifier)->path()).exit_code, 0);
@@ -80,7 +85,8 @@ TEST_F(GitSignTest, PassphraseProtectedKey) {
 
   auto wrong = Update((*key)->armored_secret_key(), "not-the-passphrase");
   EXPECT_TRUE(absl::IsFailedPrecondition(wrong.status())) << wrong.status();
-  EXPECT_THAT(std::string(wrong.status().message()), Not(HasSubstr("not-the-passphrase")));
+  EXPECT_THAT(std::string(wrong.status().message()),
+              Not(HasSubstr("not-the-passphrase")));
   auto missing = Update((*key)->armored_secret_key(), "");
   EXPECT_TRUE(absl::IsFailedPrecondition(missing.status())) << missing.status();
   EXPECT_EQ(*repo_->RevParse("main"), seed_);  // nothing pushed
@@ -95,7 +101,8 @@ TEST_F(GitSignTest, AKeyThatIsNotASecretKeyIsInvalidArgument) {
   auto key = GpgHome::Generate("Image Bot <image-bot@example.com>");
   ASSERT_TRUE(key.ok()) << key.status();
   auto public_only = Update((*key)->armored_public_key(), "");
-  EXPECT_TRUE(absl::IsInvalidArgument(public_only.status())) << public_only.status();
+  EXPECT_TRUE(absl::IsInvalidArgument(public_only.status()))
+      << public_only.status();
   auto garbage = SignDetached("payload", "not a key", "");
   EXPECT_TRUE(absl::IsInvalidArgument(garbage.status())) << garbage.status();
   EXPECT_EQ(*repo_->RevParse("main"), seed_);

@@ -37,14 +37,16 @@ constexpr char kAppYaml[] =
     "apiVersion: apps/v1\n"
     "kind: Deployment\n"
     "spec:\n"
-    "  image: registry.example/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n"
+    "  image: registry.example/app:1.0.0 # {\"$imagepolicy\": "
+    "\"flux-system:app\"}\n"
     "  replicas: 2\n";
 
 constexpr char kAppYamlUpdated[] =
     "apiVersion: apps/v1\n"
     "kind: Deployment\n"
     "spec:\n"
-    "  image: registry.example/app:1.3.0 # {\"$imagepolicy\": \"flux-system:app\"}\n"
+    "  image: registry.example/app:1.3.0 # {\"$imagepolicy\": "
+    "\"flux-system:app\"}\n"
     "  replicas: 2\n";
 
 class GitTest : public ::testing::Test {
@@ -53,12 +55,15 @@ class GitTest : public ::testing::Test {
     auto repo = BareRepo::Create(tmp_.Join("remote/repo.git"));
     ASSERT_TRUE(repo.ok()) << repo.status();
     repo_.emplace(std::move(*repo));
-    auto seed = repo_->Commit("main", {{"deploy/app.yaml", kAppYaml}, {"README", "hello\n"}});
+    auto seed = repo_->Commit(
+        "main", {{"deploy/app.yaml", kAppYaml}, {"README", "hello\n"}});
     ASSERT_TRUE(seed.ok()) << seed.status();
     seed_ = *seed;
   }
 
-  GitRemote Remote() const { return GitRemote{repo_->FileUrl(), {}, absl::Seconds(60)}; }
+  GitRemote Remote() const {
+    return GitRemote{repo_->FileUrl(), {}, absl::Seconds(60)};
+  }
 
   std::unique_ptr<GitCheckout> Open(const std::string& name) {
     auto checkout = OpenGitCheckout(tmp_.Join(name), Remote());
@@ -109,15 +114,17 @@ TEST_F(GitTest, AChangedOriginUrlClonesAgain) {
 
   ASSERT_NE(Open("clone"), nullptr);
   tmp_.WriteFile("clone/.git/ia-test-marker", "first clone");
-  auto checkout = OpenGitCheckout(tmp_.Join("clone"), GitRemote{other->FileUrl()});
+  auto checkout =
+      OpenGitCheckout(tmp_.Join("clone"), GitRemote{other->FileUrl()});
   ASSERT_TRUE(checkout.ok()) << checkout.status();
   EXPECT_FALSE(std::filesystem::exists(tmp_.Join("clone/.git/ia-test-marker")));
   auto head = (*checkout)->Checkout(GitRef{.branch = "main"});
   ASSERT_TRUE(head.ok()) << head.status();
   EXPECT_EQ(*head, *other_head);
   EXPECT_FALSE(std::filesystem::exists(tmp_.Join("clone/deploy/app.yaml")));
-  EXPECT_EQ(*GitOutput({"-C", tmp_.Join("clone"), "remote", "get-url", "origin"}),
-            other->FileUrl());
+  EXPECT_EQ(
+      *GitOutput({"-C", tmp_.Join("clone"), "remote", "get-url", "origin"}),
+      other->FileUrl());
 }
 
 TEST_F(GitTest, ChecksOutBranchTagSemverAndCommit) {
@@ -160,11 +167,13 @@ TEST_F(GitTest, ChecksOutBranchTagSemverAndCommit) {
     ASSERT_TRUE(head.ok()) << head.status();
     EXPECT_EQ(*head, c.commit);
     EXPECT_EQ(ReadText(version), c.file);
-    EXPECT_EQ(*GitOutput({"-C", tmp_.Join("clone"), "rev-parse", "HEAD"}), c.commit);
+    EXPECT_EQ(*GitOutput({"-C", tmp_.Join("clone"), "rev-parse", "HEAD"}),
+              c.commit);
   }
   // A branch checkout leaves HEAD on the local branch.
   ASSERT_TRUE(checkout->Checkout(GitRef{.branch = "dev"}).ok());
-  EXPECT_EQ(*GitOutput({"-C", tmp_.Join("clone"), "symbolic-ref", "HEAD"}), "refs/heads/dev");
+  EXPECT_EQ(*GitOutput({"-C", tmp_.Join("clone"), "symbolic-ref", "HEAD"}),
+            "refs/heads/dev");
 }
 
 TEST_F(GitTest, UnknownRefsAreFailedPreconditionNamingThem) {
@@ -190,13 +199,17 @@ TEST_F(GitTest, UnknownRefsAreFailedPreconditionNamingThem) {
   EXPECT_TRUE(absl::IsFailedPrecondition(commit.status())) << commit.status();
   EXPECT_THAT(commit.status().message(), HasSubstr(missing));
 
-  auto off_branch = checkout->Checkout(GitRef{.branch = "main", .commit = *dev});
-  EXPECT_TRUE(absl::IsFailedPrecondition(off_branch.status())) << off_branch.status();
-  EXPECT_THAT(off_branch.status().message(), HasSubstr("not on branch \"main\""));
+  auto off_branch =
+      checkout->Checkout(GitRef{.branch = "main", .commit = *dev});
+  EXPECT_TRUE(absl::IsFailedPrecondition(off_branch.status()))
+      << off_branch.status();
+  EXPECT_THAT(off_branch.status().message(),
+              HasSubstr("not on branch \"main\""));
 
-  EXPECT_TRUE(absl::IsInvalidArgument(checkout->Checkout(GitRef{.commit = "abc123"}).status()));
-  EXPECT_TRUE(
-      absl::IsInvalidArgument(checkout->Checkout(GitRef{.semver = ">= 1.0 <"}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      checkout->Checkout(GitRef{.commit = "abc123"}).status()));
+  EXPECT_TRUE(absl::IsInvalidArgument(
+      checkout->Checkout(GitRef{.semver = ">= 1.0 <"}).status()));
 }
 
 TEST_F(GitTest, CheckoutDiscardsLocalChanges) {
@@ -233,10 +246,12 @@ TEST_F(GitTest, CommitsAndPushesExactlyTheRewrite) {
   auto checkout = Open("clone");
   ASSERT_NE(checkout, nullptr);
   const std::string message =
-      "Update app to 1.3.0\n\nflux-system/app: registry.example/app:1.0.0 -> 1.3.0\n";
-  auto result = checkout->UpdateBranch(GitRef{.branch = "main"},
-                                       WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, message),
-                                       BotCommit(), PushOptions{});
+      "Update app to 1.3.0\n\nflux-system/app: registry.example/app:1.0.0 -> "
+      "1.3.0\n";
+  auto result = checkout->UpdateBranch(
+      GitRef{.branch = "main"},
+      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, message),
+      BotCommit(), PushOptions{});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->base_commit, seed_);
   EXPECT_EQ(result->attempts, 1);
@@ -249,18 +264,22 @@ TEST_F(GitTest, CommitsAndPushesExactlyTheRewrite) {
                                     "image-bot@example.com|",
                                     seed_));
   EXPECT_EQ(*repo_->Message("main"), message);
-  EXPECT_EQ(*repo_->Show({"--format=", "--numstat", "main"}), "1\t1\tdeploy/app.yaml\n");
+  EXPECT_EQ(*repo_->Show({"--format=", "--numstat", "main"}),
+            "1\t1\tdeploy/app.yaml\n");
   auto diff = repo_->Show({"--format=", "-U0", "main"});
   ASSERT_TRUE(diff.ok());
-  EXPECT_THAT(*diff, HasSubstr("-  image: registry.example/app:1.0.0 # {\"$imagepolicy\": "
-                               "\"flux-system:app\"}\n"
-                               "+  image: registry.example/app:1.3.0 # {\"$imagepolicy\": "
-                               "\"flux-system:app\"}\n"));
+  EXPECT_THAT(
+      *diff,
+      HasSubstr("-  image: registry.example/app:1.0.0 # {\"$imagepolicy\": "
+                "\"flux-system:app\"}\n"
+                "+  image: registry.example/app:1.3.0 # {\"$imagepolicy\": "
+                "\"flux-system:app\"}\n"));
   EXPECT_EQ(*repo_->ReadFile("main", "deploy/app.yaml"), kAppYamlUpdated);
 
   // The worktree is the pushed commit, clean.
   const std::string clone = tmp_.Join("clone");
-  EXPECT_EQ(*GitOutput({"-C", clone, "rev-parse", "HEAD"}), result->pushed_commit);
+  EXPECT_EQ(*GitOutput({"-C", clone, "rev-parse", "HEAD"}),
+            result->pushed_commit);
   EXPECT_EQ(*GitOutput({"-C", clone, "status", "--porcelain"}), "");
   EXPECT_EQ(ReadText(clone + "/deploy/app.yaml"), kAppYamlUpdated);
 }
@@ -273,11 +292,12 @@ TEST_F(GitTest, RepeatedRunsDoNotGrowTheHeap) {
   auto run = [&](int i) {
     auto checkout = Open("clone");
     ASSERT_NE(checkout, nullptr);
-    const std::string content =
-        absl::StrReplaceAll(kAppYamlUpdated, {{"1.3.0", absl::StrCat("1.3.", i)}});
+    const std::string content = absl::StrReplaceAll(
+        kAppYamlUpdated, {{"1.3.0", absl::StrCat("1.3.", i)}});
     auto result = checkout->UpdateBranch(
-        GitRef{.branch = "main"}, WriteFileRewrite("deploy/app.yaml", content, "bump"),
-        BotCommit(), PushOptions{});
+        GitRef{.branch = "main"},
+        WriteFileRewrite("deploy/app.yaml", content, "bump"), BotCommit(),
+        PushOptions{});
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_FALSE(result->pushed_commit.empty());
   };
@@ -285,7 +305,8 @@ TEST_F(GitTest, RepeatedRunsDoNotGrowTheHeap) {
   const size_t before = mallinfo2().uordblks;
   for (int i = 0; i < 20; ++i) run(i);
   const size_t after = mallinfo2().uordblks;
-  EXPECT_LT(after, before + (2u << 20)) << "heap grew by " << (after - before) << " bytes";
+  EXPECT_LT(after, before + (2u << 20))
+      << "heap grew by " << (after - before) << " bytes";
 }
 
 TEST_F(GitTest, PushesToANewBranchCreatedFromTheCheckoutAndAccumulatesThere) {
@@ -294,9 +315,10 @@ TEST_F(GitTest, PushesToANewBranchCreatedFromTheCheckoutAndAccumulatesThere) {
   PushOptions push;
   push.branch = "image-updates";
   push.refspec = "refs/heads/image-updates:refs/heads/image-updates-review";
-  auto first = checkout->UpdateBranch(GitRef{.branch = "main"},
-                                      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "first"),
-                                      BotCommit(), push);
+  auto first = checkout->UpdateBranch(
+      GitRef{.branch = "main"},
+      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "first"),
+      BotCommit(), push);
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->base_commit, seed_);
   EXPECT_EQ(*repo_->RevParse("image-updates"), first->pushed_commit);
@@ -304,12 +326,14 @@ TEST_F(GitTest, PushesToANewBranchCreatedFromTheCheckoutAndAccumulatesThere) {
   EXPECT_EQ(*repo_->RevParse("main"), seed_);
   EXPECT_THAT(*repo_->Log("image-updates", "%s"), ElementsAre("first", "seed"));
 
-  auto second = checkout->UpdateBranch(GitRef{.branch = "main"},
-                                       WriteFileRewrite("deploy/other.yaml", "x: 1\n", "second"),
-                                       BotCommit(), push);
+  auto second = checkout->UpdateBranch(
+      GitRef{.branch = "main"},
+      WriteFileRewrite("deploy/other.yaml", "x: 1\n", "second"), BotCommit(),
+      push);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->base_commit, first->pushed_commit);
-  EXPECT_THAT(*repo_->Log("image-updates", "%s"), ElementsAre("second", "first", "seed"));
+  EXPECT_THAT(*repo_->Log("image-updates", "%s"),
+              ElementsAre("second", "first", "seed"));
   EXPECT_EQ(*repo_->RevParse("image-updates-review"), second->pushed_commit);
   EXPECT_EQ(*repo_->RevParse("main"), seed_);
 }
@@ -319,12 +343,14 @@ TEST_F(GitTest, TagCheckoutPushesToTheGivenBranch) {
   auto checkout = Open("clone");
   ASSERT_NE(checkout, nullptr);
   auto no_branch = checkout->UpdateBranch(GitRef{.tag = "v1.0.0"},
-                                          WriteFileRewrite("a", "b"), BotCommit(),
-                                          PushOptions{});
-  EXPECT_TRUE(absl::IsInvalidArgument(no_branch.status())) << no_branch.status();
-  auto result = checkout->UpdateBranch(GitRef{.tag = "v1.0.0"},
-                                       WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "from tag"),
-                                       BotCommit(), PushOptions{.branch = "release"});
+                                          WriteFileRewrite("a", "b"),
+                                          BotCommit(), PushOptions{});
+  EXPECT_TRUE(absl::IsInvalidArgument(no_branch.status()))
+      << no_branch.status();
+  auto result = checkout->UpdateBranch(
+      GitRef{.tag = "v1.0.0"},
+      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "from tag"),
+      BotCommit(), PushOptions{.branch = "release"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(*repo_->RevParse("release"), result->pushed_commit);
   EXPECT_THAT(*repo_->Log("release", "%s"), ElementsAre("from tag", "seed"));
@@ -335,17 +361,18 @@ TEST_F(GitTest, PushOptionsAndForceRefspecsAreRefused) {
   ASSERT_NE(checkout, nullptr);
   PushOptions with_options;
   with_options.options = {{"ci.skip", ""}};
-  auto result = checkout->UpdateBranch(GitRef{.branch = "main"},
-                                       WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated),
-                                       BotCommit(), with_options);
+  auto result = checkout->UpdateBranch(
+      GitRef{.branch = "main"},
+      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated), BotCommit(),
+      with_options);
   EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), HasSubstr("push options"));
 
   PushOptions force;
   force.refspec = "+refs/heads/main:refs/heads/other";
-  result = checkout->UpdateBranch(GitRef{.branch = "main"},
-                                  WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated),
-                                  BotCommit(), force);
+  result = checkout->UpdateBranch(
+      GitRef{.branch = "main"},
+      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated), BotCommit(), force);
   EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
   EXPECT_EQ(*repo_->RevParse("main"), seed_);
 }
@@ -363,8 +390,8 @@ TEST_F(GitTest, OnlyTheFilesTheRewriteNamesAreCommitted) {
     WriteWorktreeFile(worktree, "deploy/.app.yaml.tmp123", "left over\n");
     return Rewritten{"bot", {"deploy/app.yaml", "deploy/new.yaml", "README"}};
   };
-  auto result =
-      checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite, BotCommit(), PushOptions{});
+  auto result = checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite,
+                                       BotCommit(), PushOptions{});
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->pushed_commit.size(), 40u);
   EXPECT_EQ(*repo_->Show({"--format=", "--name-status", "main"}),
@@ -379,22 +406,23 @@ TEST_F(GitTest, ARejectedPushIsRetriedOnTheNewHead) {
   auto rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
     if (++calls == 1) {
       // Someone else pushes between our fetch and our push.
-      auto pushed = ::ia::testing::PushFromOtherClone(repo_->FileUrl(), "main",
-                                                      {{"README", "edited by a human\n"}},
-                                                      "human edit");
+      auto pushed = ::ia::testing::PushFromOtherClone(
+          repo_->FileUrl(), "main", {{"README", "edited by a human\n"}},
+          "human edit");
       if (!pushed.ok()) return pushed.status();
       theirs = *pushed;
     }
     WriteWorktreeFile(worktree, "deploy/app.yaml", kAppYamlUpdated);
     return Rewritten{"bot", {"deploy/app.yaml"}};
   };
-  auto result =
-      checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite, BotCommit(), PushOptions{});
+  auto result = checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite,
+                                       BotCommit(), PushOptions{});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(result->attempts, 2);
   EXPECT_EQ(result->base_commit, theirs);
-  EXPECT_THAT(*repo_->Log("main", "%H"), ElementsAre(result->pushed_commit, theirs, seed_));
+  EXPECT_THAT(*repo_->Log("main", "%H"),
+              ElementsAre(result->pushed_commit, theirs, seed_));
   EXPECT_EQ(*repo_->ReadFile("main", "README"), "edited by a human\n");
   EXPECT_EQ(*repo_->ReadFile("main", "deploy/app.yaml"), kAppYamlUpdated);
   EXPECT_EQ(ReadText(tmp_.Join("clone/README")), "edited by a human\n");
@@ -407,19 +435,22 @@ TEST_F(GitTest, GivesUpWithAbortedWhenTheBranchKeepsMoving) {
   auto rewrite = [&](const std::string& worktree) -> absl::StatusOr<Rewritten> {
     ++calls;
     auto pushed = ::ia::testing::PushFromOtherClone(
-        repo_->FileUrl(), "main", {{"COUNTER", absl::StrCat(calls, "\n")}}, "busy");
+        repo_->FileUrl(), "main", {{"COUNTER", absl::StrCat(calls, "\n")}},
+        "busy");
     if (!pushed.ok()) return pushed.status();
     WriteWorktreeFile(worktree, "deploy/app.yaml", kAppYamlUpdated);
     return Rewritten{"bot", {"deploy/app.yaml"}};
   };
   PushOptions push;
   push.max_attempts = 3;
-  auto result = checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite, BotCommit(), push);
+  auto result = checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite,
+                                       BotCommit(), push);
   EXPECT_TRUE(absl::IsAborted(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), HasSubstr("\"main\""));
   EXPECT_EQ(calls, 3);
   // Nothing of ours on the branch, nothing of theirs lost.
-  EXPECT_THAT(*repo_->Log("main", "%s"), ElementsAre("busy", "busy", "busy", "seed"));
+  EXPECT_THAT(*repo_->Log("main", "%s"),
+              ElementsAre("busy", "busy", "busy", "seed"));
 }
 
 TEST_F(GitTest, TwoCheckoutsOneAfterTheOtherLoseNoUpdate) {
@@ -427,16 +458,19 @@ TEST_F(GitTest, TwoCheckoutsOneAfterTheOtherLoseNoUpdate) {
   auto b = Open("b");  // cloned now: stale once `a` pushes
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
-  auto first = a->UpdateBranch(GitRef{.branch = "main"},
-                               WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "from a"),
-                               BotCommit(), PushOptions{});
+  auto first = a->UpdateBranch(
+      GitRef{.branch = "main"},
+      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "from a"),
+      BotCommit(), PushOptions{});
   ASSERT_TRUE(first.ok()) << first.status();
-  auto second = b->UpdateBranch(GitRef{.branch = "main"},
-                                WriteFileRewrite("deploy/b.yaml", "b: true\n", "from b"),
-                                BotCommit(), PushOptions{});
+  auto second =
+      b->UpdateBranch(GitRef{.branch = "main"},
+                      WriteFileRewrite("deploy/b.yaml", "b: true\n", "from b"),
+                      BotCommit(), PushOptions{});
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->base_commit, first->pushed_commit);
-  EXPECT_THAT(*repo_->Log("main", "%s"), ElementsAre("from b", "from a", "seed"));
+  EXPECT_THAT(*repo_->Log("main", "%s"),
+              ElementsAre("from b", "from a", "seed"));
   EXPECT_EQ(*repo_->ReadFile("main", "deploy/app.yaml"), kAppYamlUpdated);
   EXPECT_EQ(*repo_->ReadFile("main", "deploy/b.yaml"), "b: true\n");
 }
@@ -464,7 +498,8 @@ TEST(GitFetchTest, AFetchOnlyBringsWhatIsNew) {
   std::string noise(512 * 1024, '\0');
   for (char& c : noise) c = static_cast<char>(rng());
   ASSERT_TRUE(repo->Commit("main", {{"big.bin", noise}}).ok());
-  auto server = ::ia::testing::GitHttpServer::Start({.project_root = tmp.Join("root")});
+  auto server =
+      ::ia::testing::GitHttpServer::Start({.project_root = tmp.Join("root")});
   ASSERT_TRUE(server.ok()) << server.status();
   GitRemote remote{(*server)->Url("repo.git"),
                    GitAuth{.username = (*server)->options().username,
@@ -474,7 +509,8 @@ TEST(GitFetchTest, AFetchOnlyBringsWhatIsNew) {
   auto upload_pack_bytes = [](const std::string& log) {
     std::vector<int64_t> sizes;
     for (absl::string_view line : absl::StrSplit(log, '\n')) {
-      if (!absl::StrContains(line, "POST /git/repo.git/git-upload-pack")) continue;
+      if (!absl::StrContains(line, "POST /git/repo.git/git-upload-pack"))
+        continue;
       std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
       int64_t n = 0;
       // USER "POST PATH HTTP/1.1" STATUS BYTES "AUTH..."
@@ -483,7 +519,9 @@ TEST(GitFetchTest, AFetchOnlyBringsWhatIsNew) {
     return sizes;
   };
   auto posts = [&](size_t n) {
-    return [&, n](const std::string& log) { return upload_pack_bytes(log).size() >= n; };
+    return [&, n](const std::string& log) {
+      return upload_pack_bytes(log).size() >= n;
+    };
   };
   {
     auto checkout = OpenGitCheckout(tmp.Join("clone"), remote);

@@ -32,7 +32,8 @@ inline std::string ReadText(const std::string& path) {
 }
 
 // Sets worktree/`file` to `content`.
-inline void WriteWorktreeFile(const std::string& worktree, const std::string& file,
+inline void WriteWorktreeFile(const std::string& worktree,
+                              const std::string& file,
                               const std::string& content) {
   const std::filesystem::path p = std::filesystem::path(worktree) / file;
   std::filesystem::create_directories(p.parent_path());
@@ -40,9 +41,11 @@ inline void WriteWorktreeFile(const std::string& worktree, const std::string& fi
 }
 
 // A rewrite that sets worktree/`file` to `content` and returns `message`.
-inline RewriteFunc WriteFileRewrite(const std::string& file, const std::string& content,
+inline RewriteFunc WriteFileRewrite(const std::string& file,
+                                    const std::string& content,
                                     const std::string& message = "update") {
-  return [file, content, message](const std::string& worktree) -> absl::StatusOr<Rewritten> {
+  return [file, content,
+          message](const std::string& worktree) -> absl::StatusOr<Rewritten> {
     WriteWorktreeFile(worktree, file, content);
     return Rewritten{message, {file}};
   };
@@ -54,7 +57,8 @@ class StderrCapture {
   StderrCapture() : dir_() {
     std::fflush(stderr);
     saved_ = dup(2);
-    const int fd = open(dir_.Join("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int fd =
+        open(dir_.Join("stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(fd, 2);
     close(fd);
   }

@@ -46,24 +46,30 @@ TEST(GitUrlTest, ParsesEveryForm) {
   ASSERT_TRUE(file.ok()) << file.status();
   EXPECT_EQ(file->path, "/srv/git/repo.git");
 
-  for (const char* bad : {"", "ftp://host/x", "file://relative", "https://host:99999/x",
-                          "/abs/path", "https:///x"}) {
+  for (const char* bad : {"", "ftp://host/x", "file://relative",
+                          "https://host:99999/x", "/abs/path", "https:///x"}) {
     EXPECT_TRUE(absl::IsInvalidArgument(ParseGitUrl(bad).status())) << bad;
   }
 }
 
 TEST(GitUrlTest, RedactsCredentials) {
-  EXPECT_EQ(RedactUrl("https://user:secret@host/repo.git"), "https://host/repo.git");
-  EXPECT_EQ(RedactUrl("http://token@host:8080/repo.git"), "http://host:8080/repo.git");
-  EXPECT_EQ(RedactUrl("ssh://git:secret@host:22/repo.git"), "ssh://git@host:22/repo.git");
+  EXPECT_EQ(RedactUrl("https://user:secret@host/repo.git"),
+            "https://host/repo.git");
+  EXPECT_EQ(RedactUrl("http://token@host:8080/repo.git"),
+            "http://host:8080/repo.git");
+  EXPECT_EQ(RedactUrl("ssh://git:secret@host:22/repo.git"),
+            "ssh://git@host:22/repo.git");
   EXPECT_EQ(RedactUrl("ssh://git@host/repo.git"), "ssh://git@host/repo.git");
   EXPECT_EQ(RedactUrl("git@host:org/repo.git"), "git@host:org/repo.git");
   EXPECT_EQ(RedactUrl("https://host/a@b"), "https://host/a@b");
 
-  EXPECT_EQ(RedactMessage("failed 'https://u:pw1234@h/r.git' and http://x@y/z", {}),
-            "failed 'https://h/r.git' and http://y/z");
-  EXPECT_EQ(RedactMessage("from ssh://git:pw@h:22/r.git: no", {}), "from ssh://git@h:22/r.git: no");
-  EXPECT_EQ(RedactMessage("token abcd1234 leaked; short abc kept", {"abcd1234", "abc", ""}),
+  EXPECT_EQ(
+      RedactMessage("failed 'https://u:pw1234@h/r.git' and http://x@y/z", {}),
+      "failed 'https://h/r.git' and http://y/z");
+  EXPECT_EQ(RedactMessage("from ssh://git:pw@h:22/r.git: no", {}),
+            "from ssh://git@h:22/r.git: no");
+  EXPECT_EQ(RedactMessage("token abcd1234 leaked; short abc kept",
+                          {"abcd1234", "abc", ""}),
             "token *** leaked; short abc kept");
 }
 
@@ -75,7 +81,8 @@ class KnownHostsTest : public ::testing::Test {
   };
   Key NewKey(const std::string& name) {
     const std::string path = tmp_.Join(name);
-    auto r = RunCommand("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", path});
+    auto r = RunCommand("/usr/bin/ssh-keygen",
+                        {"-q", "-t", "ed25519", "-N", "", "-f", path});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::vector<std::string> f = absl::StrSplit(ReadText(path + ".pub"), ' ');
     Key key{f[0], f[1], ""};
@@ -88,7 +95,8 @@ class KnownHostsTest : public ::testing::Test {
 TEST_F(KnownHostsTest, MatchesPlainPatternsAndPorts) {
   const Key key = NewKey("a");
   const Key other = NewKey("b");
-  const std::string line = absl::StrCat("[127.0.0.1]:2222 ", key.type, " ", key.base64, "\n");
+  const std::string line =
+      absl::StrCat("[127.0.0.1]:2222 ", key.type, " ", key.base64, "\n");
   EXPECT_TRUE(CheckSshHostKey(line, "127.0.0.1", 2222, key.blob).ok());
   auto wrong_port = CheckSshHostKey(line, "127.0.0.1", 2223, key.blob);
   EXPECT_TRUE(absl::IsFailedPrecondition(wrong_port));
@@ -100,24 +108,26 @@ TEST_F(KnownHostsTest, MatchesPlainPatternsAndPorts) {
   EXPECT_THAT(changed.message(), HasSubstr(SshFingerprint(other.blob)));
 
   // Port 22 (or none) is written without brackets; lists, wildcards, negation.
-  const std::string list = absl::StrCat(
-      "# comment\n\n", "git.example,other.example ", key.type, " ", key.base64, " c\n",
-      "*.corp.example,!bad.corp.example ", key.type, " ", key.base64, "\n");
+  const std::string list =
+      absl::StrCat("# comment\n\n", "git.example,other.example ", key.type, " ",
+                   key.base64, " c\n", "*.corp.example,!bad.corp.example ",
+                   key.type, " ", key.base64, "\n");
   EXPECT_TRUE(CheckSshHostKey(list, "git.example", 22, key.blob).ok());
   EXPECT_TRUE(CheckSshHostKey(list, "other.example", 0, key.blob).ok());
   EXPECT_TRUE(CheckSshHostKey(list, "a.corp.example", 22, key.blob).ok());
   EXPECT_FALSE(CheckSshHostKey(list, "bad.corp.example", 22, key.blob).ok());
   EXPECT_FALSE(CheckSshHostKey(list, "git.example", 2222, key.blob).ok());
   // The key is one of several for the host: accepted.
-  const std::string two = absl::StrCat("h ", other.type, " ", other.base64, "\nh ", key.type,
-                                       " ", key.base64, "\n");
+  const std::string two = absl::StrCat("h ", other.type, " ", other.base64,
+                                       "\nh ", key.type, " ", key.base64, "\n");
   EXPECT_TRUE(CheckSshHostKey(two, "h", 22, key.blob).ok());
 }
 
 TEST_F(KnownHostsTest, MatchesHashedHostsAndHonoursRevoked) {
   const Key key = NewKey("a");
   const std::string file = tmp_.WriteFile(
-      "known_hosts", absl::StrCat("[127.0.0.1]:2222 ", key.type, " ", key.base64, "\n"));
+      "known_hosts",
+      absl::StrCat("[127.0.0.1]:2222 ", key.type, " ", key.base64, "\n"));
   auto r = RunCommand("/usr/bin/ssh-keygen", {"-H", "-f", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string hashed = ReadText(file);
@@ -125,8 +135,9 @@ TEST_F(KnownHostsTest, MatchesHashedHostsAndHonoursRevoked) {
   EXPECT_TRUE(CheckSshHostKey(hashed, "127.0.0.1", 2222, key.blob).ok());
   EXPECT_FALSE(CheckSshHostKey(hashed, "127.0.0.2", 2222, key.blob).ok());
 
-  const std::string revoked = absl::StrCat("@revoked * ", key.type, " ", key.base64, "\n",
-                                           "h ", key.type, " ", key.base64, "\n");
+  const std::string revoked =
+      absl::StrCat("@revoked * ", key.type, " ", key.base64, "\n", "h ",
+                   key.type, " ", key.base64, "\n");
   auto status = CheckSshHostKey(revoked, "h", 22, key.blob);
   EXPECT_TRUE(absl::IsFailedPrecondition(status));
   EXPECT_THAT(status.message(), HasSubstr("@revoked"));
@@ -134,7 +145,8 @@ TEST_F(KnownHostsTest, MatchesHashedHostsAndHonoursRevoked) {
 
 TEST_F(KnownHostsTest, FingerprintIsOpenSshs) {
   const Key key = NewKey("a");
-  auto r = RunCommand("/usr/bin/ssh-keygen", {"-l", "-E", "sha256", "-f", tmp_.Join("a.pub")});
+  auto r = RunCommand("/usr/bin/ssh-keygen",
+                      {"-l", "-E", "sha256", "-f", tmp_.Join("a.pub")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(SshFingerprint(key.blob) + " "));
 }

@@ -29,8 +29,11 @@ v1::ImageUpdateAutomation MakeAutomation() {
   a.mutable_metadata()->set_namespace_("apps");
   a.mutable_metadata()->set_name("auto");
   a.mutable_spec()->mutable_source_ref()->set_name("repo");
-  a.mutable_spec()->mutable_git()->mutable_commit()->mutable_author()->set_email(
-      "bot@example.com");
+  a.mutable_spec()
+      ->mutable_git()
+      ->mutable_commit()
+      ->mutable_author()
+      ->set_email("bot@example.com");
   return a;
 }
 
@@ -46,7 +49,9 @@ TEST(SelectPolicies, NamespaceAndSelector) {
   EXPECT_EQ(all.policies["apps:web"].Full(), "registry.local/web:1.2.0");
   EXPECT_EQ(all.observed["web"].tag(), "1.2.0");
 
-  (*automation.mutable_spec()->mutable_policy_selector()->mutable_match_labels())["team"] = "a";
+  (*automation.mutable_spec()
+        ->mutable_policy_selector()
+        ->mutable_match_labels())["team"] = "a";
   SelectedPolicies team_a = SelectPolicies(automation, selections);
   EXPECT_THAT(team_a.policies, ElementsAre(Key("apps:web")));
 }
@@ -82,8 +87,11 @@ TEST(CheckoutRefFor, AutomationOverridesSourceAndDefaults) {
   source.mutable_spec()->mutable_ref()->set_name("refs/tags/v1");
   ref = CheckoutRefFor(automation, source);
   EXPECT_EQ(ref->tag, "v1");
-  automation.mutable_spec()->mutable_git()->mutable_checkout()->mutable_ref()->set_name(
-      "refs/pull/1/head");
+  automation.mutable_spec()
+      ->mutable_git()
+      ->mutable_checkout()
+      ->mutable_ref()
+      ->set_name("refs/pull/1/head");
   ref = CheckoutRefFor(automation, source);
   ASSERT_FALSE(ref.ok());
   EXPECT_THAT(ref.status().message(), HasSubstr("spec.git.checkout.ref.name"));
@@ -129,7 +137,8 @@ TEST(RemoteFor, SecretsByScheme) {
   EXPECT_THAT(no_key.status().message(), HasSubstr("identity"));
   EXPECT_THAT(no_key.status().message(), Not(HasSubstr("hunter2")));
   dir.WriteFile("secrets/apps/creds/identity", "KEY");
-  dir.WriteFile("secrets/apps/creds/known_hosts", "[127.0.0.1]:2222 ssh-ed25519 AAAA");
+  dir.WriteFile("secrets/apps/creds/known_hosts",
+                "[127.0.0.1]:2222 ssh-ed25519 AAAA");
   remote = RemoteFor(source, secrets);
   ASSERT_TRUE(remote.ok()) << remote.status();
   EXPECT_EQ(remote->auth.ssh_identity, "KEY");
@@ -144,8 +153,12 @@ TEST(CommitOptionsFor, AuthorAndSigningKey) {
   ASSERT_TRUE(options.ok());
   EXPECT_EQ(options->author.email, "bot@example.com");
   EXPECT_TRUE(options->signing_key.empty());
-  automation.mutable_spec()->mutable_git()->mutable_commit()->mutable_signing_key()
-      ->mutable_secret_ref()->set_name("gpg");
+  automation.mutable_spec()
+      ->mutable_git()
+      ->mutable_commit()
+      ->mutable_signing_key()
+      ->mutable_secret_ref()
+      ->set_name("gpg");
   EXPECT_THAT(CommitOptionsFor(automation, secrets).status().message(),
               HasSubstr("spec.git.commit.signingKey.secretRef"));
   dir.WriteFile("secrets/apps/gpg/git.asc", "ARMORED");

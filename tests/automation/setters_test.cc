@@ -33,7 +33,8 @@ PolicyMap Policies() {
   return {
       {"flux-system:app", {"ghcr.io/org/app", "1.3.0", ""}},
       {"flux-system:dig", {"ghcr.io/org/dig", "2.0.0", kDigest1}},
-      {"flux-system:helm", {"registry.example.com:5000/charts/helm", "1.10", ""}},
+      {"flux-system:helm",
+       {"registry.example.com:5000/charts/helm", "1.10", ""}},
       {"flux-system:date", {"docker.io/org/nightly", "20241124", ""}},
       {"flux-system:quote", {"q", "a'b\"c", ""}},
       {"other-ns:app", {"ghcr.io/other/app", "9.9.9", ""}},
@@ -136,22 +137,20 @@ TEST(SettersGoldenTest, EveryMarkerForm) {
                    "ghcr.io/org/app:0.9.0", "ghcr.io/org/app:1.3.0"),
           IsChange("deploy/deployment.yaml", "flux-system:app:tag", "1.0.0",
                    "1.3.0"),
-          IsChange("deploy/deployment.yaml", "flux-system:app:name",
-                   "old/name", "ghcr.io/org/app"),
+          IsChange("deploy/deployment.yaml", "flux-system:app:name", "old/name",
+                   "ghcr.io/org/app"),
           IsChange("deploy/deployment.yaml", "flux-system:dig:digest",
                    "sha256:0", kDigest1),
           IsChange("list.yaml", "flux-system:app", "ghcr.io/org/app:1.0.0",
                    "ghcr.io/org/app:1.3.0"),
           IsChange("list.yaml", "flux-system:app:tag", "1.0.0", "1.3.0"),
-          IsChange("multi-doc.yaml", "flux-system:app",
-                   "ghcr.io/org/app:1.0.0", "ghcr.io/org/app:1.3.0"),
-          IsChange("multi-doc.yaml", "flux-system:app",
-                   "ghcr.io/org/app:1.0.0", "ghcr.io/org/app:1.3.0"),
+          IsChange("multi-doc.yaml", "flux-system:app", "ghcr.io/org/app:1.0.0",
+                   "ghcr.io/org/app:1.3.0"),
+          IsChange("multi-doc.yaml", "flux-system:app", "ghcr.io/org/app:1.0.0",
+                   "ghcr.io/org/app:1.3.0"),
           IsChange("values.yml", "flux-system:helm:tag", "1.9", "1.10"),
-          IsChange("values.yml", "flux-system:date:tag", "latest",
-                   "20241124"),
-          IsChange("values.yml", "flux-system:date",
-                   "docker.io/org/nightly:1",
+          IsChange("values.yml", "flux-system:date:tag", "latest", "20241124"),
+          IsChange("values.yml", "flux-system:date", "docker.io/org/nightly:1",
                    "docker.io/org/nightly:20241124")));
   // Objects and lines.
   EXPECT_EQ(r.changes[0].object,
@@ -168,9 +167,9 @@ TEST(SettersGoldenTest, QuotingFlowStyleAndCrlf) {
   EXPECT_THAT(r.skipped, IsEmpty());
   EXPECT_THAT(r.ignored, IsEmpty());
   EXPECT_EQ(r.changes.size(), 2u + 11u);
-  EXPECT_THAT(r.changes[0], IsChange("crlf.yaml", "flux-system:app",
-                                     "ghcr.io/org/app:1.0.0",
-                                     "ghcr.io/org/app:1.3.0"));
+  EXPECT_THAT(r.changes[0],
+              IsChange("crlf.yaml", "flux-system:app", "ghcr.io/org/app:1.0.0",
+                       "ghcr.io/org/app:1.3.0"));
   EXPECT_THAT(r.changes[6], IsChange("styles.yaml", "flux-system:quote:tag",
                                      "it's", "a'b\"c"));
 }
@@ -179,9 +178,8 @@ TEST(SettersGoldenTest, Kustomization) {
   const SetterResult r = RunGolden("kustomize");
   EXPECT_THAT(r.skipped, IsEmpty());
   EXPECT_EQ(r.changes.size(), 8u);
-  EXPECT_EQ(r.changes[0].object,
-            (ObjectId{"kustomize.config.k8s.io/v1beta1", "Kustomization", "",
-                      ""}));
+  EXPECT_EQ(r.changes[0].object, (ObjectId{"kustomize.config.k8s.io/v1beta1",
+                                           "Kustomization", "", ""}));
   EXPECT_THAT(r.changes[2],
               IsChange("Kustomization", "flux-system:helm:tag", "1.0", "1.10"));
   EXPECT_THAT(r.changes[6], IsChange("overlay/kustomization.yaml",
@@ -190,54 +188,53 @@ TEST(SettersGoldenTest, Kustomization) {
 
 TEST(SettersGoldenTest, UntouchedFilesAndMalformedBesideGood) {
   const SetterResult r = RunGolden("untouched");
-  EXPECT_THAT(r.changes,
-              ElementsAre(IsChange("good.yaml", "flux-system:app",
-                                   "ghcr.io/org/app:1.0.0",
-                                   "ghcr.io/org/app:1.3.0")));
+  EXPECT_THAT(r.changes, ElementsAre(IsChange("good.yaml", "flux-system:app",
+                                              "ghcr.io/org/app:1.0.0",
+                                              "ghcr.io/org/app:1.3.0")));
   ASSERT_EQ(r.skipped.size(), 1u);
   EXPECT_EQ(r.skipped[0].file, "malformed.yaml");
   EXPECT_GT(r.skipped[0].line, 0);
   EXPECT_FALSE(r.skipped[0].reason.empty());
-  EXPECT_THAT(
-      r.ignored,
-      ElementsAre(
-          Field(&IgnoredMarker::setter, "flux-system:missing"),
-          Field(&IgnoredMarker::setter, "other-ns:app"),
-          Field(&IgnoredMarker::reason,
-                "malformed marker: not a JSON object"),
-          Field(&IgnoredMarker::setter, "flux-system:app:size"),
-          Field(&IgnoredMarker::reason,
-                "no digest known for the selected image")));
+  EXPECT_THAT(r.ignored,
+              ElementsAre(Field(&IgnoredMarker::setter, "flux-system:missing"),
+                          Field(&IgnoredMarker::setter, "other-ns:app"),
+                          Field(&IgnoredMarker::reason,
+                                "malformed marker: not a JSON object"),
+                          Field(&IgnoredMarker::setter, "flux-system:app:size"),
+                          Field(&IgnoredMarker::reason,
+                                "no digest known for the selected image")));
   EXPECT_EQ(r.ignored[0].line, 6);
 }
 
 TEST(SettersContentTest, NamespaceFilterOffAcceptsEveryNamespace) {
   const ContentResult r = ApplySettersToContent(
-      "f.yaml", "a: x # {\"$imagepolicy\": \"other-ns:app:tag\"}\n",
-      Policies(), SetterOptions{});
+      "f.yaml", "a: x # {\"$imagepolicy\": \"other-ns:app:tag\"}\n", Policies(),
+      SetterOptions{});
   EXPECT_EQ(r.content, "a: 9.9.9 # {\"$imagepolicy\": \"other-ns:app:tag\"}\n");
 }
 
 TEST(SettersContentTest, ByteOrderMarkKept) {
   const std::string in =
-      "\xEF\xBB\xBF" "a: x # {\"$imagepolicy\": \"flux-system:app:tag\"}\n";
+      "\xEF\xBB\xBF"
+      "a: x # {\"$imagepolicy\": \"flux-system:app:tag\"}\n";
   const ContentResult r =
       ApplySettersToContent("f.yaml", in, Policies(), Options());
-  EXPECT_EQ(r.content, "\xEF\xBB\xBF"
-                       "a: 1.3.0 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n");
+  EXPECT_EQ(r.content,
+            "\xEF\xBB\xBF"
+            "a: 1.3.0 # {\"$imagepolicy\": \"flux-system:app:tag\"}\n");
 }
 
 TEST(SettersContentTest, TaggedScalarKeepsItsTag) {
   const ContentResult r = ApplySettersToContent(
       "f.yaml", "a: !!str x # {\"$imagepolicy\": \"flux-system:helm:tag\"}\n",
       Policies(), Options());
-  EXPECT_EQ(r.content,
-            "a: !!str \"1.10\" # {\"$imagepolicy\": \"flux-system:helm:tag\"}\n");
+  EXPECT_EQ(
+      r.content,
+      "a: !!str \"1.10\" # {\"$imagepolicy\": \"flux-system:helm:tag\"}\n");
 }
 
 TEST(SettersContentTest, MarkerOnOwnLineIsNotApplied) {
-  const std::string in =
-      "# {\"$imagepolicy\": \"flux-system:app\"}\na: x\n";
+  const std::string in = "# {\"$imagepolicy\": \"flux-system:app\"}\na: x\n";
   const ContentResult r =
       ApplySettersToContent("f.yaml", in, Policies(), Options());
   EXPECT_FALSE(r.changed);
@@ -256,8 +253,10 @@ TEST(SettersContentTest, NonAsciiTextBeforeAndOnTheMarkedLine) {
       "  name: caf\xC3\xA9\r\n"
       "  annotations: {note: \"\xE6\x97\xA5\xE6\x9C\xAC\"}\r\n"
       "spec:\r\n"
-      "  image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\r\n"
-      "  pair: [\"\xC3\xBC\", x] # {\"$imagepolicy\": \"flux-system:helm:tag\"}\r\n";
+      "  image: ghcr.io/org/app:1.0.0 # {\"$imagepolicy\": "
+      "\"flux-system:app\"}\r\n"
+      "  pair: [\"\xC3\xBC\", x] # {\"$imagepolicy\": "
+      "\"flux-system:helm:tag\"}\r\n";
   // Only the two marked scalars change.
   const std::string want = absl::StrReplaceAll(
       in, {{"app:1.0.0 #", "app:1.3.0 #"}, {"\", x] #", "\", \"1.10\"] #"}});
@@ -322,15 +321,16 @@ TEST(SettersContentTest, AliasesAndKeysAreNotRewritten) {
 
 TEST(NeedsQuotesTest, NonStringsAndIndicators) {
   for (const char* v :
-       {"1.10", "20241124", "true", "null", "~", "0x1F", "1e3", "", "yes",
-        "Off", "-1", "+1.5", ".inf", "-.Inf", ".nan", "0o17", "0b101", "1_000",
-        "2024-11-24", "1:20", "a: b", "a #b", "*x", "&x", "!x", "@x", "`x",
-        "'x", "\"x", "x:", " x", "x "}) {
+       {"1.10", "20241124", "true",  "null",  "~",          "0x1F", "1e3",
+        "",     "yes",      "Off",   "-1",    "+1.5",       ".inf", "-.Inf",
+        ".nan", "0o17",     "0b101", "1_000", "2024-11-24", "1:20", "a: b",
+        "a #b", "*x",       "&x",    "!x",    "@x",         "`x",   "'x",
+        "\"x",  "x:",       " x",    "x "}) {
     EXPECT_TRUE(NeedsQuotes(v, false)) << v;
   }
-  for (const char* v : {"1.2.3", "v1.10", "1.3.0-rc.1", "ghcr.io/org/app:1.0",
-                        "sha256:abc", "latest", "main-20241124", "1.0.0+b.1",
-                        "host:5000/app", "a#b"}) {
+  for (const char* v :
+       {"1.2.3", "v1.10", "1.3.0-rc.1", "ghcr.io/org/app:1.0", "sha256:abc",
+        "latest", "main-20241124", "1.0.0+b.1", "host:5000/app", "a#b"}) {
     EXPECT_FALSE(NeedsQuotes(v, false)) << v;
   }
   EXPECT_TRUE(NeedsQuotes("a,b", true));
@@ -359,36 +359,37 @@ TEST(SettersSafetyTest, SymlinkLeavingTheRootIsNotFollowed) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->updates.size(), 1u);
   EXPECT_EQ(r->updates[0].file, "in.yaml");
-  EXPECT_THAT(r->skipped,
-              ElementsAre(Field(&SkippedFile::file, "link.yaml")));
+  EXPECT_THAT(r->skipped, ElementsAre(Field(&SkippedFile::file, "link.yaml")));
   EXPECT_TRUE(r->skipped[0].symlink);
   ASSERT_TRUE(WriteSetterUpdates(root.string(), r->updates).ok());
   EXPECT_EQ(ReadAll(outside / "secret.yaml"), kMarked);
   EXPECT_EQ(ReadAll(root / "in.yaml"), kRewritten);
 
   // update.path through a symlink out of the root, or with "..".
-  EXPECT_EQ(ComputeSetterUpdates(root.string(), "linkdir", Policies(),
-                                 Options())
+  EXPECT_EQ(
+      ComputeSetterUpdates(root.string(), "linkdir", Policies(), Options())
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ComputeSetterUpdates(root.string(), "reldir", Policies(), Options())
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ComputeSetterUpdates(root.string(), "reldir", Policies(),
-                                 Options())
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ComputeSetterUpdates(root.string(), "../outside", Policies(),
-                                 Options())
-                .status()
-                .code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      ComputeSetterUpdates(root.string(), "../outside", Policies(), Options())
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ComputeSetterUpdates(root.string(), "/etc", Policies(), Options())
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
   // Writing a path through the link, or out with "..", is refused.
-  EXPECT_FALSE(WriteSetterUpdates(root.string(), {{"linkdir/secret.yaml", "x"}}).ok());
-  EXPECT_FALSE(WriteSetterUpdates(root.string(), {{"../outside/secret.yaml", "x"}}).ok());
+  EXPECT_FALSE(
+      WriteSetterUpdates(root.string(), {{"linkdir/secret.yaml", "x"}}).ok());
+  EXPECT_FALSE(
+      WriteSetterUpdates(root.string(), {{"../outside/secret.yaml", "x"}})
+          .ok());
   EXPECT_EQ(ReadAll(outside / "secret.yaml"), kMarked);
 }
 
@@ -404,7 +405,8 @@ TEST(SettersSafetyTest, LinkInsideTheRootIsNotWrittenThrough) {
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->updates.size(), 1u);  // the real file, once
   EXPECT_EQ(r->updates[0].file, "real/app.yaml");
-  EXPECT_FALSE(WriteSetterUpdates(root.string(), {{"alias.yaml", kRewritten}}).ok());
+  EXPECT_FALSE(
+      WriteSetterUpdates(root.string(), {{"alias.yaml", kRewritten}}).ok());
   ASSERT_TRUE(WriteSetterUpdates(root.string(), r->updates).ok());
   EXPECT_TRUE(fs::is_symlink(fs::symlink_status(root / "alias.yaml")));
   EXPECT_EQ(ReadAll(root / "real" / "app.yaml"), kRewritten);
@@ -429,8 +431,9 @@ TEST_P(AtomicWriteTest, KeepsModeAndLeavesNoTemporaryFile) {
   TempDir dir;
   WriteAll(dir.path() / "a.yaml", kMarked);
   ASSERT_EQ(::chmod((dir.path() / "a.yaml").c_str(), 0640), 0);
-  ASSERT_TRUE(
-      WriteFilesUnderRoot(dir.path().string(), {{"a.yaml", kRewritten}}, GetParam()).ok());
+  ASSERT_TRUE(WriteFilesUnderRoot(dir.path().string(), {{"a.yaml", kRewritten}},
+                                  GetParam())
+                  .ok());
   struct stat st;
   ASSERT_EQ(::stat((dir.path() / "a.yaml").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640u);
@@ -453,25 +456,26 @@ TEST_P(AtomicWriteTest, NoFileReplacedWhenOneCannotBeWritten) {
   WriteAll(root / "b" / "real.yaml", kMarked);
   WriteAll(root / "c" / "three.yaml", kMarked);
   fs::create_symlink("real.yaml", root / "b" / "link.yaml");
-  const absl::Status written = WriteFilesUnderRoot(
-      root.string(),
-      {{"a/one.yaml", kRewritten}, {"b/link.yaml", kRewritten},
-       {"c/three.yaml", kRewritten}},
-      GetParam());
+  const absl::Status written =
+      WriteFilesUnderRoot(root.string(),
+                          {{"a/one.yaml", kRewritten},
+                           {"b/link.yaml", kRewritten},
+                           {"c/three.yaml", kRewritten}},
+                          GetParam());
   EXPECT_EQ(written.code(), absl::StatusCode::kFailedPrecondition) << written;
   EXPECT_EQ(ReadAll(root / "a" / "one.yaml"), kMarked);
   EXPECT_EQ(ReadAll(root / "b" / "real.yaml"), kMarked);
   EXPECT_EQ(ReadAll(root / "c" / "three.yaml"), kMarked);
   EXPECT_THAT(ReadTree(root),
-              UnorderedElementsAre(
-                  ::testing::Key("a/one.yaml"), ::testing::Key("b/real.yaml"),
-                  ::testing::Key("c/three.yaml")));
+              UnorderedElementsAre(::testing::Key("a/one.yaml"),
+                                   ::testing::Key("b/real.yaml"),
+                                   ::testing::Key("c/three.yaml")));
 
   // Without the bad file, every file is replaced.
-  ASSERT_TRUE(WriteFilesUnderRoot(root.string(),
-                                  {{"a/one.yaml", kRewritten},
-                                   {"c/three.yaml", kRewritten}},
-                                  GetParam())
+  ASSERT_TRUE(WriteFilesUnderRoot(
+                  root.string(),
+                  {{"a/one.yaml", kRewritten}, {"c/three.yaml", kRewritten}},
+                  GetParam())
                   .ok());
   EXPECT_EQ(ReadAll(root / "a" / "one.yaml"), kRewritten);
   EXPECT_EQ(ReadAll(root / "c" / "three.yaml"), kRewritten);

@@ -43,7 +43,9 @@ ABSL_FLAG(int, page_size, 1000, "the ?n= of the URLs in --urls-file");
 
 namespace {
 
-std::string RepositoryName(int i) { return absl::StrFormat("bench/repo-%04d", i); }
+std::string RepositoryName(int i) {
+  return absl::StrFormat("bench/repo-%04d", i);
+}
 
 std::vector<std::string> TagNames(int count) {
   std::vector<std::string> tags;
@@ -52,8 +54,8 @@ std::vector<std::string> TagNames(int count) {
     if (i % 2 == 0) {
       tags.push_back(absl::StrCat(i / 200, ".", (i / 20) % 10, ".", i % 20));
     } else {
-      tags.push_back(absl::StrFormat("main-%07x-%d", (i * 2654435761u) & 0xfffffff,
-                                     1700000000 + i * 37));
+      tags.push_back(absl::StrFormat(
+          "main-%07x-%d", (i * 2654435761u) & 0xfffffff, 1700000000 + i * 37));
     }
   }
   return tags;
@@ -64,9 +66,10 @@ bool WriteUrls(const std::string& path, const std::string& base_url,
                int page_size) {
   std::ofstream out(path);
   for (int r = 0; r < repositories; ++r) {
-    const std::string prefix =
-        absl::StrCat(base_url, "/v2/", RepositoryName(r), "/tags/list?n=", page_size);
-    for (size_t start = 0; start == 0 || start < tags.size(); start += page_size) {
+    const std::string prefix = absl::StrCat(base_url, "/v2/", RepositoryName(r),
+                                            "/tags/list?n=", page_size);
+    for (size_t start = 0; start == 0 || start < tags.size();
+         start += page_size) {
       out << "url = \"" << prefix;
       if (start > 0) out << "&last=" << tags[start - 1];
       out << "\"\noutput = \"/dev/null\"\n";
@@ -103,7 +106,8 @@ int main(int argc, char** argv) {
 
   ia::testing::FakeRegistry registry;
   const std::vector<std::string> tags = TagNames(tag_count);
-  for (int r = 0; r < repositories; ++r) registry.SetTags(RepositoryName(r), tags);
+  for (int r = 0; r < repositories; ++r)
+    registry.SetTags(RepositoryName(r), tags);
   registry.SetMaxPageSize(absl::GetFlag(FLAGS_max_page_size));
   if (absl::Status s = registry.Start(); !s.ok()) {
     std::cerr << "bench_fake_registry: " << s << "\n";

@@ -70,8 +70,9 @@ class Kustomization {
       const std::string file = resource.as<std::string>();
       for (YAML::Node doc : YAML::LoadAllFromFile(kKubeDir + "/" + file)) {
         if (!doc.IsMap()) continue;
-        const std::string key = absl::StrCat(doc["kind"].as<std::string>(), "/",
-                                             doc["metadata"]["name"].as<std::string>());
+        const std::string key =
+            absl::StrCat(doc["kind"].as<std::string>(), "/",
+                         doc["metadata"]["name"].as<std::string>());
         objects_[key] = doc;
         files_[key] = file;
       }
@@ -115,7 +116,8 @@ std::map<std::string, std::string> ArgFlags(YAML::Node container) {
     EXPECT_TRUE(absl::StartsWith(a, "--") && eq != std::string::npos)
         << "argument \"" << a << "\" is not --name=value";
     if (eq == std::string::npos) continue;
-    flags[absl::StrReplaceAll(a.substr(2, eq - 2), {{"-", "_"}})] = a.substr(eq + 1);
+    flags[absl::StrReplaceAll(a.substr(2, eq - 2), {{"-", "_"}})] =
+        a.substr(eq + 1);
   }
   return flags;
 }
@@ -144,7 +146,8 @@ int PortOf(const std::string& host_port) {
 
 int ContainerPort(YAML::Node container, const std::string& name) {
   for (YAML::Node p : container["ports"]) {
-    if (p["name"].as<std::string>() == name) return p["containerPort"].as<int>();
+    if (p["name"].as<std::string>() == name)
+      return p["containerPort"].as<int>();
   }
   return -1;
 }
@@ -166,7 +169,9 @@ YAML::Node MountHolding(YAML::Node container, const std::string& path) {
 }
 
 std::string BinaryName(YAML::Node container) {
-  return fs::path(container["command"][0].as<std::string>()).filename().string();
+  return fs::path(container["command"][0].as<std::string>())
+      .filename()
+      .string();
 }
 
 class DeployTest : public ::testing::Test {
@@ -200,7 +205,8 @@ TEST_F(DeployTest, EveryArgumentIsAFlagOfTheBinary) {
     ASSERT_TRUE(Binaries().count(name)) << "unknown binary " << name;
     EXPECT_EQ(d["metadata"]["name"].as<std::string>(), name);
     const std::set<std::string> known = HelpFlags(Binaries().at(name));
-    ASSERT_TRUE(known.count("listen")) << name << " --helpfull lists no --listen";
+    ASSERT_TRUE(known.count("listen"))
+        << name << " --helpfull lists no --listen";
     for (const auto& [flag, value] : ArgFlags(c)) {
       EXPECT_TRUE(known.count(flag)) << name << " has no flag --" << flag;
     }
@@ -225,8 +231,10 @@ TEST_F(DeployTest, PortsProbesAndServicesAgreeWithTheFlags) {
     EXPECT_EQ(ContainerPort(c, "http"), http_port);
 
     // HTTP probes: the kubelet's gRPC probe cannot speak TLS (--tls-*).
-    for (const char* probe : {"startupProbe", "livenessProbe", "readinessProbe"}) {
-      ASSERT_TRUE(c[probe]["httpGet"].IsDefined()) << probe << " is not an HTTP probe";
+    for (const char* probe :
+         {"startupProbe", "livenessProbe", "readinessProbe"}) {
+      ASSERT_TRUE(c[probe]["httpGet"].IsDefined())
+          << probe << " is not an HTTP probe";
       EXPECT_EQ(c[probe]["httpGet"]["port"].as<std::string>(), "http") << probe;
       EXPECT_EQ(c[probe]["httpGet"]["path"].as<std::string>(),
                 std::string(probe) == "readinessProbe" ? "/readyz" : "/healthz")
@@ -240,18 +248,21 @@ TEST_F(DeployTest, PortsProbesAndServicesAgreeWithTheFlags) {
     for (YAML::Node p : svc["spec"]["ports"]) {
       ports[p["targetPort"].as<std::string>()] = p["port"].as<int>();
     }
-    EXPECT_EQ(ports, (std::map<std::string, int>{{"grpc", grpc_port}, {"http", http_port}}));
+    EXPECT_EQ(ports, (std::map<std::string, int>{{"grpc", grpc_port},
+                                                 {"http", http_port}}));
     for (const auto& label : d["spec"]["selector"]["matchLabels"]) {
       const std::string key = label.first.as<std::string>();
       const std::string value = label.second.as<std::string>();
       EXPECT_EQ(svc["spec"]["selector"][key].as<std::string>(""), value);
-      EXPECT_EQ(d["spec"]["template"]["metadata"]["labels"][key].as<std::string>(""), value);
+      EXPECT_EQ(
+          d["spec"]["template"]["metadata"]["labels"][key].as<std::string>(""),
+          value);
     }
   }
 
   // The policy service calls its peers through their Services.
-  YAML::Node policy =
-      k.Get("Deployment/image-policy")["spec"]["template"]["spec"]["containers"][0];
+  YAML::Node policy = k.Get(
+      "Deployment/image-policy")["spec"]["template"]["spec"]["containers"][0];
   std::map<std::string, std::string> flags = ArgFlags(policy);
   EXPECT_EQ(flags["reflector"], "image-reflector:50051");
   EXPECT_EQ(flags["automation"], "image-automation:50053");
@@ -283,9 +294,10 @@ TEST_F(DeployTest, VolumesAreMountedWhereTheFlagsPoint) {
     ASSERT_TRUE(manifests.IsDefined()) << "no volume at --manifests";
     EXPECT_EQ(manifests["mountPath"].as<std::string>(), flags["manifests"]);
     EXPECT_TRUE(manifests["readOnly"].as<bool>(false));
-    EXPECT_EQ(Volume(pod, manifests["name"].as<std::string>())["configMap"]["name"]
-                  .as<std::string>(""),
-              "image-automation-manifests");
+    EXPECT_EQ(
+        Volume(pod, manifests["name"].as<std::string>())["configMap"]["name"]
+            .as<std::string>(""),
+        "image-automation-manifests");
     EXPECT_FALSE(k.GeneratorFiles("image-automation-manifests").empty());
 
     // --secrets-dir: a projected volume laid out <namespace>/<name>/<key>.
@@ -325,26 +337,31 @@ TEST_F(DeployTest, SecretReferencesOfTheManifestsAreMounted) {
       {"GitRepository", "image-automation"},
       {"ImageUpdateAutomation", "image-automation"}};
   int refs = 0;
-  for (const std::string& file : k.GeneratorFiles("image-automation-manifests")) {
+  for (const std::string& file :
+       k.GeneratorFiles("image-automation-manifests")) {
     for (YAML::Node doc : YAML::LoadAllFromFile(kKubeDir + "/" + file)) {
       if (!doc.IsMap() || !owner.count(doc["kind"].as<std::string>())) continue;
-      const std::string ns = doc["metadata"]["namespace"].as<std::string>("default");
+      const std::string ns =
+          doc["metadata"]["namespace"].as<std::string>("default");
       YAML::Node spec = doc["spec"];
       std::vector<YAML::Node> found = {spec["secretRef"], spec["certSecretRef"],
                                        spec["proxySecretRef"]};
-      if (spec["git"]) found.push_back(spec["git"]["commit"]["signingKey"]["secretRef"]);
-      YAML::Node pod =
-          k.Get("Deployment/" + owner.at(doc["kind"].as<std::string>()))["spec"]["template"]
-              ["spec"];
+      if (spec["git"])
+        found.push_back(spec["git"]["commit"]["signingKey"]["secretRef"]);
+      YAML::Node pod = k.Get(
+          "Deployment/" +
+          owner.at(doc["kind"].as<std::string>()))["spec"]["template"]["spec"];
       for (YAML::Node ref : found) {
         if (!ref.IsDefined() || !ref.IsMap()) continue;
         ++refs;
-        const std::string prefix = absl::StrCat(ns, "/", ref["name"].as<std::string>(), "/");
+        const std::string prefix =
+            absl::StrCat(ns, "/", ref["name"].as<std::string>(), "/");
         bool mounted = false;
         for (YAML::Node v : pod["volumes"]) {
           for (YAML::Node source : v["projected"]["sources"]) {
             for (YAML::Node item : source["secret"]["items"]) {
-              mounted |= absl::StartsWith(item["path"].as<std::string>(), prefix);
+              mounted |=
+                  absl::StartsWith(item["path"].as<std::string>(), prefix);
             }
           }
         }
@@ -365,11 +382,15 @@ TEST_F(DeployTest, ContainersRunAsNonRootOnReadOnlyRoots) {
     EXPECT_EQ(pod["securityContext"]["runAsUser"].as<int>(0), 65532);
     EXPECT_EQ(pod["securityContext"]["fsGroup"].as<int>(0), 65532);
     EXPECT_TRUE(c["securityContext"]["readOnlyRootFilesystem"].as<bool>(false));
-    EXPECT_FALSE(c["securityContext"]["allowPrivilegeEscalation"].as<bool>(true));
-    EXPECT_EQ(c["securityContext"]["capabilities"]["drop"][0].as<std::string>(""), "ALL");
+    EXPECT_FALSE(
+        c["securityContext"]["allowPrivilegeEscalation"].as<bool>(true));
+    EXPECT_EQ(
+        c["securityContext"]["capabilities"]["drop"][0].as<std::string>(""),
+        "ALL");
     EXPECT_FALSE(pod["automountServiceAccountToken"].as<bool>(true));
     EXPECT_TRUE(
-        k.Get("ServiceAccount/" + pod["serviceAccountName"].as<std::string>()).IsDefined());
+        k.Get("ServiceAccount/" + pod["serviceAccountName"].as<std::string>())
+            .IsDefined());
     // Resources: requests, and a memory limit above them.
     EXPECT_TRUE(c["resources"]["requests"]["cpu"].IsDefined());
     EXPECT_TRUE(c["resources"]["requests"]["memory"].IsDefined());
@@ -380,24 +401,28 @@ TEST_F(DeployTest, ContainersRunAsNonRootOnReadOnlyRoots) {
 // The Dockerfile builds the binaries the Deployments run, from every folder
 // the build needs, and runs them as the user the pods ask for.
 TEST_F(DeployTest, DockerfileMakesWhatTheDeploymentsRun) {
-  const std::string dockerfile = ReadText(std::string(IA_DEPLOY_DIR) + "/Dockerfile");
+  const std::string dockerfile =
+      ReadText(std::string(IA_DEPLOY_DIR) + "/Dockerfile");
   for (YAML::Node d : k.OfKind("Deployment")) {
     YAML::Node c = d["spec"]["template"]["spec"]["containers"][0];
     const std::string command = c["command"][0].as<std::string>();
     EXPECT_TRUE(absl::StartsWith(command, "/usr/local/bin/")) << command;
-    EXPECT_TRUE(absl::StrContains(dockerfile, "/" + BinaryName(c) + " ")) << command;
+    EXPECT_TRUE(absl::StrContains(dockerfile, "/" + BinaryName(c) + " "))
+        << command;
     EXPECT_EQ(c["image"].as<std::string>(), "image-automation");
   }
   EXPECT_TRUE(absl::StrContains(dockerfile, "\nUSER 65532:65532\n"));
   // Every folder the top-level CMakeLists.txt adds is copied into the build.
-  const std::string cmake = ReadText(std::string(IA_SOURCE_DIR) + "/CMakeLists.txt");
+  const std::string cmake =
+      ReadText(std::string(IA_SOURCE_DIR) + "/CMakeLists.txt");
   re2::StringPiece input(cmake);
   std::string dir;
   static const re2::RE2 kSubdir(R"(add_subdirectory\(([A-Za-z0-9_./-]+)\))");
   while (re2::RE2::FindAndConsume(&input, kSubdir, &dir)) {
     if (dir == "tests") continue;
     const std::string top = dir.substr(0, dir.find('/'));
-    EXPECT_TRUE(absl::StrContains(dockerfile, absl::StrCat("\nCOPY ", top, " ", top, "\n")))
+    EXPECT_TRUE(absl::StrContains(dockerfile,
+                                  absl::StrCat("\nCOPY ", top, " ", top, "\n")))
         << "the Dockerfile does not copy " << top;
   }
 }
@@ -414,29 +439,35 @@ TEST_F(DeployTest, NetworkPolicyAllowsOnlyTheArchitecturesFlows) {
   std::set<std::string> restricts_egress;
   for (YAML::Node np : k.OfKind("NetworkPolicy")) {
     const std::string target =
-        np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as<std::string>("");
-    ASSERT_TRUE(want_ingress.count(target)) << "a NetworkPolicy selects " << target;
+        np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            .as<std::string>("");
+    ASSERT_TRUE(want_ingress.count(target))
+        << "a NetworkPolicy selects " << target;
     std::set<std::string> types;
-    for (YAML::Node t : np["spec"]["policyTypes"]) types.insert(t.as<std::string>());
+    for (YAML::Node t : np["spec"]["policyTypes"])
+      types.insert(t.as<std::string>());
     EXPECT_TRUE(types.count("Ingress"));
     if (types.count("Egress")) restricts_egress.insert(target);
     for (const char* direction : {"ingress", "egress"}) {
       for (YAML::Node rule : np["spec"][direction]) {
-        const char* peers_key = std::string(direction) == "ingress" ? "from" : "to";
+        const char* peers_key =
+            std::string(direction) == "ingress" ? "from" : "to";
         std::vector<std::string> peers;
         for (YAML::Node peer : rule[peers_key]) {
           // Only pods of this kustomization, by name.
           EXPECT_FALSE(peer["namespaceSelector"].IsDefined());
           EXPECT_FALSE(peer["ipBlock"].IsDefined());
           peers.push_back(
-              peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as<std::string>());
+              peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+                  .as<std::string>());
         }
         if (peers.empty()) peers.push_back("");
         ASSERT_TRUE(rule["ports"].IsDefined() && rule["ports"].size() > 0)
             << target << ": a rule without ports allows every port";
         for (const std::string& peer : peers) {
           for (YAML::Node port : rule["ports"]) {
-            auto& flows = std::string(direction) == "ingress" ? ingress : egress;
+            auto& flows =
+                std::string(direction) == "ingress" ? ingress : egress;
             flows[target].insert({peer, port["port"].as<int>()});
           }
         }
@@ -447,12 +478,14 @@ TEST_F(DeployTest, NetworkPolicyAllowsOnlyTheArchitecturesFlows) {
   // The HTTP ports let in are the services' --http-listen ports.
   for (YAML::Node d : k.OfKind("Deployment")) {
     YAML::Node c = d["spec"]["template"]["spec"]["containers"][0];
-    EXPECT_TRUE(want_ingress.at(BinaryName(c)).count({"", PortOf(ArgFlags(c)["http_listen"])}));
+    EXPECT_TRUE(want_ingress.at(BinaryName(c))
+                    .count({"", PortOf(ArgFlags(c)["http_listen"])}));
   }
   // The policy service goes out only to its peers and DNS.
   EXPECT_EQ(restricts_egress, std::set<std::string>{"image-policy"});
-  EXPECT_EQ(egress["image-policy"],
-            (Flows{{"image-reflector", 50051}, {"image-automation", 50053}, {"", 53}}));
+  EXPECT_EQ(egress["image-policy"], (Flows{{"image-reflector", 50051},
+                                           {"image-automation", 50053},
+                                           {"", 53}}));
 }
 
 // Each binary starts with its Deployment's arguments, the mounts played by
@@ -474,13 +507,16 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
       fs::create_directories(local);
       YAML::Node v = Volume(pod, volume_name);
       if (v["configMap"]) {
-        for (const std::string& f : k.GeneratorFiles(v["configMap"]["name"].as<std::string>())) {
-          fs::copy_file(kKubeDir + "/" + f, local + "/" + fs::path(f).filename().string());
+        for (const std::string& f :
+             k.GeneratorFiles(v["configMap"]["name"].as<std::string>())) {
+          fs::copy_file(kKubeDir + "/" + f,
+                        local + "/" + fs::path(f).filename().string());
         }
       }
       for (YAML::Node item : v["secret"]["items"]) {
-        dir.WriteFile("mnt-" + volume_name + "/" + item["path"].as<std::string>(),
-                      "not-a-real-secret\n");
+        dir.WriteFile(
+            "mnt-" + volume_name + "/" + item["path"].as<std::string>(),
+            "not-a-real-secret\n");
       }
       mounts[m["mountPath"].as<std::string>()] = local;
     }
@@ -493,9 +529,11 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
       std::string value = a.substr(eq + 1);
       const std::string flag = a.substr(0, eq);
       if (flag == "--listen") value = absl::StrCat("127.0.0.1:", grpc_port);
-      if (flag == "--http-listen") value = absl::StrCat("127.0.0.1:", http_port);
+      if (flag == "--http-listen")
+        value = absl::StrCat("127.0.0.1:", http_port);
       if (flag == "--reflector" || flag == "--automation") {
-        value = absl::StrCat("127.0.0.1:", FreePort());  // peers are not needed to start
+        value = absl::StrCat("127.0.0.1:",
+                             FreePort());  // peers are not needed to start
       }
       for (const auto& [path, local] : mounts) {
         if (value == path || absl::StartsWith(value, path + "/")) {
@@ -520,7 +558,8 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
     absl::StatusOr<int> live = HealthCheck(channel, "");
     EXPECT_TRUE(live.ok() && *live == 1) << process.Log();
     // What the probes ask, on the HTTP port.
-    for (const char* probe : {"startupProbe", "livenessProbe", "readinessProbe"}) {
+    for (const char* probe :
+         {"startupProbe", "livenessProbe", "readinessProbe"}) {
       const std::string path = c[probe]["httpGet"]["path"].as<std::string>();
       EXPECT_EQ(HttpGet(http_port, path).status, 200) << probe << " " << path;
     }

@@ -65,7 +65,9 @@ int Count(const std::vector<json>& events, const std::string& type) {
 class WatchSelections : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"}).ok());
+    ASSERT_TRUE(
+        SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"})
+            .ok());
     ASSERT_TRUE(reflector.Start().ok()) << reflector.Log();
     ASSERT_TRUE(policy.Start().ok()) << policy.Log();
     stub = v1::Policy::NewStub(policy.Channel());
@@ -85,23 +87,26 @@ class WatchSelections : public ::testing::Test {
 };
 
 TEST_F(WatchSelections, PrintsTheSnapshotAsJsonLines) {
-  CommandResult r = RunCommand(IA_WATCH_SELECTIONS_BIN,
-                               {"--policy", policy.address(), "--until-snapshot-end"});
+  CommandResult r =
+      RunCommand(IA_WATCH_SELECTIONS_BIN,
+                 {"--policy", policy.address(), "--until-snapshot-end"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<json> events = JsonLines(r.out);
   ASSERT_EQ(events.size(), 2u) << r.out;
   EXPECT_EQ(events[0]["type"], "SNAPSHOT");
   EXPECT_EQ(events[0]["selection"]["policy"]["namespace"], "flux-system");
   EXPECT_EQ(events[0]["selection"]["policy"]["name"], "app");
-  EXPECT_EQ(events[0]["selection"]["latestRef"]["name"], "registry.example/app");
+  EXPECT_EQ(events[0]["selection"]["latestRef"]["name"],
+            "registry.example/app");
   EXPECT_EQ(events[0]["selection"]["latestRef"]["tag"], "1.3.0");
   EXPECT_EQ(events[1]["type"], "SNAPSHOT_END");
   // Nothing but JSON on stdout.
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
 
   // --namespace filters: another namespace has no selection.
-  r = RunCommand(IA_WATCH_SELECTIONS_BIN, {"--policy=" + policy.address(), "--namespace",
-                                           "other", "--until-snapshot-end"});
+  r = RunCommand(IA_WATCH_SELECTIONS_BIN,
+                 {"--policy=" + policy.address(), "--namespace", "other",
+                  "--until-snapshot-end"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   events = JsonLines(r.out);
   ASSERT_EQ(events.size(), 1u) << r.out;
@@ -135,12 +140,14 @@ TEST_F(WatchSelections, FollowsUpdatesAndResyncsAfterARestart) {
   events = JsonLines(watch.Log());
   ASSERT_EQ(Count(events, "SNAPSHOT"), 2) << watch.Log();
   EXPECT_EQ(events[events.size() - 2]["type"], "SNAPSHOT");
-  EXPECT_EQ(events[events.size() - 2]["selection"]["latestRef"]["tag"], "2.0.0");
+  EXPECT_EQ(events[events.size() - 2]["selection"]["latestRef"]["tag"],
+            "2.0.0");
   EXPECT_TRUE(watch.Running());
 }
 
 TEST(WatchSelectionsUsage, RefusesUnknownArguments) {
-  CommandResult r = RunCommand(IA_WATCH_SELECTIONS_BIN, {"--polcy=127.0.0.1:1"});
+  CommandResult r =
+      RunCommand(IA_WATCH_SELECTIONS_BIN, {"--polcy=127.0.0.1:1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown argument --polcy"), std::string::npos) << r.err;
 }

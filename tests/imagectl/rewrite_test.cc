@@ -151,9 +151,9 @@ TEST_F(RewriteTest, DryRunWritesNothing) {
                  "flux-system:app=ghcr.io/org/app:1.3.0@" + sha}),
             kExitOk)
       << err_.str();
-  EXPECT_THAT(out_.str(),
-              HasSubstr("ghcr.io/org/app:1.0.0 -> "
-                        "ghcr.io/org/app:1.3.0@" + sha + "\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("ghcr.io/org/app:1.0.0 -> "
+                                    "ghcr.io/org/app:1.3.0@" +
+                                    sha + "\n"));
   EXPECT_THAT(out_.str(), HasSubstr("1 file would change (dry run"));
   EXPECT_EQ(ReadAll(dir_ / "deploy" / "app.yaml"), kDeployment);
 }
@@ -189,8 +189,8 @@ TEST_F(RewriteTest, BadInput) {
   EXPECT_EQ(Run({"rewrite", "--path", dir_.string(), "--policy",
                  "ns:app=ghcr.io/org/app:bad tag"}),
             kExitUsage);
-  EXPECT_EQ(Run({"rewrite", "--path", dir_.string(), "--policy",
-                 "ns:a=x:1", "--policy", "ns:a=x:2"}),
+  EXPECT_EQ(Run({"rewrite", "--path", dir_.string(), "--policy", "ns:a=x:1",
+                 "--policy", "ns:a=x:2"}),
             kExitUsage);
   EXPECT_EQ(Run({"rewrite", "--path", (dir_ / "missing").string(), "--policy",
                  "ns:a=x:1"}),

@@ -135,15 +135,17 @@ class EndToEnd : public ::testing::Test {
       return absl::StrReplaceAll(text, {{"REGISTRY", host}});
     };
     ASSERT_TRUE(repo_
-                    ->Commit("main",
-                             {{"clusters/my-cluster/deployment.yaml", with_host(kDeployment)},
-                              {"clusters/my-cluster/values.yaml", with_host(kValues)},
-                              {"clusters/my-cluster/kustomization.yaml",
-                               with_host(kKustomization)}})
+                    ->Commit("main", {{"clusters/my-cluster/deployment.yaml",
+                                       with_host(kDeployment)},
+                                      {"clusters/my-cluster/values.yaml",
+                                       with_host(kValues)},
+                                      {"clusters/my-cluster/kustomization.yaml",
+                                       with_host(kKustomization)}})
                     .ok());
-    dir_.WriteFile("manifests/objects.yaml",
-                   absl::StrReplaceAll(kObjects, {{"REGISTRY", host},
-                                                  {"GIT_URL", repo_->FileUrl()}}));
+    dir_.WriteFile(
+        "manifests/objects.yaml",
+        absl::StrReplaceAll(
+            kObjects, {{"REGISTRY", host}, {"GIT_URL", repo_->FileUrl()}}));
 
     auto flags = [&](std::vector<std::string> own) {
       own.push_back("--manifests=" + dir_.Join("manifests"));
@@ -151,12 +153,14 @@ class EndToEnd : public ::testing::Test {
       return own;
     };
     reflector_ = std::make_unique<Service>(
-        ServiceOptions{IA_REFLECTOR_BIN, dir_.Join("reflector"),
-                       flags({absl::StrCat("--http-listen=127.0.0.1:", webhook_port)}),
-                       credentials},
+        ServiceOptions{
+            IA_REFLECTOR_BIN, dir_.Join("reflector"),
+            flags({absl::StrCat("--http-listen=127.0.0.1:", webhook_port)}),
+            credentials},
         dir_.Join("reflector.log"));
     automation_ = std::make_unique<Service>(
-        ServiceOptions{IA_AUTOMATION_BIN, dir_.Join("automation"), flags({}), credentials},
+        ServiceOptions{IA_AUTOMATION_BIN, dir_.Join("automation"), flags({}),
+                       credentials},
         dir_.Join("automation.log"));
     policy_ = std::make_unique<Service>(
         ServiceOptions{IA_POLICY_BIN, dir_.Join("policy"),
@@ -184,10 +188,11 @@ class EndToEnd : public ::testing::Test {
     while (Log().size() < commits && absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(2));
     }
-    EXPECT_EQ(Log().size(), commits) << "after pushing " << tag << "\nreflector:\n"
-                                     << reflector_->Log() << "\npolicy:\n"
-                                     << policy_->Log() << "\nautomation:\n"
-                                     << automation_->Log();
+    EXPECT_EQ(Log().size(), commits)
+        << "after pushing " << tag << "\nreflector:\n"
+        << reflector_->Log() << "\npolicy:\n"
+        << policy_->Log() << "\nautomation:\n"
+        << automation_->Log();
     return absl::Now() - start;
   }
 
@@ -206,8 +211,9 @@ TEST_F(EndToEnd, PushesBecomeOneCommitPerSelection) {
               HasSubstr(host + "/myorg/my-app:1.2.3 # {"));
   EXPECT_THAT(*repo_->ReadFile("main", "clusters/my-cluster/values.yaml"),
               HasSubstr("tag: 1.2.3 # {"));
-  EXPECT_THAT(*repo_->ReadFile("main", "clusters/my-cluster/kustomization.yaml"),
-              HasSubstr("newTag: 1.2.3 # {"));
+  EXPECT_THAT(
+      *repo_->ReadFile("main", "clusters/my-cluster/kustomization.yaml"),
+      HasSubstr("newTag: 1.2.3 # {"));
 
   const absl::Duration second = PushAndWaitFor("1.3.0", 3);
   const std::string head = Log().front();
@@ -216,15 +222,16 @@ TEST_F(EndToEnd, PushesBecomeOneCommitPerSelection) {
             "1\t1\tclusters/my-cluster/deployment.yaml\n"
             "1\t1\tclusters/my-cluster/kustomization.yaml\n"
             "1\t1\tclusters/my-cluster/values.yaml\n");
-  EXPECT_EQ(*repo_->Message(head),
-            // Objects in Go's map order: apiVersion, kind, name, namespace
-            // (values.yaml is no Kubernetes object: all empty, first).
-            absl::StrCat("Automated image update\n\n",
-                         "- /: 1.2.3 -> 1.3.0 \n",
-                         "- Deployment/my-app: ", host, "/myorg/my-app:1.2.3 -> ", host,
-                         "/myorg/my-app:1.3.0 \n",
-                         "- Kustomization/: 1.2.3 -> 1.3.0 \n"));
-  EXPECT_EQ(*repo_->Log("main", "%an <%ae>").value().begin(), "fluxbot <flux@example.com>");
+  EXPECT_EQ(
+      *repo_->Message(head),
+      // Objects in Go's map order: apiVersion, kind, name, namespace
+      // (values.yaml is no Kubernetes object: all empty, first).
+      absl::StrCat("Automated image update\n\n", "- /: 1.2.3 -> 1.3.0 \n",
+                   "- Deployment/my-app: ", host, "/myorg/my-app:1.2.3 -> ",
+                   host, "/myorg/my-app:1.3.0 \n",
+                   "- Kustomization/: 1.2.3 -> 1.3.0 \n"));
+  EXPECT_EQ(*repo_->Log("main", "%an <%ae>").value().begin(),
+            "fluxbot <flux@example.com>");
 
   // 2.0.0 is outside the range: the tag set changes, the selection does not.
   auto digest = PushImage(registry_->url(), "myorg/my-app", "2.0.0");
@@ -233,8 +240,8 @@ TEST_F(EndToEnd, PushesBecomeOneCommitPerSelection) {
   EXPECT_EQ(Log().size(), 3u);
 
   std::cout << "push-to-commit latency (notification path): 1.2.3 "
-            << absl::FormatDuration(first) << ", 1.3.0 " << absl::FormatDuration(second)
-            << "\n";
+            << absl::FormatDuration(first) << ", 1.3.0 "
+            << absl::FormatDuration(second) << "\n";
 }
 
 TEST_F(EndToEnd, Kill9OfEachServiceLosesAndDuplicatesNothing) {
@@ -255,15 +262,19 @@ TEST_F(EndToEnd, Kill9OfEachServiceLosesAndDuplicatesNothing) {
   }
   const std::string last = absl::StrCat("tag: 1.0.", kPushes, " #");
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (repo_->ReadFile("main", "clusters/my-cluster/values.yaml").value_or("").find(last) ==
-             std::string::npos &&
+  while (repo_->ReadFile("main", "clusters/my-cluster/values.yaml")
+                 .value_or("")
+                 .find(last) == std::string::npos &&
          absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  ASSERT_THAT(repo_->ReadFile("main", "clusters/my-cluster/values.yaml").value_or(""),
-              HasSubstr(last))
-      << "reflector:\n" << reflector_->Log() << "\npolicy:\n" << policy_->Log()
-      << "\nautomation:\n" << automation_->Log();
+  ASSERT_THAT(
+      repo_->ReadFile("main", "clusters/my-cluster/values.yaml").value_or(""),
+      HasSubstr(last))
+      << "reflector:\n"
+      << reflector_->Log() << "\npolicy:\n"
+      << policy_->Log() << "\nautomation:\n"
+      << automation_->Log();
   absl::SleepFor(absl::Seconds(1));  // a duplicate would show up by now
 
   // Oldest first: the tag each commit wrote must rise strictly.
@@ -272,12 +283,14 @@ TEST_F(EndToEnd, Kill9OfEachServiceLosesAndDuplicatesNothing) {
   ASSERT_GE(commits.size(), 2u);
   int previous = 0;
   for (size_t i = 1; i < commits.size(); ++i) {
-    auto values = repo_->ReadFile(commits[i], "clusters/my-cluster/values.yaml");
+    auto values =
+        repo_->ReadFile(commits[i], "clusters/my-cluster/values.yaml");
     ASSERT_TRUE(values.ok());
     const size_t at = values->find("tag: 1.0.");
     ASSERT_NE(at, std::string::npos) << *values;
     const int patch = std::atoi(values->c_str() + at + 9);
-    EXPECT_GT(patch, previous) << "commit " << commits[i] << " repeats or steps back";
+    EXPECT_GT(patch, previous)
+        << "commit " << commits[i] << " repeats or steps back";
     previous = patch;
   }
   EXPECT_EQ(previous, kPushes);

@@ -69,14 +69,18 @@ class ImagectlTest : public ::testing::Test {
 TEST_F(ImagectlTest, ApplyRoutesEachKindAndGetSurvivesRestarts) {
   CommandResult applied = Imagectl({"apply", "-f", IA_EXAMPLES_DIR});
   ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
-  EXPECT_THAT(applied.out, HasSubstr("ImageRepository flux-system/my-app created"));
-  EXPECT_THAT(applied.out, HasSubstr("ImagePolicy flux-system/my-app created"));
   EXPECT_THAT(applied.out,
-              HasSubstr("ImageUpdateAutomation flux-system/my-app-automation created"));
-  EXPECT_THAT(applied.out, HasSubstr("GitRepository flux-system/flux-system created"));
+              HasSubstr("ImageRepository flux-system/my-app created"));
+  EXPECT_THAT(applied.out, HasSubstr("ImagePolicy flux-system/my-app created"));
+  EXPECT_THAT(
+      applied.out,
+      HasSubstr("ImageUpdateAutomation flux-system/my-app-automation created"));
+  EXPECT_THAT(applied.out,
+              HasSubstr("GitRepository flux-system/flux-system created"));
   // Applying the same files again changes nothing.
   applied = Imagectl({"apply", "-f", IA_EXAMPLES_DIR});
-  EXPECT_THAT(applied.out, HasSubstr("ImageRepository flux-system/my-app unchanged"));
+  EXPECT_THAT(applied.out,
+              HasSubstr("ImageRepository flux-system/my-app unchanged"));
 
   const std::vector<std::vector<std::string>> objects = {
       {"image", "repository", "my-app"},
@@ -88,7 +92,8 @@ TEST_F(ImagectlTest, ApplyRoutesEachKindAndGetSurvivesRestarts) {
   EXPECT_EQ(before[0]["apiVersion"], "image.toolkit.fluxcd.io/v1");
   EXPECT_EQ(before[0]["kind"], "ImageRepository");
   EXPECT_EQ(before[0]["spec"]["image"], "docker.io/myorg/my-app");
-  EXPECT_EQ(before[0]["status"]["canonicalImageName"], "index.docker.io/myorg/my-app");
+  EXPECT_EQ(before[0]["status"]["canonicalImageName"],
+            "index.docker.io/myorg/my-app");
   EXPECT_EQ(before[1]["spec"]["policy"]["semver"]["range"], ">=1.0.0 <2.0.0");
 
   // SIGTERM for the reflector and policy, kill -9 for the automation.
@@ -109,7 +114,8 @@ TEST_F(ImagectlTest, ApplyRoutesEachKindAndGetSurvivesRestarts) {
 }
 
 TEST_F(ImagectlTest, InvalidManifestIsRefusedWithTheField) {
-  const std::string file = dir_.WriteFile("bad.yaml", R"(apiVersion: image.toolkit.fluxcd.io/v1
+  const std::string file =
+      dir_.WriteFile("bad.yaml", R"(apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
 metadata:
   name: app
@@ -128,8 +134,9 @@ spec:
 }
 
 TEST_F(ImagectlTest, CreateDeleteAndReconcile) {
-  CommandResult r = Imagectl({"create", "image", "repository", "podinfo",
-                              "--image=ghcr.io/stefanprodan/podinfo", "--interval=5m"});
+  CommandResult r =
+      Imagectl({"create", "image", "repository", "podinfo",
+                "--image=ghcr.io/stefanprodan/podinfo", "--interval=5m"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Imagectl({"create", "image", "policy", "podinfo", "--image-ref=podinfo",
                 "--select-semver=5.0.x"});
@@ -144,16 +151,19 @@ TEST_F(ImagectlTest, CreateDeleteAndReconcile) {
   nlohmann::json repository;
   while (absl::Now() < deadline) {
     repository = nlohmann::json::parse(
-        Imagectl({"get", "image", "repository", "podinfo", "-o", "json"}).out, nullptr, false);
+        Imagectl({"get", "image", "repository", "podinfo", "-o", "json"}).out,
+        nullptr, false);
     const auto& annotations = repository["metadata"]["annotations"];
-    if (annotations.is_object() && repository["status"].contains("lastHandledReconcileAt") &&
+    if (annotations.is_object() &&
+        repository["status"].contains("lastHandledReconcileAt") &&
         repository["status"]["lastHandledReconcileAt"] ==
             annotations["reconcile.fluxcd.io/requestedAt"]) {
       break;
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_TRUE(repository["status"].contains("lastHandledReconcileAt")) << repository.dump();
+  EXPECT_TRUE(repository["status"].contains("lastHandledReconcileAt"))
+      << repository.dump();
 
   r = Imagectl({"delete", "image", "policy", "podinfo"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -164,8 +174,8 @@ TEST_F(ImagectlTest, CreateDeleteAndReconcile) {
 
 TEST(ImagectlStopped, StoppedServiceFailsClearlyWithExitThree) {
   const std::string address = absl::StrCat("127.0.0.1:", FreePort());
-  CommandResult r = RunCommand(IA_IMAGECTL_BIN,
-                               {"--reflector=" + address, "get", "image", "repository"});
+  CommandResult r = RunCommand(IA_IMAGECTL_BIN, {"--reflector=" + address,
+                                                 "get", "image", "repository"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("cannot reach the reflector at " + address));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

@@ -76,7 +76,8 @@ void ExpectWellFormed(const std::string& text) {
                 value == "NaN")
         << line;
     const std::string name(series.substr(0, series.find('{')));
-    EXPECT_TRUE(absl::StartsWith(name, current)) << line << " outside " << current;
+    EXPECT_TRUE(absl::StartsWith(name, current))
+        << line << " outside " << current;
     if (series.find('{') != absl::string_view::npos) {
       EXPECT_EQ(series.back(), '}') << line;
     }
@@ -102,13 +103,17 @@ struct HttpService {
   std::unique_ptr<Service> service;
 };
 
-const std::vector<std::string> kCommonNames = {
-    "ia_reconcile_total",          "ia_reconcile_duration_seconds",
-    "ia_workqueue_depth",          "process_cpu_seconds_total",
-    "process_resident_memory_bytes", "process_virtual_memory_bytes",
-    "process_open_fds",            "process_start_time_seconds"};
+const std::vector<std::string> kCommonNames = {"ia_reconcile_total",
+                                               "ia_reconcile_duration_seconds",
+                                               "ia_workqueue_depth",
+                                               "process_cpu_seconds_total",
+                                               "process_resident_memory_bytes",
+                                               "process_virtual_memory_bytes",
+                                               "process_open_fds",
+                                               "process_start_time_seconds"};
 
-void ExpectNames(const std::string& text, const std::vector<std::string>& names) {
+void ExpectNames(const std::string& text,
+                 const std::vector<std::string>& names) {
   for (const std::string& name : names) {
     EXPECT_THAT(text, HasSubstr("\n# TYPE " + name + " ")) << name;
   }
@@ -125,15 +130,21 @@ TEST(Metrics, EveryServiceServesItsMetricsFromTheStart) {
     std::vector<std::string> names;
   };
   const std::vector<Case> cases = {
-      {IA_REFLECTOR_BIN, "reflector", {},
-       {"ia_scans_total", "ia_scan_duration_seconds", "ia_registry_requests_total",
-        "ia_tags_stored", "ia_stream_subscribers"}},
-      {IA_POLICY_BIN, "policy",
+      {IA_REFLECTOR_BIN,
+       "reflector",
+       {},
+       {"ia_scans_total", "ia_scan_duration_seconds",
+        "ia_registry_requests_total", "ia_tags_stored",
+        "ia_stream_subscribers"}},
+      {IA_POLICY_BIN,
+       "policy",
        {"--reflector=" + nowhere, "--automation=" + nowhere},
        {"ia_selections_total", "ia_stream_subscribers"}},
-      {IA_AUTOMATION_BIN, "automation", {},
-       {"ia_automation_runs_total", "ia_git_commits_total", "ia_git_pushes_total",
-        "ia_git_push_attempts_total"}},
+      {IA_AUTOMATION_BIN,
+       "automation",
+       {},
+       {"ia_automation_runs_total", "ia_git_commits_total",
+        "ia_git_pushes_total", "ia_git_push_attempts_total"}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -165,22 +176,28 @@ TEST(Metrics, CountersMoveAsTheServicesWork) {
 
   auto remote = BareRepo::Create(dir.Join("fleet.git"));
   ASSERT_TRUE(remote.ok()) << remote.status();
-  ASSERT_TRUE(remote
-                  ->Commit("main",
-                           {{"apps/app.yaml",
-                             "image: " + image +
-                                 ":1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n"}})
-                  .ok());
+  ASSERT_TRUE(
+      remote
+          ->Commit("main",
+                   {{"apps/app.yaml",
+                     "image: " + image +
+                         ":1.0.0 # {\"$imagepolicy\": \"flux-system:app\"}\n"}})
+          .ok());
 
-  dir.WriteFile("manifests/objects.yaml", absl::StrCat(R"(apiVersion: image.toolkit.fluxcd.io/v1
+  dir.WriteFile(
+      "manifests/objects.yaml",
+      absl::StrCat(R"(apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
 metadata: {name: app, namespace: flux-system}
-spec: {image: ")", image, R"(", interval: 1h, insecure: true}
+spec: {image: ")",
+                   image, R"(", interval: 1h, insecure: true}
 ---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
 metadata: {name: gone, namespace: flux-system}
-spec: {image: ")", registry.host(), R"(/team/gone", interval: 1h, insecure: true}
+spec: {image: ")",
+                   registry.host(),
+                   R"(/team/gone", interval: 1h, insecure: true}
 ---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImagePolicy
@@ -192,7 +209,8 @@ spec:
 apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: {name: fleet, namespace: flux-system}
-spec: {url: ")", remote->FileUrl(), R"(", interval: 1h, ref: {branch: main}}
+spec: {url: ")",
+                   remote->FileUrl(), R"(", interval: 1h, ref: {branch: main}}
 ---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageUpdateAutomation
@@ -228,17 +246,26 @@ spec:
   EXPECT_GE(Sample(text, "ia_scan_duration_seconds_count"), 2);
   EXPECT_EQ(Sample(text, R"(ia_scan_duration_seconds_bucket{le="+Inf"})"),
             Sample(text, "ia_scan_duration_seconds_count"));
-  EXPECT_GE(Sample(text, R"(ia_registry_requests_total{code="2xx",result="ok"})"), 1);
-  EXPECT_GE(Sample(text, R"(ia_registry_requests_total{code="4xx",result="not_found"})"),
-            1);
-  EXPECT_EQ(Sample(text, R"(ia_tags_stored{namespace="flux-system",name="app"})"), 3);
-  EXPECT_GE(Sample(text,
-                   R"(ia_reconcile_total{controller="imagerepository",result="requeue_after"})"),
-            2);
-  EXPECT_GE(Sample(text,
-                   R"(ia_reconcile_duration_seconds_count{controller="imagerepository"})"),
-            2);
-  EXPECT_GE(Sample(text, R"(ia_workqueue_depth{controller="imagerepository"})"), 0);
+  EXPECT_GE(
+      Sample(text, R"(ia_registry_requests_total{code="2xx",result="ok"})"), 1);
+  EXPECT_GE(
+      Sample(text,
+             R"(ia_registry_requests_total{code="4xx",result="not_found"})"),
+      1);
+  EXPECT_EQ(
+      Sample(text, R"(ia_tags_stored{namespace="flux-system",name="app"})"), 3);
+  EXPECT_GE(
+      Sample(
+          text,
+          R"(ia_reconcile_total{controller="imagerepository",result="requeue_after"})"),
+      2);
+  EXPECT_GE(
+      Sample(
+          text,
+          R"(ia_reconcile_duration_seconds_count{controller="imagerepository"})"),
+      2);
+  EXPECT_GE(Sample(text, R"(ia_workqueue_depth{controller="imagerepository"})"),
+            0);
   // The policy service watches the tag sets.
   EXPECT_TRUE(Eventually([&] {
     text = reflector.Metrics();
@@ -253,14 +280,18 @@ spec:
            Sample(text, R"(ia_stream_subscribers{feed="selections"})") == 1;
   })) << text;
   ExpectWellFormed(text);
-  EXPECT_GE(Sample(text, R"(ia_reconcile_total{controller="imagepolicy",result="success"})"),
-            1);
+  EXPECT_GE(
+      Sample(
+          text,
+          R"(ia_reconcile_total{controller="imagepolicy",result="success"})"),
+      1);
 
   // The automation: the run that committed 1.1.0 and pushed it.
   EXPECT_TRUE(Eventually([&] {
     text = automation.Metrics();
     return Sample(text, "ia_git_commits_total") >= 1;
-  })) << text << automation.service->Log();
+  })) << text
+      << automation.service->Log();
   ExpectWellFormed(text);
   EXPECT_EQ(Sample(text, "ia_git_commits_total"), 1);
   EXPECT_EQ(Sample(text, R"(ia_git_pushes_total{result="success"})"), 1);
@@ -274,7 +305,8 @@ spec:
   // A deleted repository's tag count goes with it.
   auto stub = v1::Reflector::NewStub(reflector.service->Channel());
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(60));
   v1::ObjectKey key;
   key.set_namespace_("flux-system");
   key.set_name("app");
@@ -282,14 +314,16 @@ spec:
   ASSERT_TRUE(stub->DeleteImageRepository(&context, key, &deleted).ok());
   EXPECT_TRUE(Eventually([&] {
     text = reflector.Metrics();
-    return !absl::StrContains(text, R"(ia_tags_stored{namespace="flux-system",name="app"})");
+    return !absl::StrContains(
+        text, R"(ia_tags_stored{namespace="flux-system",name="app"})");
   })) << text;
   EXPECT_THAT(text, Not(HasSubstr("ia_tags_stored{")));
 
   if (HasFailure()) {
-    std::cerr << "--- reflector log:\n" << reflector.service->Log()
-              << "--- policy log:\n" << policy.service->Log()
-              << "--- automation log:\n" << automation.service->Log();
+    std::cerr << "--- reflector log:\n"
+              << reflector.service->Log() << "--- policy log:\n"
+              << policy.service->Log() << "--- automation log:\n"
+              << automation.service->Log();
   }
 }
 

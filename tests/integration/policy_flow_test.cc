@@ -20,9 +20,9 @@ namespace {
 namespace v1 = ::imageautomation::v1;
 using ::testing::HasSubstr;
 
-
 grpc::Status ApplyPolicy(v1::Policy::Stub* stub, const std::string& name,
-                         const std::string& repository, const std::string& range) {
+                         const std::string& repository,
+                         const std::string& range) {
   v1::ApplyImagePolicyRequest request;
   *request.mutable_object() = SemverPolicy(name, repository, range);
   v1::ApplyImagePolicyResponse response;
@@ -38,8 +38,9 @@ const v1::Condition* Ready(const v1::ImagePolicy& policy) {
 }
 
 // Polls the policy until `done` holds (or 20s pass); returns the last read.
-v1::ImagePolicy WaitForPolicy(v1::Policy::Stub* stub, const std::string& name,
-                              const std::function<bool(const v1::ImagePolicy&)>& done) {
+v1::ImagePolicy WaitForPolicy(
+    v1::Policy::Stub* stub, const std::string& name,
+    const std::function<bool(const v1::ImagePolicy&)>& done) {
   v1::ImagePolicy policy;
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
@@ -48,7 +49,8 @@ v1::ImagePolicy WaitForPolicy(v1::Policy::Stub* stub, const std::string& name,
     key.set_name(name);
     grpc::ClientContext context;
     policy.Clear();
-    if (stub->GetImagePolicy(&context, key, &policy).ok() && done(policy)) break;
+    if (stub->GetImagePolicy(&context, key, &policy).ok() && done(policy))
+      break;
     absl::SleepFor(absl::Milliseconds(50));
   }
   return policy;
@@ -90,14 +92,16 @@ class PolicyFlow : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(
-        SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"}).ok());
+        SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"})
+            .ok());
   }
 
   TempDir dir;
   Service reflector{ServiceOptions{IA_REFLECTOR_BIN, dir.Join("reflector"), {}},
                     dir.Join("reflector.log")};
-  Service automation{ServiceOptions{IA_AUTOMATION_BIN, dir.Join("automation"), {}},
-                     dir.Join("automation.log")};
+  Service automation{
+      ServiceOptions{IA_AUTOMATION_BIN, dir.Join("automation"), {}},
+      dir.Join("automation.log")};
   Service policy{ServiceOptions{IA_POLICY_BIN,
                                 dir.Join("policy"),
                                 {"--reflector=" + reflector.address(),
@@ -134,7 +138,8 @@ TEST_F(PolicyFlow, SelectsPublishesAndSurvivesRestart) {
 
   {
     grpc::ClientContext context;
-    auto stream = policies->WatchSelections(&context, v1::WatchSelectionsRequest());
+    auto stream =
+        policies->WatchSelections(&context, v1::WatchSelectionsRequest());
     v1::SelectionEvent event;
     ASSERT_TRUE(stream->Read(&event));
     EXPECT_EQ(event.type(), v1::SelectionEvent::SNAPSHOT);
@@ -148,30 +153,31 @@ TEST_F(PolicyFlow, SelectsPublishesAndSurvivesRestart) {
   // A policy whose repository has no tag set waits for it; the first one
   // keeps its selection.
   ASSERT_TRUE(ApplyPolicy(policies.get(), "other", "missing", ">=1.0.0").ok());
-  v1::ImagePolicy other = WaitForPolicy(policies.get(), "other", [](const auto& p) {
-    return Ready(p) != nullptr;
-  });
+  v1::ImagePolicy other =
+      WaitForPolicy(policies.get(), "other",
+                    [](const auto& p) { return Ready(p) != nullptr; });
   ASSERT_NE(Ready(other), nullptr) << policy.Log();
   EXPECT_EQ(Ready(other)->status(), "False");
   EXPECT_EQ(Ready(other)->reason(), "DependencyNotReady");
   EXPECT_EQ(Ready(other)->message(),
             "waiting for ImageRepository flux-system/missing tags");
-  EXPECT_TRUE(Selected(WaitForPolicy(policies.get(), "app",
-                                     [](const auto&) { return true; }),
-                       "1.3.0"));
+  EXPECT_TRUE(Selected(
+      WaitForPolicy(policies.get(), "app", [](const auto&) { return true; }),
+      "1.3.0"));
 
   // Restart: the same status, the same single selection at the automation,
   // not published again (its selected_at is unchanged).
-  const v1::ImagePolicy before = WaitForPolicy(policies.get(), "app",
-                                               [](const auto&) { return true; });
+  const v1::ImagePolicy before =
+      WaitForPolicy(policies.get(), "app", [](const auto&) { return true; });
   ASSERT_EQ(policy.Terminate(), 0) << policy.Log();
   ASSERT_TRUE(policy.Start().ok()) << policy.Log();
   policies = v1::Policy::NewStub(policy.Channel());
   // Let the restarted service resync and reconcile.
   absl::SleepFor(absl::Seconds(2));
-  const v1::ImagePolicy after = WaitForPolicy(policies.get(), "app",
-                                              [](const auto&) { return true; });
-  EXPECT_EQ(after.status().SerializeAsString(), before.status().SerializeAsString())
+  const v1::ImagePolicy after =
+      WaitForPolicy(policies.get(), "app", [](const auto&) { return true; });
+  EXPECT_EQ(after.status().SerializeAsString(),
+            before.status().SerializeAsString())
       << before.DebugString() << after.DebugString();
   list = WaitForSelections(automations.get(),
                            [](const auto& l) { return HasAppAt(l, "1.3.0"); });
@@ -185,9 +191,8 @@ TEST_F(PolicyFlow, ConvergesWhenPeersStartLater) {
   ASSERT_TRUE(policy.Start().ok()) << policy.Log();
   auto policies = v1::Policy::NewStub(policy.Channel());
   ASSERT_TRUE(ApplyPolicy(policies.get(), "app", "app", ">=1.0.0 <2.0.0").ok());
-  v1::ImagePolicy app = WaitForPolicy(policies.get(), "app", [](const auto& p) {
-    return Ready(p) != nullptr;
-  });
+  v1::ImagePolicy app = WaitForPolicy(
+      policies.get(), "app", [](const auto& p) { return Ready(p) != nullptr; });
   ASSERT_NE(Ready(app), nullptr) << policy.Log();
   EXPECT_EQ(Ready(app)->reason(), "DependencyNotReady");
 

@@ -44,7 +44,8 @@ int CountLines(const std::string& log, const std::vector<std::string>& parts) {
   int count = 0;
   for (absl::string_view line : absl::StrSplit(log, '\n')) {
     bool all = true;
-    for (const std::string& part : parts) all = all && absl::StrContains(line, part);
+    for (const std::string& part : parts)
+      all = all && absl::StrContains(line, part);
     if (all) ++count;
   }
   return count;
@@ -72,11 +73,11 @@ class ReflectorRegistryTest : public ::testing::Test {
 
     do {
       reflector_ = std::make_unique<Service>(
-          ServiceOptions{IA_REFLECTOR_BIN,
-                         dir_.Join("data"),
-                         {"--http-listen=" + webhook_host,
-                          "--secrets-dir=" + dir_.Join("secrets"),
-                          "--log-level=debug"}},
+          ServiceOptions{
+              IA_REFLECTOR_BIN,
+              dir_.Join("data"),
+              {"--http-listen=" + webhook_host,
+               "--secrets-dir=" + dir_.Join("secrets"), "--log-level=debug"}},
           dir_.Join("reflector.log"));
     } while (reflector_->address() == webhook_host);
     started = reflector_->Start();
@@ -86,18 +87,21 @@ class ReflectorRegistryTest : public ::testing::Test {
 
   void TearDown() override {
     if (HasFailure()) {
-      if (reflector_ != nullptr) std::cerr << "--- reflector log:\n" << reflector_->Log();
-      if (registry_ != nullptr) std::cerr << "--- registry log:\n" << registry_->Log();
+      if (reflector_ != nullptr)
+        std::cerr << "--- reflector log:\n" << reflector_->Log();
+      if (registry_ != nullptr)
+        std::cerr << "--- registry log:\n" << registry_->Log();
     }
   }
 
   // flux-system/regcred/.dockerconfigjson for the registry, as Kubernetes
   // mounts a kubernetes.io/dockerconfigjson secret.
   void WriteSecret(const std::string& password) {
-    dir_.WriteFile("secrets/flux-system/regcred/.dockerconfigjson",
-                   absl::StrCat(R"({"auths":{")", registry_->host(), R"(":{"auth":")",
-                                absl::Base64Escape(absl::StrCat(kUser, ":", password)),
-                                R"("}}})"));
+    dir_.WriteFile(
+        "secrets/flux-system/regcred/.dockerconfigjson",
+        absl::StrCat(R"({"auths":{")", registry_->host(), R"(":{"auth":")",
+                     absl::Base64Escape(absl::StrCat(kUser, ":", password)),
+                     R"("}}})"));
   }
 
   // Pushes `tags` of one image to team/app; notifications go out for each.
@@ -112,14 +116,17 @@ class ReflectorRegistryTest : public ::testing::Test {
   // Pushes `tags` before the ImageRepository exists and waits until the
   // reflector has had the registry's notification of each (unmatched), so
   // that no late notification races the first scan.
-  void PushBeforeApply(const std::vector<std::string>& tags, const std::string& variant) {
+  void PushBeforeApply(const std::vector<std::string>& tags,
+                       const std::string& variant) {
     Push(tags, variant);
     for (const std::string& tag : tags) {
       // In the log line's "unmatched" list, a JSON array inside a string.
       const std::string entry = absl::StrCat(kRepositoryPath, ":", tag, "\\\"");
       ASSERT_TRUE(Eventually([&] {
-        return CountLines(reflector_->Log(), {R"("msg":"registry events")", entry}) > 0;
-      })) << "no notification of " << tag;
+        return CountLines(reflector_->Log(),
+                          {R"("msg":"registry events")", entry}) > 0;
+      })) << "no notification of "
+          << tag;
     }
   }
 
@@ -132,7 +139,8 @@ class ReflectorRegistryTest : public ::testing::Test {
 
   static std::unique_ptr<grpc::ClientContext> Context() {
     auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(60));
     return context;
   }
 
@@ -145,13 +153,15 @@ class ReflectorRegistryTest : public ::testing::Test {
     object->mutable_spec()->set_insecure(true);
     object->mutable_spec()->mutable_secret_ref()->set_name("regcred");
     v1::ApplyImageRepositoryResponse response;
-    grpc::Status status = stub_->ApplyImageRepository(Context().get(), request, &response);
+    grpc::Status status =
+        stub_->ApplyImageRepository(Context().get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
   v1::ImageRepository Get() {
     v1::ImageRepository got;
-    grpc::Status status = stub_->GetImageRepository(Context().get(), Key(), &got);
+    grpc::Status status =
+        stub_->GetImageRepository(Context().get(), Key(), &got);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return got;
   }
@@ -187,7 +197,8 @@ class ReflectorRegistryTest : public ::testing::Test {
   }
 
   static int Scans(const std::string& log) {
-    return CountLines(log, {R"("msg":"scanned")", R"("name":"flux-system/app")"});
+    return CountLines(log,
+                      {R"("msg":"scanned")", R"("name":"flux-system/app")"});
   }
 
   TempDir dir_;
@@ -199,7 +210,8 @@ class ReflectorRegistryTest : public ::testing::Test {
   std::unique_ptr<v1::Reflector::Stub> stub_;
 };
 
-TEST_F(ReflectorRegistryTest, ScansFollowsPushNotificationsAndRestartsWithoutRescan) {
+TEST_F(ReflectorRegistryTest,
+       ScansFollowsPushNotificationsAndRestartsWithoutRescan) {
   std::vector<std::string> tags;
   for (int i = 0; i < 12; ++i) tags.push_back(absl::StrCat("1.", i, ".0"));
   PushBeforeApply(tags, "one");
@@ -227,7 +239,8 @@ TEST_F(ReflectorRegistryTest, ScansFollowsPushNotificationsAndRestartsWithoutRes
   // A push after the first scan arrives by the registry's notification:
   // with a 1h interval nothing else can explain the UPDATED event.
   auto watch_context = Context();
-  auto stream = stub_->WatchTagSets(watch_context.get(), v1::WatchTagSetsRequest());
+  auto stream =
+      stub_->WatchTagSets(watch_context.get(), v1::WatchTagSetsRequest());
   v1::TagSetEvent event;
   ASSERT_TRUE(stream->Read(&event));
   ASSERT_EQ(event.type(), v1::TagSetEvent::SNAPSHOT);
@@ -239,15 +252,16 @@ TEST_F(ReflectorRegistryTest, ScansFollowsPushNotificationsAndRestartsWithoutRes
   bool seen = false;
   while (!seen && stream->Read(&event)) {
     ASSERT_EQ(event.type(), v1::TagSetEvent::UPDATED);
-    for (const v1::Tag& tag : event.tag_set().tags()) seen = seen || tag.name() == "1.12.0";
+    for (const v1::Tag& tag : event.tag_set().tags())
+      seen = seen || tag.name() == "1.12.0";
   }
   ASSERT_TRUE(seen) << "the stream ended without the pushed tag";
   EXPECT_EQ(event.tag_set().tags_size(), 13);
   // The webhook added it (a scan adds tags without this log line, which is
   // written once the whole notification is handled).
   EXPECT_TRUE(Eventually([&] {
-    return CountLines(reflector_->Log(),
-                      {R"("msg":"registry events")", "flux-system/app:1.12.0"}) == 1;
+    return CountLines(reflector_->Log(), {R"("msg":"registry events")",
+                                          "flux-system/app:1.12.0"}) == 1;
   })) << "no registry event added 1.12.0";
   watch_context->TryCancel();
   stream->Finish();
@@ -262,7 +276,8 @@ TEST_F(ReflectorRegistryTest, ScansFollowsPushNotificationsAndRestartsWithoutRes
     return c != nullptr && c->message() == "successful scan: found 13 tags";
   }));
   repository = Get();
-  const std::string revision = repository.status().last_scan_result().revision();
+  const std::string revision =
+      repository.status().last_scan_result().revision();
   EXPECT_NE(revision, scan.revision());
 
   // Restarted, it serves the stored set at once and does not scan: its
@@ -281,8 +296,9 @@ TEST_F(ReflectorRegistryTest, ScansFollowsPushNotificationsAndRestartsWithoutRes
   watch_context->TryCancel();
   stream->Finish();
   ASSERT_TRUE(Eventually([&] {
-    return CountLines(reflector_->Log().substr(log_before),
-                      {R"("msg":"reconciled")", R"("name":"flux-system/app")"}) >= 1;
+    return CountLines(
+               reflector_->Log().substr(log_before),
+               {R"("msg":"reconciled")", R"("name":"flux-system/app")"}) >= 1;
   }));
   EXPECT_EQ(Scans(reflector_->Log().substr(log_before)), 0);
   EXPECT_EQ(RegistryTagListRequests(), registry_requests);
@@ -290,8 +306,8 @@ TEST_F(ReflectorRegistryTest, ScansFollowsPushNotificationsAndRestartsWithoutRes
 
   // imagectl's table shows the repository with its tag count.
   CommandResult table = RunCommand(
-      IA_IMAGECTL_BIN, {"--reflector=" + reflector_->address(), "get", "image",
-                        "repository"});
+      IA_IMAGECTL_BIN,
+      {"--reflector=" + reflector_->address(), "get", "image", "repository"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   EXPECT_THAT(table.out, HasSubstr("app"));
   EXPECT_THAT(table.out, HasSubstr("successful scan: found 13 tags"));
@@ -326,7 +342,8 @@ TEST_F(ReflectorRegistryTest, WrongPasswordFailsAuthenticationAndKeepsTheTags) {
   EXPECT_EQ(repository.status().last_scan_result().revision(), good.revision());
   EXPECT_EQ(repository.status().last_scan_result().tag_count(), 2);
   EXPECT_THAT(StoredTags(), ElementsAreArray({"1.0.0", "1.1.0"}));
-  const std::string encoded = absl::Base64Escape(absl::StrCat(kUser, ":wrong-password"));
+  const std::string encoded =
+      absl::Base64Escape(absl::StrCat(kUser, ":wrong-password"));
   EXPECT_THAT(ready.message(), Not(HasSubstr(encoded)));
   EXPECT_THAT(reflector_->Log(), Not(HasSubstr("wrong-password")));
   EXPECT_THAT(reflector_->Log(), Not(HasSubstr(encoded)));

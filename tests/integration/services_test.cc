@@ -8,9 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/objects.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "common/objects.h"
 #include "gtest/gtest.h"
 #include "imageautomation/v1/automation.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
@@ -48,9 +48,11 @@ std::unique_ptr<Service> StartService(const TempDir& dir, const Binary& binary,
   return service;
 }
 
-grpc::Status Call(const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
+grpc::Status Call(
+    const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(10));
   return rpc(&context);
 }
 
@@ -61,23 +63,26 @@ v1::ObjectKey Key(const std::string& name) {
   return key;
 }
 
-v1::ImageRepository Repository(const std::string& name, const std::string& interval) {
+v1::ImageRepository Repository(const std::string& name,
+                               const std::string& interval) {
   return TestRepository(name, "registry.example:5000/team/app", interval);
 }
 
 // Waits until the reflector has reconciled generation `generation` of `name`.
-v1::ImageRepository WaitObserved(v1::Reflector::Stub& stub, const std::string& name,
-                                 int64_t generation) {
+v1::ImageRepository WaitObserved(v1::Reflector::Stub& stub,
+                                 const std::string& name, int64_t generation) {
   v1::ImageRepository got;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {
     grpc::Status status = Call([&](grpc::ClientContext* c) {
       return stub.GetImageRepository(c, Key(name), &got);
     });
-    if (status.ok() && got.status().observed_generation() == generation) return got;
+    if (status.ok() && got.status().observed_generation() == generation)
+      return got;
     absl::SleepFor(absl::Milliseconds(20));
   }
-  ADD_FAILURE() << "generation " << generation << " of " << name << " not observed";
+  ADD_FAILURE() << "generation " << generation << " of " << name
+                << " not observed";
   return got;
 }
 
@@ -95,10 +100,11 @@ TEST_P(EachService, AnswersHealthAndReflection) {
 
   auto services = ReflectionListServices(channel);
   ASSERT_TRUE(services.ok()) << services.status();
-  EXPECT_THAT(*services, ::testing::IsSupersetOf(
-                             {std::string(GetParam().service),
-                              std::string("grpc.health.v1.Health"),
-                              std::string("grpc.reflection.v1alpha.ServerReflection")}));
+  EXPECT_THAT(*services,
+              ::testing::IsSupersetOf(
+                  {std::string(GetParam().service),
+                   std::string("grpc.health.v1.Health"),
+                   std::string("grpc.reflection.v1alpha.ServerReflection")}));
 
   // What `grpcurl describe grpc.health.v1.Health` needs: the descriptor.
   auto files = ReflectionFileContainingSymbol(channel, "grpc.health.v1.Health");
@@ -106,7 +112,8 @@ TEST_P(EachService, AnswersHealthAndReflection) {
   bool found = false;
   for (const auto& file : *files) {
     for (const auto& s : file.service()) {
-      if (file.package() == "grpc.health.v1" && s.name() == "Health") found = true;
+      if (file.package() == "grpc.health.v1" && s.name() == "Health")
+        found = true;
     }
   }
   EXPECT_TRUE(found);
@@ -124,7 +131,9 @@ TEST_P(EachService, SigtermStopsCleanly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Binaries, EachService, ::testing::ValuesIn(kBinaries),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(Reflector, ObjectAndStatusSurviveRestartAndKill9) {
   TempDir dir;
@@ -133,7 +142,8 @@ TEST(Reflector, ObjectAndStatusSurviveRestartAndKill9) {
 
   v1::ApplyImageRepositoryRequest request;
   *request.mutable_object() = Repository("app", "1m");
-  (*request.mutable_object()->mutable_metadata()->mutable_labels())["team"] = "a";
+  (*request.mutable_object()->mutable_metadata()->mutable_labels())["team"] =
+      "a";
   v1::ApplyImageRepositoryResponse response;
   ASSERT_TRUE(Call([&](grpc::ClientContext* c) {
                 return stub->ApplyImageRepository(c, request, &response);
@@ -142,7 +152,8 @@ TEST(Reflector, ObjectAndStatusSurviveRestartAndKill9) {
   EXPECT_EQ(response.object().metadata().generation(), 1);
   const v1::ImageRepository before = WaitObserved(*stub, "app", 1);
   ASSERT_NE(FindCondition(before.status().conditions(), "Ready"), nullptr);
-  EXPECT_EQ(before.status().canonical_image_name(), "registry.example:5000/team/app");
+  EXPECT_EQ(before.status().canonical_image_name(),
+            "registry.example:5000/team/app");
 
   ASSERT_EQ(service->Terminate(), 0) << service->Log();
   ASSERT_TRUE(service->Start().ok());
@@ -152,7 +163,8 @@ TEST(Reflector, ObjectAndStatusSurviveRestartAndKill9) {
                 return stub->GetImageRepository(c, Key("app"), &after);
               }).ok());
   EXPECT_TRUE(MessageDifferencer::Equals(before, after))
-      << before.DebugString() << "\n----\n" << after.DebugString();
+      << before.DebugString() << "\n----\n"
+      << after.DebugString();
 
   // A spec change, acknowledged, then kill -9: nothing acknowledged is lost.
   *request.mutable_object() = Repository("app", "2m");
@@ -169,7 +181,8 @@ TEST(Reflector, ObjectAndStatusSurviveRestartAndKill9) {
                 return stub->GetImageRepository(c, Key("app"), &after);
               }).ok());
   EXPECT_TRUE(MessageDifferencer::Equals(applied, after))
-      << applied.DebugString() << "\n----\n" << after.DebugString();
+      << applied.DebugString() << "\n----\n"
+      << after.DebugString();
   EXPECT_EQ(after.spec().interval(), "2m");
 }
 
@@ -185,7 +198,8 @@ TEST(Reflector, InvalidApplyIsRefusedNamingTheFieldAndChangesNothing) {
     return stub->ApplyImageRepository(c, request, &response);
   });
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("ImageRepository flux-system/app"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("ImageRepository flux-system/app"));
   EXPECT_THAT(status.error_message(), HasSubstr("spec.interval"));
   EXPECT_THAT(status.error_message(), HasSubstr("\"5x\""));
   v1::ImageRepository got;
@@ -199,7 +213,8 @@ TEST(Reflector, InvalidApplyIsRefusedNamingTheFieldAndChangesNothing) {
   ASSERT_TRUE(Call([&](grpc::ClientContext* c) {
                 return stub->ApplyImageRepository(c, request, &response);
               }).ok());
-  request.mutable_object()->mutable_spec()->set_image("https://registry.example/app:1.0");
+  request.mutable_object()->mutable_spec()->set_image(
+      "https://registry.example/app:1.0");
   status = Call([&](grpc::ClientContext* c) {
     return stub->ApplyImageRepository(c, request, &response);
   });
@@ -214,8 +229,9 @@ TEST(Reflector, InvalidApplyIsRefusedNamingTheFieldAndChangesNothing) {
 
 // Applies an ImagePolicy flux-system/app over repository "app" with a
 // semver range, changed by `edit` first.
-grpc::Status ApplyPolicy(v1::Policy::Stub& stub, const std::string& range,
-                         const std::function<void(v1::ImagePolicy*)>& edit = {}) {
+grpc::Status ApplyPolicy(
+    v1::Policy::Stub& stub, const std::string& range,
+    const std::function<void(v1::ImagePolicy*)>& edit = {}) {
   v1::ApplyImagePolicyRequest request;
   auto* policy = request.mutable_object();
   policy->mutable_metadata()->set_name("app");
@@ -234,7 +250,8 @@ TEST(Policy, InvalidSpecsAreRefusedOnApplyAndEvaluateSelects) {
   auto stub = v1::Policy::NewStub(service->Channel());
 
   grpc::Status status = ApplyPolicy(*stub, ">=1.0.0", [](v1::ImagePolicy* p) {
-    p->mutable_spec()->mutable_policy()->mutable_alphabetical()->set_order("asc");
+    p->mutable_spec()->mutable_policy()->mutable_alphabetical()->set_order(
+        "asc");
   });
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("ImagePolicy flux-system/app"));
@@ -248,7 +265,8 @@ TEST(Policy, InvalidSpecsAreRefusedOnApplyAndEvaluateSelects) {
   EXPECT_TRUE(ApplyPolicy(*stub, ">=1.0.0 <2.0.0").ok());
 
   v1::EvaluateRequest evaluate;
-  evaluate.mutable_spec()->mutable_policy()->mutable_semver()->set_range(">=1.0.0 <2.0.0");
+  evaluate.mutable_spec()->mutable_policy()->mutable_semver()->set_range(
+      ">=1.0.0 <2.0.0");
   for (const char* tag : {"1.2.3", "v1.3.0", "2.0.0", "1.4.0-rc.1", "latest"}) {
     evaluate.add_tags(tag);
   }
@@ -268,7 +286,8 @@ TEST(Policy, InvalidSpecsAreRefusedOnApplyAndEvaluateSelects) {
 TEST(Services, ManifestsAtStartGoToTheirOwners) {
   TempDir dir;
   const std::string manifests = dir.Join("manifests");
-  dir.WriteFile("manifests/all.yaml", R"(apiVersion: image.toolkit.fluxcd.io/v1beta2
+  dir.WriteFile("manifests/all.yaml",
+                R"(apiVersion: image.toolkit.fluxcd.io/v1beta2
 kind: ImageRepository
 metadata:
   name: my-app
@@ -334,14 +353,17 @@ spec:
   interval: 5x
 )");
 
-  auto reflector = StartService(dir, kBinaries[0], {"--manifests=" + manifests});
+  auto reflector =
+      StartService(dir, kBinaries[0], {"--manifests=" + manifests});
   auto policy = StartService(dir, kBinaries[1], {"--manifests=" + manifests});
-  auto automation = StartService(dir, kBinaries[2], {"--manifests=" + manifests});
+  auto automation =
+      StartService(dir, kBinaries[2], {"--manifests=" + manifests});
 
   v1::ImageRepositoryList repositories;
   auto rstub = v1::Reflector::NewStub(reflector->Channel());
   ASSERT_TRUE(Call([&](grpc::ClientContext* c) {
-                return rstub->ListImageRepositories(c, v1::ListRequest(), &repositories);
+                return rstub->ListImageRepositories(c, v1::ListRequest(),
+                                                    &repositories);
               }).ok());
   ASSERT_EQ(repositories.items_size(), 1);
   EXPECT_EQ(repositories.items(0).metadata().name(), "my-app");
@@ -352,34 +374,41 @@ spec:
   v1::ImagePolicyList policies;
   auto pstub = v1::Policy::NewStub(policy->Channel());
   ASSERT_TRUE(Call([&](grpc::ClientContext* c) {
-                return pstub->ListImagePolicies(c, v1::ListRequest(), &policies);
+                return pstub->ListImagePolicies(c, v1::ListRequest(),
+                                                &policies);
               }).ok());
   ASSERT_EQ(policies.items_size(), 1);
-  EXPECT_EQ(policies.items(0).spec().policy().semver().range(), ">=1.0.0 <2.0.0");
+  EXPECT_EQ(policies.items(0).spec().policy().semver().range(),
+            ">=1.0.0 <2.0.0");
 
   auto astub = v1::Automation::NewStub(automation->Channel());
   v1::ImageUpdateAutomationList automations;
   ASSERT_TRUE(Call([&](grpc::ClientContext* c) {
-                return astub->ListImageUpdateAutomations(c, v1::ListRequest(), &automations);
+                return astub->ListImageUpdateAutomations(c, v1::ListRequest(),
+                                                         &automations);
               }).ok());
   ASSERT_EQ(automations.items_size(), 1);
-  EXPECT_EQ(automations.items(0).spec().update().path(), "./clusters/my-cluster");
+  EXPECT_EQ(automations.items(0).spec().update().path(),
+            "./clusters/my-cluster");
   v1::GitRepositoryList sources;
   ASSERT_TRUE(Call([&](grpc::ClientContext* c) {
-                return astub->ListGitRepositories(c, v1::ListRequest(), &sources);
+                return astub->ListGitRepositories(c, v1::ListRequest(),
+                                                  &sources);
               }).ok());
   ASSERT_EQ(sources.items_size(), 1);
   EXPECT_EQ(sources.items(0).spec().ref().branch(), "main");
 }
 
 v1::SelectionEvent Event(v1::SelectionEvent::Type type, uint64_t sequence,
-                         const std::string& policy = "", const std::string& tag = "") {
+                         const std::string& policy = "",
+                         const std::string& tag = "") {
   v1::SelectionEvent event;
   event.set_type(type);
   event.set_sequence(sequence);
   if (!policy.empty()) {
     *event.mutable_selection()->mutable_policy() = Key(policy);
-    event.mutable_selection()->mutable_latest_ref()->set_name("docker.io/org/" + policy);
+    event.mutable_selection()->mutable_latest_ref()->set_name("docker.io/org/" +
+                                                              policy);
     event.mutable_selection()->mutable_latest_ref()->set_tag(tag);
   }
   return event;
@@ -429,13 +458,15 @@ TEST(Automation, PublishedSelectionsAreAcknowledgedStoredAndResynced) {
                       &status);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_THAT(acks, ::testing::ElementsAre(1, 2, 3, 4));
-  EXPECT_THAT(SelectedTags(*stub), ::testing::ElementsAre("a=1.1.0", "b=2.0.0"));
+  EXPECT_THAT(SelectedTags(*stub),
+              ::testing::ElementsAre("a=1.1.0", "b=2.0.0"));
 
   // Acknowledged means stored: kill -9 and restart keeps them.
   service->Kill();
   ASSERT_TRUE(service->Start().ok());
   stub = v1::Automation::NewStub(service->Channel());
-  EXPECT_THAT(SelectedTags(*stub), ::testing::ElementsAre("a=1.1.0", "b=2.0.0"));
+  EXPECT_THAT(SelectedTags(*stub),
+              ::testing::ElementsAre("a=1.1.0", "b=2.0.0"));
 
   // A new publisher's snapshot replaces the view: b is gone.
   acks = Publish(*stub,

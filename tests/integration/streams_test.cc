@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 #include "imageautomation/v1/automation.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
@@ -75,7 +75,8 @@ TEST(Streams, WatchTagSetsServesStoredTagSetsAndEndsOnSigterm) {
   }
   grpc::Status status = stream->Finish();
   stopper.join();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
   EXPECT_LT(absl::Now() - before, absl::Seconds(8));
 }
 
@@ -87,7 +88,8 @@ TEST(Streams, DeletingARepositoryDropsItsTagSetForSubscribers) {
   ASSERT_TRUE(service.Start().ok()) << service.Log();
   auto stub = v1::Reflector::NewStub(service.Channel());
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(30));
   auto stream = stub->WatchTagSets(&context, v1::WatchTagSetsRequest());
   v1::TagSetEvent event;
   ASSERT_TRUE(stream->Read(&event));
@@ -133,7 +135,8 @@ TEST(Streams, HealthWatchReportsServingThenNotServingOnSigterm) {
 
   std::thread stopper([&] { EXPECT_EQ(service.Terminate(), 0); });
   ASSERT_TRUE(stream->Read(&response));
-  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(response.status(),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   while (stream->Read(&response)) {
   }
   stream->Finish();
@@ -158,13 +161,16 @@ TEST(Streams, WatchSelectionsStartsWithTheSnapshotEnd) {
 TEST(Http, HealthEndpointsAnswer) {
   TempDir dir;
   const int port = FreePort();
-  Service service(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("data"),
-                                 {absl::StrCat("--http-listen=127.0.0.1:", port)}},
-                  dir.Join("automation.log"));
+  Service service(
+      ServiceOptions{IA_AUTOMATION_BIN,
+                     dir.Join("data"),
+                     {absl::StrCat("--http-listen=127.0.0.1:", port)}},
+      dir.Join("automation.log"));
   ASSERT_TRUE(service.Start().ok()) << service.Log();
   HttpReply reply;
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (reply.status == 0 && absl::Now() < deadline) reply = HttpGet(port, "/healthz");
+  while (reply.status == 0 && absl::Now() < deadline)
+    reply = HttpGet(port, "/healthz");
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(HttpGet(port, "/readyz").status, 200);
   EXPECT_EQ(HttpGet(port, "/nope").status, 404);
@@ -176,10 +182,12 @@ TEST(Http, HealthEndpointsAnswer) {
 TEST(Http, ReadyzIs503WhileTheServiceStops) {
   TempDir dir;
   const int port = FreePort();
-  Service service(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("data"),
-                                 {absl::StrCat("--http-listen=127.0.0.1:", port),
-                                  "--shutdown-grace=20s"}},
-                  dir.Join("automation.log"));
+  Service service(
+      ServiceOptions{IA_AUTOMATION_BIN,
+                     dir.Join("data"),
+                     {absl::StrCat("--http-listen=127.0.0.1:", port),
+                      "--shutdown-grace=20s"}},
+      dir.Join("automation.log"));
   ASSERT_TRUE(service.Start().ok()) << service.Log();
   absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (HttpGet(port, "/readyz").status != 200 && absl::Now() < deadline) {

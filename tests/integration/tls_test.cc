@@ -25,7 +25,8 @@ TEST(Tls, MutualTlsAcceptsOnlyClientsWithACertificate) {
     auto stub = imageautomation::v1::Reflector::NewStub(
         grpc::CreateChannel(service.address(), credentials));
     grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
     imageautomation::v1::ImageRepositoryList response;
     return stub->ListImageRepositories(&context, {}, &response);
   };
@@ -37,11 +38,11 @@ TEST(Tls, MutualTlsAcceptsOnlyClientsWithACertificate) {
   CommandResult r = RunCommand(
       IA_IMAGECTL_BIN,
       {"--reflector=" + service.address(), "--tls-ca=" + certs.Path("ca.crt"),
-       "--tls-cert=" + certs.Path("client.crt"), "--tls-key=" + certs.Path("client.key"),
-       "get", "image", "repository"});
+       "--tls-cert=" + certs.Path("client.crt"),
+       "--tls-key=" + certs.Path("client.key"), "get", "image", "repository"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  r = RunCommand(IA_IMAGECTL_BIN, {"--reflector=" + service.address(), "get", "image",
-                                   "repository"});
+  r = RunCommand(IA_IMAGECTL_BIN, {"--reflector=" + service.address(), "get",
+                                   "image", "repository"});
   EXPECT_NE(r.exit_code, 0);
 }
 
@@ -58,7 +59,8 @@ TEST(Tls, IncompleteTlsFlagsStopTheServiceWithAMessage) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   EXPECT_FALSE(process.Running());
-  EXPECT_THAT(process.Log(), HasSubstr("--tls-cert and --tls-key must be given together"));
+  EXPECT_THAT(process.Log(),
+              HasSubstr("--tls-cert and --tls-key must be given together"));
 }
 
 }  // namespace

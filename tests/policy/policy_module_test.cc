@@ -97,7 +97,8 @@ class FakeReflector final : public v1::Reflector::Service {
     absl::MutexLock lock(&mu_);
     ++digest_lookups_;
     if (fail_digests_) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "registry unreachable");
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "registry unreachable");
     }
     response->set_digest(
         absl::StrCat("sha256:", request->tag(), "-", digest_generation_));
@@ -229,7 +230,8 @@ class MinAgeServiceTest : public ::testing::Test {
   }
 
   // Advances the clock by `step` until `tag` is selected (20 s at most).
-  v1::ImagePolicy AdvanceUntilSelected(const std::string& tag, absl::Duration step) {
+  v1::ImagePolicy AdvanceUntilSelected(const std::string& tag,
+                                       absl::Duration step) {
     const absl::Time deadline = absl::Now() + absl::Seconds(20);
     v1::ImagePolicy p = WaitFor([](const v1::ImagePolicy&) { return true; });
     while (!Selected(tag)(p) && absl::Now() < deadline) {
@@ -352,7 +354,8 @@ TEST_F(DigestReflectionTest, IfNotPresentAsksOncePerSelectedTag) {
   v1::ImagePolicy p = WaitFor([](const v1::ImagePolicy& p) {
     return p.status().latest_ref().digest() == "sha256:1.2.3-1";
   });
-  EXPECT_EQ(p.status().latest_ref().digest(), "sha256:1.2.3-1") << p.DebugString();
+  EXPECT_EQ(p.status().latest_ref().digest(), "sha256:1.2.3-1")
+      << p.DebugString();
   EXPECT_EQ(reflector_->digest_lookups(), 1);
 
   // Another tag set with the same selection: no new lookup.

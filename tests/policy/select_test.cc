@@ -48,8 +48,8 @@ std::string Select(const v1::ImagePolicySpec& spec,
 }
 
 TEST(SelectSemverTest, HighestInRangeOriginalTag) {
-  const std::vector<std::string> tags = {"v1.0.0", "1.2.0", "v1.10.0",
-                                         "1.9.0",  "2.0.0", "latest",
+  const std::vector<std::string> tags = {"v1.0.0", "1.2.0",      "v1.10.0",
+                                         "1.9.0",  "2.0.0",      "latest",
                                          "1.11",   "v1.3.0-rc.1"};
   EXPECT_EQ(Select(Semver(">=1.0.0 <2.0.0"), tags), "v1.10.0");
   EXPECT_EQ(Select(Semver("*"), tags), "2.0.0");
@@ -96,8 +96,8 @@ TEST(SelectAlphabeticalTest, ByteOrder) {
 }
 
 TEST(SelectNumericalTest, AscLargestDescSmallest) {
-  const std::vector<std::string> tags = {"1", "10", "9.5", "-3", "1e2",
-                                         "0x10p0"};
+  const std::vector<std::string> tags = {"1",  "10",  "9.5",
+                                         "-3", "1e2", "0x10p0"};
   EXPECT_EQ(Select(Numeric("asc"), tags), "1e2");
   EXPECT_EQ(Select(Numeric("desc"), tags), "-3");
 }
@@ -120,15 +120,14 @@ TEST(SelectNumericalTest, NotANumberNamesTheTag) {
 }
 
 TEST(SelectFilterTest, ExtractOrdersAndReturnsTheOriginalTag) {
-  const std::vector<std::string> tags = {
-      "main-abc-1700000000", "main-def-1700000100", "dev-xyz-1800000000",
-      "main-ghi-900"};
-  EXPECT_EQ(Select(Filter(Numeric("asc"),
-                          "^main-[a-f0-9]+-(?P<ts>[0-9]+)", "$ts"),
-                   tags),
-            "main-def-1700000100");
-  EXPECT_EQ(Select(Filter(Alpha("asc"), "^main-[a-z]+-(?P<ts>[0-9]+)",
-                          "${ts}"),
+  const std::vector<std::string> tags = {"main-abc-1700000000",
+                                         "main-def-1700000100",
+                                         "dev-xyz-1800000000", "main-ghi-900"};
+  EXPECT_EQ(
+      Select(Filter(Numeric("asc"), "^main-[a-f0-9]+-(?P<ts>[0-9]+)", "$ts"),
+             tags),
+      "main-def-1700000100");
+  EXPECT_EQ(Select(Filter(Alpha("asc"), "^main-[a-z]+-(?P<ts>[0-9]+)", "${ts}"),
                    tags),
             "main-ghi-900");
   // Unanchored.
@@ -154,8 +153,9 @@ TEST(SelectFilterTest, NoMatchAndBadRegex) {
 TEST(SelectFilterTest, EqualExtractedValuesTieOnTheTag) {
   EXPECT_EQ(Select(Filter(Alpha("asc"), "-(.*)$", "$1"), {"a-1", "b-1", "c-0"}),
             "b-1");
-  EXPECT_EQ(Select(Filter(Alpha("desc"), "-(.*)$", "$1"), {"b-0", "a-0", "c-1"}),
-            "b-0");
+  EXPECT_EQ(
+      Select(Filter(Alpha("desc"), "-(.*)$", "$1"), {"b-0", "a-0", "c-1"}),
+      "b-0");
 }
 
 TEST(SelectSpecTest, ExactlyOnePolicy) {
@@ -174,7 +174,8 @@ std::string Expand(const std::string& pattern, const std::string& text,
   RE2 re(pattern);
   const int n = re.NumberOfCapturingGroups() + 1;
   std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
-  EXPECT_TRUE(re.Match(text, 0, text.size(), RE2::UNANCHORED, groups.data(), n));
+  EXPECT_TRUE(
+      re.Match(text, 0, text.size(), RE2::UNANCHORED, groups.data(), n));
   std::string out;
   ExpandTemplate(re, tmpl, groups, &out);
   return out;
@@ -184,12 +185,12 @@ TEST(ExpandTemplateTest, AsGoRegexpExpand) {
   const std::string re = "(?P<a>\\d+)-(\\d+)";
   const std::string text = "x12-34y";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"$1", "12"},   {"${1}", "12"}, {"$a", "12"},    {"${a}", "12"},
-      {"$$", "$"},    {"$2x", ""},    {"${2}x", "34x"}, {"$", "$"},
-      {"${", "${"},   {"${1", "${1"}, {"$01", ""},      {"$10", ""},
-      {"$-", "$-"},   {"$a_", ""},    {"$\xc3\xa4", ""}, {"${}", "${}"},
-      {"a$", "a$"},   {"$0", "12-34"}, {"v$1.$2", "v12.34"},
-      {"$1$2", "1234"}, {"$$1", "$1"}};
+      {"$1", "12"}, {"${1}", "12"},  {"$a", "12"},         {"${a}", "12"},
+      {"$$", "$"},  {"$2x", ""},     {"${2}x", "34x"},     {"$", "$"},
+      {"${", "${"}, {"${1", "${1"},  {"$01", ""},          {"$10", ""},
+      {"$-", "$-"}, {"$a_", ""},     {"$\xc3\xa4", ""},    {"${}", "${}"},
+      {"a$", "a$"}, {"$0", "12-34"}, {"v$1.$2", "v12.34"}, {"$1$2", "1234"},
+      {"$$1", "$1"}};
   for (const auto& [tmpl, want] : cases) {
     EXPECT_EQ(Expand(re, text, tmpl), want) << tmpl;
   }
@@ -199,9 +200,9 @@ TEST(ExpandTemplateTest, AsGoRegexpExpand) {
 
 TEST(ParseGoFloatTest, AsStrconvParseFloat) {
   const std::vector<std::pair<std::string, double>> ok = {
-      {"1_000", 1000}, {"0x1p4", 16},  {"0x_1p4", 16}, {"1e-400", 0},
-      {".5", 0.5},     {"5.", 5},      {"1.5e+3", 1500}, {"-2", -2},
-      {"+3", 3},       {"007", 7},     {"1_0.5_0", 10.5}};
+      {"1_000", 1000}, {"0x1p4", 16}, {"0x_1p4", 16},   {"1e-400", 0},
+      {".5", 0.5},     {"5.", 5},     {"1.5e+3", 1500}, {"-2", -2},
+      {"+3", 3},       {"007", 7},    {"1_0.5_0", 10.5}};
   for (const auto& [s, want] : ok) {
     const std::optional<double> v = ParseGoFloat(s);
     ASSERT_TRUE(v.has_value()) << s;
@@ -210,9 +211,9 @@ TEST(ParseGoFloatTest, AsStrconvParseFloat) {
   EXPECT_TRUE(std::isinf(*ParseGoFloat("+inf")));
   EXPECT_LT(*ParseGoFloat("-Infinity"), 0);
   EXPECT_TRUE(std::isnan(*ParseGoFloat("NaN")));
-  for (const char* s : {"1e400", "+nan", "infin", "1e", "0x1", "1_", "_1",
-                        " 1", "0b1", "", "-", ".", "1.2.3", "v1", "1__0",
-                        "1_.5", "0x", "abc"}) {
+  for (const char* s :
+       {"1e400", "+nan", "infin", "1e", "0x1", "1_", "_1", " 1", "0b1", "", "-",
+        ".", "1.2.3", "v1", "1__0", "1_.5", "0x", "abc"}) {
     EXPECT_FALSE(ParseGoFloat(s).has_value()) << s;
   }
 }

@@ -11,9 +11,9 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <functional>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -22,9 +22,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/semver.h"
 #include "gtest/gtest.h"
 #include "services/policy/select.h"
-#include "common/semver.h"
 
 namespace ia::policy {
 namespace {
@@ -52,9 +52,9 @@ std::string RunReference(const std::string& ref, const std::string& range,
     std::ofstream f(tags_file, std::ios::trunc);
     for (const std::string& t : tags) f << t << "\n";
   }
-  const std::string cmd = absl::StrCat(ShellQuote(ref), " -- ",
-                                       ShellQuote(range), " < ",
-                                       ShellQuote(tags_file), " 2>/dev/null");
+  const std::string cmd =
+      absl::StrCat(ShellQuote(ref), " -- ", ShellQuote(range), " < ",
+                   ShellQuote(tags_file), " 2>/dev/null");
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return "<popen failed>";
   std::string out;
@@ -99,18 +99,39 @@ class Generator {
 
   std::string Tag() {
     static const std::vector<std::string> kPre = {
-        "alpha", "alpha.1", "alpha.2", "beta", "beta.2", "rc.1", "rc.10",
-        "rc9",   "rc10",    "0",       "1",    "2",      "alpha-1", "x.7.z",
-        "1.a",   "a.1.b"};
+        "alpha",   "alpha.1", "alpha.2", "beta", "beta.2", "rc.1",
+        "rc.10",   "rc9",     "rc10",    "0",    "1",      "2",
+        "alpha-1", "x.7.z",   "1.a",     "a.1.b"};
     static const std::vector<std::string> kBuild = {"build.1", "sha.5114f85",
                                                     "001", "exp-1"};
-    static const std::vector<std::string> kOdd = {
-        "latest", "1.2", "1", "01.2.3", "1.02.3", "1.0.0.1", "vv1.0.0",
-        "V1.0.0", "1.2.3-", "1.2.3-01", "1.2.3+", "1.2.3-a..b", "1.2.3-a.",
-        "1.2.3 ", " 1.2.3", "1.2.3-rc.1+b+c", "1.2.x", "*", "",
-        "18446744073709551615.0.0", "18446744073709551616.0.0",
-        "1.0.0-99999999999999999999", "1.0.0-99999999999999999998",
-        "1.0.0-\xc3\xa9", "main-abc123", "v", "1.-2.3", "1.2.3_4"};
+    static const std::vector<std::string> kOdd = {"latest",
+                                                  "1.2",
+                                                  "1",
+                                                  "01.2.3",
+                                                  "1.02.3",
+                                                  "1.0.0.1",
+                                                  "vv1.0.0",
+                                                  "V1.0.0",
+                                                  "1.2.3-",
+                                                  "1.2.3-01",
+                                                  "1.2.3+",
+                                                  "1.2.3-a..b",
+                                                  "1.2.3-a.",
+                                                  "1.2.3 ",
+                                                  " 1.2.3",
+                                                  "1.2.3-rc.1+b+c",
+                                                  "1.2.x",
+                                                  "*",
+                                                  "",
+                                                  "18446744073709551615.0.0",
+                                                  "18446744073709551616.0.0",
+                                                  "1.0.0-99999999999999999999",
+                                                  "1.0.0-99999999999999999998",
+                                                  "1.0.0-\xc3\xa9",
+                                                  "main-abc123",
+                                                  "v",
+                                                  "1.-2.3",
+                                                  "1.2.3_4"};
     if (Int(12) == 0) return Pick(kOdd);
     std::string t = Int(4) == 0 ? "v" : "";
     absl::StrAppend(&t, Int(4), ".", Int(4), ".", Int(4));
@@ -160,14 +181,55 @@ class Generator {
   }
 
   std::string Range() {
-    static const std::vector<std::string> kOdd = {
-        "", " ", ">=", "1.2.3.4", ">1<2", "1 - ", "==1", "a", ">=1.0,", "||",
-        "1||", "x.|", "1.|", "1.x.|", "1.2.|", "~=1", "01.2.3", ">=1.0.0-01",
-        "v", "vx", ">= 1.2 < 2", "1.2 - 1.4.5", ">=1.2.3 - 2", "1 -2",
-        "^*", "~*", "<=*", "!=*", ">*", "<*", "!=1.x", "!=1.2.x", "!=1.2.x-0",
-        "^0.0", "^0", "^0.0.x", "^0.x", "~0", "~0.0", ">=1.0.0-0 <2.0.0",
-        "1.2.3-rc.1", "=1.2.3+build", ">18446744073709551616", "1|2",
-        "> 1 , < 3", "\t>=1\n", ">=1 ||  <0.5", "1.2-1.4", ">= 1.0 ,,<2"};
+    static const std::vector<std::string> kOdd = {"",
+                                                  " ",
+                                                  ">=",
+                                                  "1.2.3.4",
+                                                  ">1<2",
+                                                  "1 - ",
+                                                  "==1",
+                                                  "a",
+                                                  ">=1.0,",
+                                                  "||",
+                                                  "1||",
+                                                  "x.|",
+                                                  "1.|",
+                                                  "1.x.|",
+                                                  "1.2.|",
+                                                  "~=1",
+                                                  "01.2.3",
+                                                  ">=1.0.0-01",
+                                                  "v",
+                                                  "vx",
+                                                  ">= 1.2 < 2",
+                                                  "1.2 - 1.4.5",
+                                                  ">=1.2.3 - 2",
+                                                  "1 -2",
+                                                  "^*",
+                                                  "~*",
+                                                  "<=*",
+                                                  "!=*",
+                                                  ">*",
+                                                  "<*",
+                                                  "!=1.x",
+                                                  "!=1.2.x",
+                                                  "!=1.2.x-0",
+                                                  "^0.0",
+                                                  "^0",
+                                                  "^0.0.x",
+                                                  "^0.x",
+                                                  "~0",
+                                                  "~0.0",
+                                                  ">=1.0.0-0 <2.0.0",
+                                                  "1.2.3-rc.1",
+                                                  "=1.2.3+build",
+                                                  ">18446744073709551616",
+                                                  "1|2",
+                                                  "> 1 , < 3",
+                                                  "\t>=1\n",
+                                                  ">=1 ||  <0.5",
+                                                  "1.2-1.4",
+                                                  ">= 1.0 ,,<2"};
     if (Int(10) == 0) return Pick(kOdd);
     static const std::vector<std::string> kOr = {" || ", "||", " ||"};
     std::string r = AndGroup();
@@ -217,8 +279,8 @@ TEST(SemverDifferentialTest, AgreesWithMasterminds) {
       ++prerelease_rule;
     } else if (failures.size() < 25) {
       failures.push_back(absl::StrCat("range \"", range, "\": semver-ref ",
-                                      expected, ", ours ", ours, "; tags: ",
-                                      absl::StrJoin(tags, " ")));
+                                      expected, ", ours ", ours,
+                                      "; tags: ", absl::StrJoin(tags, " ")));
     }
     // SelectTag (the service's path) agrees with the helper.
     if (ours != kInvalid) {

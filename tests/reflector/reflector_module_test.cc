@@ -47,26 +47,30 @@ class MemoryRegistry : public RegistryClient {
     return last_options_;
   }
 
-  absl::StatusOr<std::vector<std::string>> ListTags(const ImageReference& image,
-                                                    const RegistryOptions& options,
-                                                    ScanStats* stats) override {
+  absl::StatusOr<std::vector<std::string>> ListTags(
+      const ImageReference& image, const RegistryOptions& options,
+      ScanStats* stats) override {
     absl::MutexLock lock(&mu_);
     ++scans_[image.path];
     last_options_ = options;
     if (stats != nullptr) stats->requests = 1;
-    if (auto it = errors_.find(image.path); it != errors_.end()) return it->second;
+    if (auto it = errors_.find(image.path); it != errors_.end())
+      return it->second;
     if (auto it = tags_.find(image.path); it != tags_.end()) return it->second;
-    return absl::NotFoundError(absl::StrCat("repository ", image.path, " not found"));
+    return absl::NotFoundError(
+        absl::StrCat("repository ", image.path, " not found"));
   }
   // "sha256:<path>:<tag>" for a known tag.
-  absl::StatusOr<std::string> Digest(const ImageReference& image, absl::string_view tag,
+  absl::StatusOr<std::string> Digest(const ImageReference& image,
+                                     absl::string_view tag,
                                      const RegistryOptions& options) override {
     absl::MutexLock lock(&mu_);
     last_options_ = options;
-    if (auto it = errors_.find(image.path); it != errors_.end()) return it->second;
+    if (auto it = errors_.find(image.path); it != errors_.end())
+      return it->second;
     auto it = tags_.find(image.path);
-    if (it == tags_.end() ||
-        std::find(it->second.begin(), it->second.end(), tag) == it->second.end()) {
+    if (it == tags_.end() || std::find(it->second.begin(), it->second.end(),
+                                       tag) == it->second.end()) {
       return absl::NotFoundError(absl::StrCat("manifest ", tag, " not found"));
     }
     return absl::StrCat("sha256:", image.path, ":", tag);
@@ -102,16 +106,18 @@ class ReflectorModuleTest : public ::testing::Test {
   void StopModule() { host_.Stop(); }
 
   // Applies flux-system/`name`; `customize` may change the spec further.
-  void Apply(const std::string& name, const std::string& image,
-             const std::string& interval = "10m",
-             const std::function<void(v1::ImageRepositorySpec*)>& customize = {}) {
+  void Apply(
+      const std::string& name, const std::string& image,
+      const std::string& interval = "10m",
+      const std::function<void(v1::ImageRepositorySpec*)>& customize = {}) {
     v1::ApplyImageRepositoryRequest request;
     v1::ImageRepository* object = request.mutable_object();
     *object = testing::TestRepository(name, image, interval);
     if (customize) customize(object->mutable_spec());
     grpc::ClientContext context;
     v1::ApplyImageRepositoryResponse response;
-    grpc::Status status = stub_->ApplyImageRepository(&context, request, &response);
+    grpc::Status status =
+        stub_->ApplyImageRepository(&context, request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
@@ -162,7 +168,8 @@ class ReflectorModuleTest : public ::testing::Test {
     httplib::Client client("127.0.0.1", host_.http_port());
     httplib::Headers headers;
     if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
-    return client.Post("/v1/registry-events", headers, body, "application/json");
+    return client.Post("/v1/registry-events", headers, body,
+                       "application/json");
   }
 
   testing::TempDir dir_;
@@ -180,18 +187,24 @@ TEST_F(ReflectorModuleTest, ScanStoresTagsAndReportsFluxStatus) {
   StartModule();
   Apply("app", "registry.local:5000/team/app");
 
-  ASSERT_TRUE(Eventually([&] { return !Get("app").status().last_scan_result().revision().empty(); }));
+  ASSERT_TRUE(Eventually([&] {
+    return !Get("app").status().last_scan_result().revision().empty();
+  }));
   v1::ImageRepository object = Get("app");
   std::string reason;
-  EXPECT_EQ(ReadyMessage(object, &reason), "True: successful scan: found 12 tags");
+  EXPECT_EQ(ReadyMessage(object, &reason),
+            "True: successful scan: found 12 tags");
   EXPECT_EQ(reason, "Succeeded");
-  EXPECT_EQ(object.status().canonical_image_name(), "registry.local:5000/team/app");
+  EXPECT_EQ(object.status().canonical_image_name(),
+            "registry.local:5000/team/app");
   EXPECT_EQ(object.status().last_scan_result().tag_count(), 12);
   EXPECT_THAT(object.status().last_scan_result().latest_tags(),
               ElementsAre("1.0.9", "1.0.8", "1.0.7", "1.0.6", "1.0.5", "1.0.4",
                           "1.0.3", "1.0.2", "1.0.11", "1.0.10"));
-  EXPECT_THAT(object.status().observed_exclusion_list(), ElementsAre("^.*\\.sig$"));
-  EXPECT_EQ(object.status().observed_generation(), object.metadata().generation());
+  EXPECT_THAT(object.status().observed_exclusion_list(),
+              ElementsAre("^.*\\.sig$"));
+  EXPECT_EQ(object.status().observed_generation(),
+            object.metadata().generation());
   EXPECT_EQ(StoredTags("app").size(), 12u);
 }
 
@@ -229,7 +242,8 @@ TEST_F(ReflectorModuleTest, RestartServesStoredTagsWithoutRescanning) {
     return StoredTags("app").size() == 2 &&
            !Get("app").status().last_scan_result().revision().empty();
   }));
-  const std::string revision = Get("app").status().last_scan_result().revision();
+  const std::string revision =
+      Get("app").status().last_scan_result().revision();
   StopModule();
 
   auto fresh = std::make_shared<MemoryRegistry>();
@@ -256,7 +270,8 @@ TEST_F(ReflectorModuleTest, FirstSeenIsKeptAcrossScans) {
   ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 1; }));
   const absl::Time first = host_.clock().Now();
   registry_->Set("team/app", {"1.0.0", "1.1.0"});
-  AdvanceUntil(absl::Seconds(30), [&] { return StoredTags("app").size() == 2; });
+  AdvanceUntil(absl::Seconds(30),
+               [&] { return StoredTags("app").size() == 2; });
 
   v1::ListTagsRequest request;
   request.mutable_repository()->set_name("app");
@@ -265,8 +280,10 @@ TEST_F(ReflectorModuleTest, FirstSeenIsKeptAcrossScans) {
   v1::ListTagsResponse response;
   ASSERT_TRUE(stub_->ListTags(&context, request, &response).ok());
   ASSERT_EQ(response.tags_size(), 2);
-  EXPECT_EQ(response.tags(0).first_seen().seconds(), absl::ToUnixSeconds(first));
-  EXPECT_GT(response.tags(1).first_seen().seconds(), absl::ToUnixSeconds(first));
+  EXPECT_EQ(response.tags(0).first_seen().seconds(),
+            absl::ToUnixSeconds(first));
+  EXPECT_GT(response.tags(1).first_seen().seconds(),
+            absl::ToUnixSeconds(first));
 }
 
 TEST_F(ReflectorModuleTest, FailedScanKeepsTagsAndSaysWhy) {
@@ -277,8 +294,9 @@ TEST_F(ReflectorModuleTest, FailedScanKeepsTagsAndSaysWhy) {
   Apply("other", "registry.local/team/other", "1m");
   ASSERT_TRUE(Eventually([&] { return StoredTags("app").size() == 2; }));
 
-  registry_->Fail("team/app", absl::UnauthenticatedError(
-                                  "authentication failed for registry.local/team/app"));
+  registry_->Fail("team/app",
+                  absl::UnauthenticatedError(
+                      "authentication failed for registry.local/team/app"));
   std::string reason;
   AdvanceUntil(absl::Seconds(30), [&] {
     return ReadyMessage(Get("app"), &reason).rfind("False:", 0) == 0;
@@ -300,12 +318,15 @@ TEST_F(ReflectorModuleTest, FailedScanKeepsTagsAndSaysWhy) {
 TEST_F(ReflectorModuleTest, MissingSecretIsAuthenticationFailed) {
   registry_->Set("team/app", {"1.0.0"});
   StartModule();
-  Apply("app", "registry.local/team/app", "1m", [](v1::ImageRepositorySpec* spec) {
-    spec->mutable_secret_ref()->set_name("regcred");
-  });
+  Apply("app", "registry.local/team/app", "1m",
+        [](v1::ImageRepositorySpec* spec) {
+          spec->mutable_secret_ref()->set_name("regcred");
+        });
   std::string reason;
-  ASSERT_TRUE(Eventually([&] { return !ReadyMessage(Get("app"), &reason).empty() &&
-                                      reason != "Progressing"; }));
+  ASSERT_TRUE(Eventually([&] {
+    return !ReadyMessage(Get("app"), &reason).empty() &&
+           reason != "Progressing";
+  }));
   EXPECT_EQ(reason, "AuthenticationFailed");
   EXPECT_THAT(ReadyMessage(Get("app")), HasSubstr("spec.secretRef"));
   EXPECT_THAT(ReadyMessage(Get("app")), HasSubstr("regcred"));
@@ -314,13 +335,15 @@ TEST_F(ReflectorModuleTest, MissingSecretIsAuthenticationFailed) {
 
 TEST_F(ReflectorModuleTest, DockerConfigCredentialsReachTheClient) {
   registry_->Set("team/app", {"1.0.0"});
-  dir_.WriteFile("secrets/flux-system/regcred/.dockerconfigjson",
-                 R"({"auths":{"registry.local":{"username":"u","password":"p"}}})");
+  dir_.WriteFile(
+      "secrets/flux-system/regcred/.dockerconfigjson",
+      R"({"auths":{"registry.local":{"username":"u","password":"p"}}})");
   StartModule();
-  Apply("app", "registry.local/team/app", "1m", [](v1::ImageRepositorySpec* spec) {
-    spec->set_timeout("20s");
-    spec->mutable_secret_ref()->set_name("regcred");
-  });
+  Apply("app", "registry.local/team/app", "1m",
+        [](v1::ImageRepositorySpec* spec) {
+          spec->set_timeout("20s");
+          spec->mutable_secret_ref()->set_name("regcred");
+        });
   ASSERT_TRUE(Eventually([&] { return registry_->scans("team/app") == 1; }));
   RegistryOptions options = registry_->last_options();
   ASSERT_TRUE(options.credentials.has_value());
@@ -366,7 +389,8 @@ TEST_F(ReflectorModuleTest, PushNotificationAddsTagAtOnceAndStreamsIt) {
   const absl::Time pushed = host_.clock().Now();
   const absl::Time confirmed = AdvanceUntil(
       absl::Seconds(1), [&] { return registry_->scans("team/app") == 2; });
-  EXPECT_LT(confirmed - pushed, absl::Minutes(1));  // long before the 1h interval
+  EXPECT_LT(confirmed - pushed,
+            absl::Minutes(1));  // long before the 1h interval
   EXPECT_EQ(StoredTags("app").size(), 2u);
   context.TryCancel();
 }
@@ -381,23 +405,28 @@ TEST_F(ReflectorModuleTest, GenericPushFormAndItsErrors) {
   auto result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 401);
-  result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})", "wrong");
+  result =
+      Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})", "wrong");
   EXPECT_EQ(result->status, 401);
 
   result = Post(R"({"image":"registry.local/team/app",)", "s3cret");
   EXPECT_EQ(result->status, 400);
   EXPECT_THAT(result->body, HasSubstr("not valid JSON"));
-  result = Post(R"({"image":"registry.local/team/app","tag":"bad tag!"})", "s3cret");
+  result =
+      Post(R"({"image":"registry.local/team/app","tag":"bad tag!"})", "s3cret");
   EXPECT_EQ(result->status, 400);
   EXPECT_THAT(result->body, HasSubstr("tag"));
-  result = Post(R"({"image":"registry.local/team/unknown","tag":"1.2.0"})", "s3cret");
+  result = Post(R"({"image":"registry.local/team/unknown","tag":"1.2.0"})",
+                "s3cret");
   EXPECT_EQ(result->status, 404);
   // Excluded by the default exclusionList: accepted, not stored.
-  result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0.sig"})", "s3cret");
+  result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0.sig"})",
+                "s3cret");
   EXPECT_EQ(result->status, 202);
   EXPECT_THAT(StoredTags("app"), ElementsAre("1.0.0"));
 
-  result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})", "s3cret");
+  result =
+      Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})", "s3cret");
   EXPECT_EQ(result->status, 202) << result->body;
   EXPECT_THAT(StoredTags("app"), ElementsAre("1.0.0", "1.2.0"));
 }
@@ -419,7 +448,8 @@ TEST_F(ReflectorModuleTest, DeleteRemovesTagSet) {
   }));
 }
 
-TEST_F(ReflectorModuleTest, GetTagDigestAsksTheRegistryWithTheRepositorysSettings) {
+TEST_F(ReflectorModuleTest,
+       GetTagDigestAsksTheRegistryWithTheRepositorysSettings) {
   registry_->Set("team/app", {"1.0.0"});
   StartModule();
   Apply("app", "registry.local/team/app", "1h");
@@ -436,9 +466,12 @@ TEST_F(ReflectorModuleTest, GetTagDigestAsksTheRegistryWithTheRepositorysSetting
   grpc::Status status = digest("app", "1.0.0", &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.digest(), "sha256:team/app:1.0.0");
-  EXPECT_EQ(digest("app", "9.9.9", &response).error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(digest("nope", "1.0.0", &response).error_code(), grpc::StatusCode::NOT_FOUND);
-  registry_->Fail("team/app", absl::UnauthenticatedError("authentication failed"));
+  EXPECT_EQ(digest("app", "9.9.9", &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(digest("nope", "1.0.0", &response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  registry_->Fail("team/app",
+                  absl::UnauthenticatedError("authentication failed"));
   EXPECT_EQ(digest("app", "1.0.0", &response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 }

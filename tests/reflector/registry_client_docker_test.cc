@@ -23,7 +23,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::UnorderedElementsAreArray;
 
-ImageReference ImageOn(const DockerRegistry& registry, const std::string& path) {
+ImageReference ImageOn(const DockerRegistry& registry,
+                       const std::string& path) {
   ImageReference image;
   image.domain = registry.host();
   image.path = path;
@@ -47,7 +48,8 @@ TEST(DockerRegistryClientTest, ListsManyTagsAnonymously) {
   options.insecure = true;
   options.page_size = 10;
   ScanStats stats;
-  auto tags = Client()->ListTags(ImageOn(registry, "team/app"), options, &stats);
+  auto tags =
+      Client()->ListTags(ImageOn(registry, "team/app"), options, &stats);
   ASSERT_TRUE(tags.ok()) << tags.status();
   EXPECT_THAT(*tags, UnorderedElementsAreArray(pushed));
   // Debian's distribution 2.8.2 ignores ?n= and sends one page (pagination
@@ -69,7 +71,9 @@ TEST(DockerRegistryClientTest, MissingRepositoryAndTagAreNotFound) {
   EXPECT_EQ(tags.status().code(), absl::StatusCode::kNotFound) << tags.status();
   EXPECT_THAT(std::string(tags.status().message()),
               HasSubstr(absl::StrCat(registry.host(), "/nope")));
-  EXPECT_EQ(client->Digest(ImageOn(registry, "app"), "9.9.9", options).status().code(),
+  EXPECT_EQ(client->Digest(ImageOn(registry, "app"), "9.9.9", options)
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -108,9 +112,9 @@ TEST(DockerRegistryClientTest, HtpasswdBasicAuthThroughADockerConfig) {
   auto digest = PushImage(registry.url(), "app", "1.0.0", push);
   ASSERT_TRUE(digest.ok()) << digest.status();
 
-  const std::string config = absl::StrCat(
-      R"({"auths":{"http://)", registry.host(), R"(/":{"auth":")",
-      absl::Base64Escape("ci:Corr3ct-horse"), R"("}}})");
+  const std::string config =
+      absl::StrCat(R"({"auths":{"http://)", registry.host(), R"(/":{"auth":")",
+                   absl::Base64Escape("ci:Corr3ct-horse"), R"("}}})");
   auto credentials = CredentialsFromDockerConfig(config, registry.host());
   ASSERT_TRUE(credentials.ok()) << credentials.status();
   ASSERT_TRUE(credentials->has_value());
@@ -130,11 +134,16 @@ TEST(DockerRegistryClientTest, HtpasswdBasicAuthThroughADockerConfig) {
   tags = client->ListTags(ImageOn(registry, "app"), options, nullptr);
   EXPECT_EQ(tags.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(tags.status().message()),
-              HasSubstr(absl::StrCat("authentication failed for ", registry.host(), "/app")));
-  EXPECT_THAT(std::string(tags.status().message()), Not(HasSubstr("Wr0ng-horse")));
+              HasSubstr(absl::StrCat("authentication failed for ",
+                                     registry.host(), "/app")));
+  EXPECT_THAT(std::string(tags.status().message()),
+              Not(HasSubstr("Wr0ng-horse")));
 
   options.credentials.reset();
-  EXPECT_EQ(Client()->ListTags(ImageOn(registry, "app"), options, nullptr).status().code(),
+  EXPECT_EQ(Client()
+                ->ListTags(ImageOn(registry, "app"), options, nullptr)
+                .status()
+                .code(),
             absl::StatusCode::kUnauthenticated);
 }
 
@@ -148,16 +157,19 @@ TEST(DockerRegistryClientTest, TlsWithTheGivenCaSpeaksHttp2) {
   ASSERT_TRUE(PushImage(registry.url(), "app", "1.0.0", push).ok());
 
   RegistryOptions options;  // https
-  auto untrusted = Client()->ListTags(ImageOn(registry, "app"), options, nullptr);
+  auto untrusted =
+      Client()->ListTags(ImageOn(registry, "app"), options, nullptr);
   EXPECT_EQ(untrusted.status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_THAT(std::string(untrusted.status().message()), HasSubstr("not trusted"));
+  EXPECT_THAT(std::string(untrusted.status().message()),
+              HasSubstr("not trusted"));
 
   options.ca_pem = registry.ca_pem();
   auto tags = Client()->ListTags(ImageOn(registry, "app"), options, nullptr);
   ASSERT_TRUE(tags.ok()) << tags.status();
   EXPECT_THAT(*tags, ::testing::ElementsAre("1.0.0"));
   // The registry's access log names the protocol of each request.
-  EXPECT_THAT(registry.Log(), HasSubstr("\"GET /v2/app/tags/list?n=1000 HTTP/2.0\""));
+  EXPECT_THAT(registry.Log(),
+              HasSubstr("\"GET /v2/app/tags/list?n=1000 HTTP/2.0\""));
 }
 
 TEST(DockerRegistryClientTest, ClientCertificateWhenTheRegistryRequiresOne) {
@@ -186,7 +198,8 @@ TEST(DockerRegistryClientTest, ClientCertificateWhenTheRegistryRequiresOne) {
 
   options.client_key_pem =
       "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n";
-  EXPECT_EQ(Client()->ListTags(ImageOn(registry, "app"), options, nullptr)
+  EXPECT_EQ(Client()
+                ->ListTags(ImageOn(registry, "app"), options, nullptr)
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);

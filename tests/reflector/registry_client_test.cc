@@ -67,7 +67,8 @@ class JumpClock : public Clock {
 };
 
 std::string Basic(const std::string& user, const std::string& password) {
-  return absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(user, ":", password)));
+  return absl::StrCat("Basic ",
+                      absl::Base64Escape(absl::StrCat(user, ":", password)));
 }
 
 std::vector<std::string> Tags(int n, const std::string& prefix = "1.0.") {
@@ -139,7 +140,8 @@ TEST_F(RegistryClientTest, ReadsCompressedReplies) {
   ASSERT_TRUE(tags.ok()) << tags.status();
   EXPECT_EQ(*tags, many);
   const std::string accepted = registry_.Received().back().accept_encoding;
-  EXPECT_TRUE(absl::StrContains(accepted, "br") || absl::StrContains(accepted, "gzip"))
+  EXPECT_TRUE(absl::StrContains(accepted, "br") ||
+              absl::StrContains(accepted, "gzip"))
       << accepted;
 }
 
@@ -184,8 +186,8 @@ TEST_F(RegistryClientTest, RefusesANextLinkToAnotherHost) {
   ASSERT_TRUE(other.Start().ok());
   other.SetTags("app", Tags(5));
   registry_.SetTags("app", Tags(5));
-  const std::string elsewhere =
-      absl::StrCat("http://localhost:", other.port(), "/v2/app/tags/list?last=1.0.1");
+  const std::string elsewhere = absl::StrCat("http://localhost:", other.port(),
+                                             "/v2/app/tags/list?last=1.0.1");
   registry_.SetNextLinkOverride(elsewhere);
   options_.page_size = 2;
   auto tags = Client()->ListTags(Image(), options_, nullptr);
@@ -238,7 +240,8 @@ TEST_F(RegistryClientTest, BasicAfterAChallengeThenProactively) {
   ScanStats again;
   ASSERT_TRUE(client->ListTags(Image(), options_, &again).ok());
   EXPECT_EQ(again.requests, 1);
-  EXPECT_EQ(registry_.Received().back().authorization, Basic("alice", "s3cret"));
+  EXPECT_EQ(registry_.Received().back().authorization,
+            Basic("alice", "s3cret"));
 }
 
 TEST_F(RegistryClientTest, BasicWithoutCredentialsIsUnauthenticated) {
@@ -246,10 +249,12 @@ TEST_F(RegistryClientTest, BasicWithoutCredentialsIsUnauthenticated) {
   auto tags = Client()->ListTags(Image(), options_, nullptr);
   EXPECT_EQ(tags.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(tags.status().message()),
-              HasSubstr(absl::StrCat("authentication failed for ", registry_.host(), "/app")));
+              HasSubstr(absl::StrCat("authentication failed for ",
+                                     registry_.host(), "/app")));
 }
 
-TEST_F(RegistryClientTest, WrongBasicPasswordIsUnauthenticatedWithoutTheSecret) {
+TEST_F(RegistryClientTest,
+       WrongBasicPasswordIsUnauthenticatedWithoutTheSecret) {
   registry_.RequireBasic("alice", "s3cret");
   options_.credentials = RegistryCredentials{"alice", "wrong-pa55"};
   auto client = Client();
@@ -312,8 +317,10 @@ TEST_F(RegistryClientTest, WrongPasswordAtTheTokenEndpointIsUnauthenticated) {
   auto tags = Client()->ListTags(Image(), options_, nullptr);
   EXPECT_EQ(tags.status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_THAT(std::string(tags.status().message()),
-              HasSubstr(absl::StrCat("authentication failed for ", registry_.host(), "/app")));
-  EXPECT_THAT(std::string(tags.status().message()), Not(HasSubstr("nope-nope")));
+              HasSubstr(absl::StrCat("authentication failed for ",
+                                     registry_.host(), "/app")));
+  EXPECT_THAT(std::string(tags.status().message()),
+              Not(HasSubstr("nope-nope")));
 }
 
 TEST_F(RegistryClientTest, TokenIsRefetchedWhenExpiresInHasPassed) {
@@ -389,9 +396,9 @@ TEST_F(RegistryClientTest, RetriesA429AfterRetryAfterSeconds) {
 }
 
 TEST_F(RegistryClientTest, RetriesA503AfterRetryAfterDate) {
-  const std::string date = absl::FormatTime(
-      "%a, %d %b %Y %H:%M:%S GMT", clock_.Now() + absl::Seconds(12),
-      absl::UTCTimeZone());
+  const std::string date =
+      absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT",
+                       clock_.Now() + absl::Seconds(12), absl::UTCTimeZone());
   registry_.AddFault("/v2/app/tags/list", RegistryFault::Status(503, date));
   auto tags = Client()->ListTags(Image(), options_, nullptr);
   ASSERT_TRUE(tags.ok()) << tags.status();
@@ -492,11 +499,14 @@ TEST_F(RegistryClientTest, ServerErrorIsUnavailableWithTheStatus) {
 }
 
 TEST_F(RegistryClientTest, ConnectionResetIsUnavailable) {
-  registry_.AddFault("/v2/app/tags/list", RegistryFault::Of(RegistryFault::Kind::kReset));
+  registry_.AddFault("/v2/app/tags/list",
+                     RegistryFault::Of(RegistryFault::Kind::kReset));
   auto client = Client();
   auto tags = client->ListTags(Image(), options_, nullptr);
-  EXPECT_EQ(tags.status().code(), absl::StatusCode::kUnavailable) << tags.status();
-  EXPECT_THAT(std::string(tags.status().message()), HasSubstr(registry_.host()));
+  EXPECT_EQ(tags.status().code(), absl::StatusCode::kUnavailable)
+      << tags.status();
+  EXPECT_THAT(std::string(tags.status().message()),
+              HasSubstr(registry_.host()));
   // The client recovers on a new connection.
   ASSERT_TRUE(client->ListTags(Image(), options_, nullptr).ok());
 }
@@ -522,7 +532,8 @@ TEST_F(RegistryClientTest, MalformedJsonIsDataLoss) {
                      RegistryFault::Of(RegistryFault::Kind::kMalformedJson));
   auto tags = Client()->ListTags(Image(), options_, nullptr);
   EXPECT_EQ(tags.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(tags.status().message()), HasSubstr(registry_.host()));
+  EXPECT_THAT(std::string(tags.status().message()),
+              HasSubstr(registry_.host()));
 }
 
 TEST_F(RegistryClientTest, ABodyOverTheCapIsRefusedWithoutReadingIt) {
@@ -530,7 +541,8 @@ TEST_F(RegistryClientTest, ABodyOverTheCapIsRefusedWithoutReadingIt) {
   options_.max_reply_bytes = 1000;
   for (bool chunked : {false, true}) {
     SCOPED_TRACE(chunked ? "chunked" : "Content-Length");
-    registry_.AddFault("/v2/app/tags/list", RegistryFault::LargeBody(kHuge, chunked));
+    registry_.AddFault("/v2/app/tags/list",
+                       RegistryFault::LargeBody(kHuge, chunked));
     auto tags = Client()->ListTags(Image(), options_, nullptr);
     EXPECT_EQ(tags.status().code(), absl::StatusCode::kResourceExhausted);
     EXPECT_THAT(std::string(tags.status().message()), HasSubstr("1000 bytes"));
@@ -549,7 +561,8 @@ TEST_F(RegistryClientTest, MoreThanMaxTagsIsResourceExhausted) {
 }
 
 TEST_F(RegistryClientTest, ASlowReplyEndsAtTheTimeout) {
-  registry_.AddFault("/v2/app/tags/list", RegistryFault::Slow(absl::Seconds(60)));
+  registry_.AddFault("/v2/app/tags/list",
+                     RegistryFault::Slow(absl::Seconds(60)));
   options_.timeout = absl::Milliseconds(300);
   RegistryClientConfig config;
   config.clock = RealClock();
@@ -571,7 +584,8 @@ TEST_F(RegistryClientTest, ReusesOneConnection) {
 
 TEST_F(RegistryClientTest, ConcurrentScansShareTheClient) {
   registry_.RequireBearer({});
-  for (int i = 0; i < 8; ++i) registry_.SetTags(absl::StrCat("app", i), Tags(20));
+  for (int i = 0; i < 8; ++i)
+    registry_.SetTags(absl::StrCat("app", i), Tags(20));
   options_.page_size = 5;
   auto client = Client();
   std::vector<std::thread> threads;
@@ -579,9 +593,11 @@ TEST_F(RegistryClientTest, ConcurrentScansShareTheClient) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
       for (int round = 0; round < 3 && results[i].ok(); ++round) {
-        auto tags = client->ListTags(Image(absl::StrCat("app", i)), options_, nullptr);
-        results[i] = tags.ok() && *tags == Tags(20) ? absl::OkStatus()
-                                                    : absl::InternalError("wrong");
+        auto tags =
+            client->ListTags(Image(absl::StrCat("app", i)), options_, nullptr);
+        results[i] = tags.ok() && *tags == Tags(20)
+                         ? absl::OkStatus()
+                         : absl::InternalError("wrong");
       }
     });
   }
@@ -601,10 +617,11 @@ TEST_F(RegistryClientTest, DigestFromAHeadWithManifestTypes) {
   RecordedRequest head = registry_.Received().back();
   EXPECT_EQ(head.method, "HEAD");
   EXPECT_EQ(head.path, "/v2/app/manifests/1.1.0");
-  for (const char* type : {"application/vnd.docker.distribution.manifest.v2+json",
-                           "application/vnd.docker.distribution.manifest.list.v2+json",
-                           "application/vnd.oci.image.manifest.v1+json",
-                           "application/vnd.oci.image.index.v1+json"}) {
+  for (const char* type :
+       {"application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json"}) {
     EXPECT_THAT(head.accept, HasSubstr(type));
   }
 }
@@ -650,7 +667,8 @@ TEST_F(RegistryClientTest, GoesThroughTheProxyWithItsCredentials) {
 
 TEST_F(RegistryClientTest, NoProxyUnlessOneIsGiven) {
   // A proxy from the environment would refuse the connection.
-  const std::string dead = absl::StrCat("http://127.0.0.1:", ::ia::testing::FreePort());
+  const std::string dead =
+      absl::StrCat("http://127.0.0.1:", ::ia::testing::FreePort());
   setenv("http_proxy", dead.c_str(), 1);
   auto tags = Client()->ListTags(Image(), options_, nullptr);
   unsetenv("http_proxy");
@@ -664,7 +682,8 @@ TEST_F(RegistryClientTest, BadTlsMaterialIsInvalidArgument) {
   EXPECT_EQ(Client()->ListTags(Image(), options_, nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);
   options_.ca_pem.clear();
-  options_.client_cert_pem = "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
+  options_.client_cert_pem =
+      "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n";
   EXPECT_EQ(Client()->ListTags(Image(), options_, nullptr).status().code(),
             absl::StatusCode::kInvalidArgument);  // no key
   EXPECT_EQ(registry_.TotalRequests(), 0);
@@ -677,11 +696,13 @@ std::string AuthsOf(const std::string& key, const std::string& entry) {
 }
 
 std::string AuthEntry(const std::string& user, const std::string& password) {
-  return absl::StrCat(R"({"auth":")", absl::Base64Escape(user + ":" + password), R"("})");
+  return absl::StrCat(R"({"auth":")", absl::Base64Escape(user + ":" + password),
+                      R"("})");
 }
 
 TEST(DockerConfigTest, ByHostWithAuth) {
-  auto c = CredentialsFromDockerConfig(AuthsOf("ghcr.io", AuthEntry("u", "p:w")), "ghcr.io");
+  auto c = CredentialsFromDockerConfig(
+      AuthsOf("ghcr.io", AuthEntry("u", "p:w")), "ghcr.io");
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_TRUE(c->has_value());
   EXPECT_EQ((*c)->username, "u");
@@ -715,15 +736,18 @@ TEST(DockerConfigTest, UsernameAndPassword) {
 TEST(DockerConfigTest, DockerHubAliasesFindEachOther) {
   for (const char* key : {"https://index.docker.io/v1/", "docker.io",
                           "index.docker.io", "registry-1.docker.io"}) {
-    for (const char* host : {"docker.io", "index.docker.io", "registry-1.docker.io"}) {
-      auto c = CredentialsFromDockerConfig(AuthsOf(key, AuthEntry("hub", "pw")), host);
+    for (const char* host :
+         {"docker.io", "index.docker.io", "registry-1.docker.io"}) {
+      auto c = CredentialsFromDockerConfig(AuthsOf(key, AuthEntry("hub", "pw")),
+                                           host);
       ASSERT_TRUE(c.ok()) << c.status();
       ASSERT_TRUE(c->has_value()) << key << " for " << host;
       EXPECT_EQ((*c)->username, "hub");
     }
   }
   auto other = CredentialsFromDockerConfig(
-      AuthsOf("https://index.docker.io/v1/", AuthEntry("hub", "pw")), "ghcr.io");
+      AuthsOf("https://index.docker.io/v1/", AuthEntry("hub", "pw")),
+      "ghcr.io");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->has_value());
 }
@@ -750,21 +774,26 @@ TEST(DockerConfigTest, MalformedIsInvalidArgumentWithoutTheValue) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(CredentialsFromDockerConfig(R"({"auths":[]})", "h").status().code(),
             absl::StatusCode::kInvalidArgument);
-  auto bad64 = CredentialsFromDockerConfig(AuthsOf("h", R"({"auth":"%%secret%%"})"), "h");
+  auto bad64 = CredentialsFromDockerConfig(
+      AuthsOf("h", R"({"auth":"%%secret%%"})"), "h");
   EXPECT_EQ(bad64.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(bad64.status().message()), HasSubstr("auths[\"h\"].auth"));
+  EXPECT_THAT(std::string(bad64.status().message()),
+              HasSubstr("auths[\"h\"].auth"));
   EXPECT_THAT(std::string(bad64.status().message()), Not(HasSubstr("secret")));
   auto no_colon = CredentialsFromDockerConfig(
-      AuthsOf("h", absl::StrCat(R"({"auth":")", absl::Base64Escape("justatoken"), R"("})")),
+      AuthsOf("h", absl::StrCat(R"({"auth":")",
+                                absl::Base64Escape("justatoken"), R"("})")),
       "h");
   EXPECT_EQ(no_colon.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(no_colon.status().message()), Not(HasSubstr("justatoken")));
+  EXPECT_THAT(std::string(no_colon.status().message()),
+              Not(HasSubstr("justatoken")));
   EXPECT_EQ(CredentialsFromDockerConfig(AuthsOf("h", R"({"email":"x"})"), "h")
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
   // A malformed entry for another host does not matter.
-  auto other = CredentialsFromDockerConfig(AuthsOf("other", R"({"auth":7})"), "h");
+  auto other =
+      CredentialsFromDockerConfig(AuthsOf("other", R"({"auth":7})"), "h");
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->has_value());
 }

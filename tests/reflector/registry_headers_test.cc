@@ -36,7 +36,8 @@ TEST(WwwAuthenticateTest, SeveralChallengesSpacesEscapesAndCase) {
 TEST(WwwAuthenticateTest, GarbageGivesNoCrash) {
   EXPECT_TRUE(ParseWwwAuthenticate("").empty());
   EXPECT_TRUE(ParseWwwAuthenticate(", ,").empty());
-  std::vector<AuthChallenge> c = ParseWwwAuthenticate(R"(Bearer realm="unterminated)");
+  std::vector<AuthChallenge> c =
+      ParseWwwAuthenticate(R"(Bearer realm="unterminated)");
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].Param("realm"), "unterminated");
 }
@@ -44,9 +45,11 @@ TEST(WwwAuthenticateTest, GarbageGivesNoCrash) {
 TEST(NextLinkTest, QuotedUnquotedAndListedRel) {
   EXPECT_EQ(ParseNextLink(R"(</v2/app/tags/list?n=2&last=b>; rel="next")"),
             "/v2/app/tags/list?n=2&last=b");
-  EXPECT_EQ(ParseNextLink("<https://h/v2/a?last=x>;rel=next"), "https://h/v2/a?last=x");
-  EXPECT_EQ(ParseNextLink(R"(</a>; rel="prev", </b>; title="x, y"; rel="last next")"),
-            "/b");
+  EXPECT_EQ(ParseNextLink("<https://h/v2/a?last=x>;rel=next"),
+            "https://h/v2/a?last=x");
+  EXPECT_EQ(
+      ParseNextLink(R"(</a>; rel="prev", </b>; title="x, y"; rel="last next")"),
+      "/b");
   EXPECT_EQ(ParseNextLink(R"(</a>; rel="prev")"), std::nullopt);
   EXPECT_EQ(ParseNextLink(""), std::nullopt);
 }
@@ -72,17 +75,16 @@ TEST(ResolveNextLinkTest, AbsoluteOnTheSameOrigin) {
 
 TEST(ResolveNextLinkTest, AnotherOriginIsRefused) {
   const std::string base = "https://ghcr.io/v2/a/tags/list";
-  for (const char* link : {"https://evil.example/v2/a/tags/list",
-                           "http://ghcr.io/v2/a/tags/list",
-                           "https://ghcr.io:8443/v2/a/tags/list",
-                           "//evil.example/v2/a"}) {
+  for (const char* link :
+       {"https://evil.example/v2/a/tags/list", "http://ghcr.io/v2/a/tags/list",
+        "https://ghcr.io:8443/v2/a/tags/list", "//evil.example/v2/a"}) {
     absl::StatusOr<std::string> r = ResolveNextLink(base, link);
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << link;
   }
-  EXPECT_THAT(std::string(ResolveNextLink(base, "https://evil.example/x")
-                              .status()
-                              .message()),
-              HasSubstr("evil.example"));
+  EXPECT_THAT(
+      std::string(
+          ResolveNextLink(base, "https://evil.example/x").status().message()),
+      HasSubstr("evil.example"));
   EXPECT_EQ(ResolveNextLink(base, "ftp://ghcr.io/x").status().code(),
             absl::StatusCode::kInvalidArgument);
 }
@@ -103,10 +105,12 @@ TEST(ParseUrlTest, PartsAndErrors) {
 }
 
 TEST(RetryAfterTest, SecondsAndDates) {
-  const absl::Time now = absl::FromUnixSeconds(1445412480);  // 2015-10-21 07:28:00Z
+  const absl::Time now =
+      absl::FromUnixSeconds(1445412480);  // 2015-10-21 07:28:00Z
   EXPECT_EQ(ParseRetryAfter("120", now), absl::Seconds(120));
   EXPECT_EQ(ParseRetryAfter(" 0 ", now), absl::ZeroDuration());
-  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now), absl::Seconds(30));
+  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            absl::Seconds(30));
   EXPECT_EQ(ParseRetryAfter("Wednesday, 21-Oct-15 07:29:00 GMT", now),
             absl::Seconds(60));
   EXPECT_EQ(ParseRetryAfter("Wed Oct 21 07:28:05 2015", now), absl::Seconds(5));

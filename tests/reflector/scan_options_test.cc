@@ -20,7 +20,8 @@ class ScanOptionsTest : public ::testing::Test {
     image_ = *ParseImageReference(repository_.spec().image());
   }
   absl::StatusOr<RegistryOptions> Options() {
-    return RegistryOptionsFor(repository_, image_, secrets_, ScanLimits{100, 50, 1024});
+    return RegistryOptionsFor(repository_, image_, secrets_,
+                              ScanLimits{100, 50, 1024});
   }
 
   testing::TempDir dir_;
@@ -32,7 +33,8 @@ class ScanOptionsTest : public ::testing::Test {
 TEST_F(ScanOptionsTest, DefaultsFromSpecAndLimits) {
   auto options = Options();
   ASSERT_TRUE(options.ok()) << options.status();
-  EXPECT_EQ(options->timeout, absl::Minutes(5));  // timeout defaults to interval
+  EXPECT_EQ(options->timeout,
+            absl::Minutes(5));  // timeout defaults to interval
   EXPECT_EQ(options->page_size, 100);
   EXPECT_EQ(options->max_tags, 50);
   EXPECT_EQ(options->max_reply_bytes, 1024);
@@ -50,22 +52,25 @@ TEST_F(ScanOptionsTest, DockerConfigSecret) {
   auto missing = Options();
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(absl::IsUnauthenticated(missing.status()));
-  EXPECT_THAT(missing.status().message(), HasSubstr("spec.secretRef: secret apps/regcred"));
+  EXPECT_THAT(missing.status().message(),
+              HasSubstr("spec.secretRef: secret apps/regcred"));
 
   dir_.WriteFile("secrets/apps/regcred/other", "x");
   auto no_key = Options();
   EXPECT_THAT(no_key.status().message(), HasSubstr("no .dockerconfigjson"));
 
-  dir_.WriteFile("secrets/apps/regcred/.dockerconfigjson",
-                 R"({"auths":{"registry.local:5000":{"username":"bot","password":"hunter2"}}})");
+  dir_.WriteFile(
+      "secrets/apps/regcred/.dockerconfigjson",
+      R"({"auths":{"registry.local:5000":{"username":"bot","password":"hunter2"}}})");
   auto options = Options();
   ASSERT_TRUE(options.ok()) << options.status();
   ASSERT_TRUE(options->credentials.has_value());
   EXPECT_EQ(options->credentials->username, "bot");
   EXPECT_EQ(options->credentials->password, "hunter2");
 
-  dir_.WriteFile("secrets/apps/regcred/.dockerconfigjson",
-                 R"({"auths":{"registry.local:5000":{"auth":"!!notbase64","password":"hunter2"}}})");
+  dir_.WriteFile(
+      "secrets/apps/regcred/.dockerconfigjson",
+      R"({"auths":{"registry.local:5000":{"auth":"!!notbase64","password":"hunter2"}}})");
   auto bad = Options();
   ASSERT_FALSE(bad.ok());
   EXPECT_TRUE(absl::IsUnauthenticated(bad.status()));

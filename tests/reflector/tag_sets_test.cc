@@ -31,7 +31,8 @@ TEST(Exclusions, MatchUnanchoredAndReportBadPatterns) {
 
 TEST(MergeScan, SortsDeduplicatesExcludesAndKeepsFirstSeen) {
   auto exclusions = *Exclusions::Compile({"^.*\\.sig$"});
-  v1::TagSet first = MergeScan(nullptr, {"b", "a", "a.sig", "b"}, exclusions, kT0, kT0);
+  v1::TagSet first =
+      MergeScan(nullptr, {"b", "a", "a.sig", "b"}, exclusions, kT0, kT0);
   EXPECT_THAT(Names(first), ElementsAre("a", "b"));
   EXPECT_EQ(FromProtoTime(first.tags(0).first_seen()), kT0);
 
@@ -57,7 +58,8 @@ TEST(MergeScan, KeepsTagsPushedAfterTheScanStarted) {
   // Within the scan's first second (first-seen times are whole seconds).
   v1::TagSet again = MergeScan(nullptr, {"1.0.0"}, exclusions, kT0, kT0);
   ASSERT_TRUE(AddTag(&again, "3.0.0", scan_start + absl::Milliseconds(300)));
-  merged = MergeScan(&again, {"1.0.0"}, exclusions, scan_start + absl::Milliseconds(200),
+  merged = MergeScan(&again, {"1.0.0"}, exclusions,
+                     scan_start + absl::Milliseconds(200),
                      scan_start + absl::Seconds(1));
   EXPECT_THAT(Names(merged), ElementsAre("1.0.0", "3.0.0"));
 }
@@ -65,7 +67,8 @@ TEST(MergeScan, KeepsTagsPushedAfterTheScanStarted) {
 TEST(Revision, ChangesExactlyWhenNamesDo) {
   auto exclusions = *Exclusions::Compile({});
   v1::TagSet a = MergeScan(nullptr, {"x", "y"}, exclusions, kT0, kT0);
-  v1::TagSet b = MergeScan(nullptr, {"y", "x"}, exclusions, kT0, kT0 + absl::Hours(1));
+  v1::TagSet b =
+      MergeScan(nullptr, {"y", "x"}, exclusions, kT0, kT0 + absl::Hours(1));
   v1::TagSet c = MergeScan(nullptr, {"xy"}, exclusions, kT0, kT0);
   EXPECT_EQ(a.revision(), b.revision());
   EXPECT_NE(a.revision(), c.revision());

@@ -60,7 +60,8 @@ size_t AppendHeader(char* data, size_t size, size_t count, void* user) {
 }
 
 // One request with libcurl; transport failures are errors.
-absl::StatusOr<HttpResult> Http(const std::string& method, const std::string& url,
+absl::StatusOr<HttpResult> Http(const std::string& method,
+                                const std::string& url,
                                 const std::vector<std::string>& headers,
                                 const std::string& body,
                                 const PushOptions& options) {
@@ -69,7 +70,8 @@ absl::StatusOr<HttpResult> Http(const std::string& method, const std::string& ur
   CURL* curl = curl_easy_init();
   HttpResult result;
   struct curl_slist* list = nullptr;
-  for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
+  for (const std::string& h : headers)
+    list = curl_slist_append(list, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -117,23 +119,25 @@ absl::StatusOr<HttpResult> Http(const std::string& method, const std::string& ur
 }
 
 std::string Absolute(const std::string& base_url, const std::string& location) {
-  if (absl::StartsWith(location, "http://") || absl::StartsWith(location, "https://")) {
+  if (absl::StartsWith(location, "http://") ||
+      absl::StartsWith(location, "https://")) {
     return location;
   }
   return base_url + location;
 }
 
-absl::Status PushBlob(const std::string& base_url, const std::string& repository,
-                      const std::string& blob, const PushOptions& options) {
+absl::Status PushBlob(const std::string& base_url,
+                      const std::string& repository, const std::string& blob,
+                      const PushOptions& options) {
   const std::string digest = Sha256Digest(blob);
-  absl::StatusOr<HttpResult> started =
-      Http("POST", absl::StrCat(base_url, "/v2/", repository, "/blobs/uploads/"),
-           {}, "", options);
+  absl::StatusOr<HttpResult> started = Http(
+      "POST", absl::StrCat(base_url, "/v2/", repository, "/blobs/uploads/"), {},
+      "", options);
   if (!started.ok()) return started.status();
   if (started->status != 202) {
-    return absl::InternalError(absl::StrCat("starting a blob upload to ", repository,
-                                            ": HTTP ", started->status, " ",
-                                            started->body));
+    return absl::InternalError(
+        absl::StrCat("starting a blob upload to ", repository, ": HTTP ",
+                     started->status, " ", started->body));
   }
   std::string location = Absolute(base_url, started->Header("location"));
   absl::StrAppend(&location, absl::StrContains(location, '?') ? "&" : "?",
@@ -156,9 +160,9 @@ std::string Sha256Digest(const std::string& data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
          digest);
-  return absl::StrCat("sha256:", absl::BytesToHexString(absl::string_view(
-                                     reinterpret_cast<const char*>(digest),
-                                     sizeof(digest))));
+  return absl::StrCat(
+      "sha256:", absl::BytesToHexString(absl::string_view(
+                     reinterpret_cast<const char*>(digest), sizeof(digest))));
 }
 
 absl::StatusOr<std::string> PushImage(const std::string& base_url,
@@ -172,15 +176,18 @@ absl::StatusOr<std::string> PushImageTags(const std::string& base_url,
                                           const std::string& repository,
                                           const std::vector<std::string>& tags,
                                           const PushOptions& options) {
-  const std::string layer = absl::StrCat("layer of ", repository, " ", options.variant);
+  const std::string layer =
+      absl::StrCat("layer of ", repository, " ", options.variant);
   const std::string config = absl::StrCat(
       R"({"architecture":"amd64","os":"linux","author":")", options.variant,
       R"(","config":{},"rootfs":{"type":"layers","diff_ids":[")",
       Sha256Digest(layer), R"("]}})");
-  if (absl::Status s = PushBlob(base_url, repository, config, options); !s.ok()) {
+  if (absl::Status s = PushBlob(base_url, repository, config, options);
+      !s.ok()) {
     return s;
   }
-  if (absl::Status s = PushBlob(base_url, repository, layer, options); !s.ok()) {
+  if (absl::Status s = PushBlob(base_url, repository, layer, options);
+      !s.ok()) {
     return s;
   }
   const std::string media_type =
@@ -200,9 +207,9 @@ absl::StatusOr<std::string> PushImageTags(const std::string& base_url,
       Sha256Digest(layer), R"(","size":)", layer.size(), "}]}");
   const std::string digest = Sha256Digest(manifest);
   for (const std::string& tag : tags) {
-    absl::StatusOr<HttpResult> put =
-        Http("PUT", absl::StrCat(base_url, "/v2/", repository, "/manifests/", tag),
-             {absl::StrCat("Content-Type: ", media_type)}, manifest, options);
+    absl::StatusOr<HttpResult> put = Http(
+        "PUT", absl::StrCat(base_url, "/v2/", repository, "/manifests/", tag),
+        {absl::StrCat("Content-Type: ", media_type)}, manifest, options);
     if (!put.ok()) return put.status();
     if (put->status != 201) {
       return absl::InternalError(absl::StrCat("putting manifest ", repository,
@@ -223,46 +230,55 @@ DockerRegistry::DockerRegistry(DockerRegistryOptions options)
 
 DockerRegistry::~DockerRegistry() { Stop(); }
 
-std::string DockerRegistry::host() const { return absl::StrCat("127.0.0.1:", port_); }
+std::string DockerRegistry::host() const {
+  return absl::StrCat("127.0.0.1:", port_);
+}
 
 std::string DockerRegistry::url() const {
   return absl::StrCat(options_.tls ? "https://" : "http://", host());
 }
 
-std::string DockerRegistry::Log() const { return ReadFile(dir_.Join("registry.log")); }
+std::string DockerRegistry::Log() const {
+  return ReadFile(dir_.Join("registry.log"));
+}
 
 absl::Status DockerRegistry::MakeCertificates() {
-  const auto openssl = [this](const std::vector<std::string>& args) -> absl::Status {
+  const auto openssl =
+      [this](const std::vector<std::string>& args) -> absl::Status {
     CommandResult r = RunCommand("/usr/bin/openssl", args);
     if (r.exit_code != 0) {
-      return absl::InternalError(absl::StrCat("openssl ", absl::StrJoin(args, " "),
-                                              ": ", r.err));
+      return absl::InternalError(
+          absl::StrCat("openssl ", absl::StrJoin(args, " "), ": ", r.err));
     }
     return absl::OkStatus();
   };
-  const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt",
-                                       "ec_paramgen_curve:prime256v1", "-nodes"};
-  const auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+  const std::vector<std::string> ec = {
+      "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
+  const auto with = [](std::vector<std::string> a,
+                       const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   };
-  absl::Status s = openssl(with({"req", "-x509"}, with(ec, {
-      "-keyout", dir_.Join("ca.key"), "-out", dir_.Join("ca.pem"), "-days", "2",
-      "-subj", "/CN=ia-test-ca"})));
+  absl::Status s = openssl(with(
+      {"req", "-x509"},
+      with(ec, {"-keyout", dir_.Join("ca.key"), "-out", dir_.Join("ca.pem"),
+                "-days", "2", "-subj", "/CN=ia-test-ca"})));
   if (!s.ok()) return s;
   for (const auto& [name, ext] :
        std::vector<std::pair<std::string, std::string>>{
-           {"server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"},
+           {"server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"},
            {"client", "extendedKeyUsage=clientAuth\n"}}) {
     dir_.WriteFile(name + ".ext", ext);
-    s = openssl(with({"req", "-new"}, with(ec, {
-        "-keyout", dir_.Join(name + ".key"), "-out", dir_.Join(name + ".csr"),
-        "-subj", "/CN=ia-test-" + name})));
+    s = openssl(with(
+        {"req", "-new"},
+        with(ec, {"-keyout", dir_.Join(name + ".key"), "-out",
+                  dir_.Join(name + ".csr"), "-subj", "/CN=ia-test-" + name})));
     if (!s.ok()) return s;
     s = openssl({"x509", "-req", "-in", dir_.Join(name + ".csr"), "-CA",
                  dir_.Join("ca.pem"), "-CAkey", dir_.Join("ca.key"),
-                 "-CAcreateserial", "-out", dir_.Join(name + ".pem"), "-days", "2",
-                 "-extfile", dir_.Join(name + ".ext")});
+                 "-CAcreateserial", "-out", dir_.Join(name + ".pem"), "-days",
+                 "2", "-extfile", dir_.Join(name + ".ext")});
     if (!s.ok()) return s;
   }
   ca_pem_ = ReadFile(dir_.Join("ca.pem"));
@@ -276,34 +292,42 @@ absl::Status DockerRegistry::Start(absl::Duration timeout) {
   std::string config = absl::StrCat(
       "version: 0.1\n"
       "log:\n  level: info\n  formatter: text\n"
-      "storage:\n  filesystem:\n    rootdirectory: ", dir_.Join("storage"), "\n",
+      "storage:\n  filesystem:\n    rootdirectory: ",
+      dir_.Join("storage"), "\n",
       "  delete:\n    enabled: true\n"
       "  maintenance:\n    uploadpurging:\n      enabled: false\n"
-      "http:\n  addr: 127.0.0.1:", port_, "\n  secret: ia-test-secret\n");
+      "http:\n  addr: 127.0.0.1:",
+      port_, "\n  secret: ia-test-secret\n");
   if (options_.tls) {
     if (absl::Status s = MakeCertificates(); !s.ok()) return s;
-    absl::StrAppend(&config, "  tls:\n    certificate: ", dir_.Join("server.pem"),
+    absl::StrAppend(&config,
+                    "  tls:\n    certificate: ", dir_.Join("server.pem"),
                     "\n    key: ", dir_.Join("server.key"), "\n");
     if (options_.require_client_cert) {
-      absl::StrAppend(&config, "    clientcas:\n      - ", dir_.Join("ca.pem"), "\n");
+      absl::StrAppend(&config, "    clientcas:\n      - ", dir_.Join("ca.pem"),
+                      "\n");
     }
   }
   if (options_.user.has_value()) {
-    CommandResult r = RunCommand("/usr/bin/htpasswd",
-                                 {"-Bbn", options_.user->first, options_.user->second});
+    CommandResult r =
+        RunCommand("/usr/bin/htpasswd",
+                   {"-Bbn", options_.user->first, options_.user->second});
     if (r.exit_code != 0) {
       return absl::InternalError(absl::StrCat("htpasswd failed: ", r.err));
     }
     dir_.WriteFile("htpasswd", r.out);
-    absl::StrAppend(&config, "auth:\n  htpasswd:\n    realm: ia-test-registry\n"
-                    "    path: ", dir_.Join("htpasswd"), "\n");
+    absl::StrAppend(&config,
+                    "auth:\n  htpasswd:\n    realm: ia-test-registry\n"
+                    "    path: ",
+                    dir_.Join("htpasswd"), "\n");
   }
   if (!options_.notification_urls.empty()) {
     absl::StrAppend(&config, "notifications:\n  endpoints:\n");
     for (size_t i = 0; i < options_.notification_urls.size(); ++i) {
-      absl::StrAppend(&config, "    - name: endpoint", i, "\n      url: ",
-                      options_.notification_urls[i],
-                      "\n      timeout: 2s\n      threshold: 5\n      backoff: 1s\n");
+      absl::StrAppend(
+          &config, "    - name: endpoint", i,
+          "\n      url: ", options_.notification_urls[i],
+          "\n      timeout: 2s\n      threshold: 5\n      backoff: 1s\n");
     }
   }
   const std::string config_path = dir_.WriteFile("config.yml", config);
@@ -324,7 +348,8 @@ absl::Status DockerRegistry::Start(absl::Duration timeout) {
           absl::StrCat("docker-registry exited at start:\n", Log()));
     }
     absl::StatusOr<HttpResult> r = Http("GET", url() + "/v2/", {}, "", probe);
-    if (r.ok() && (r->status == 200 || r->status == 401)) return absl::OkStatus();
+    if (r.ok() && (r->status == 200 || r->status == 401))
+      return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(20));
   }
   return absl::DeadlineExceededError(

@@ -44,20 +44,27 @@ std::string Sha256Hex(const std::string& data) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
          digest);
-  return absl::BytesToHexString(absl::string_view(
-      reinterpret_cast<const char*>(digest), sizeof(digest)));
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 void AppendJsonString(std::string* out, const std::string& s) {
   out->push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(out, "\\u00", absl::BytesToHexString(absl::string_view(&c, 1)));
+          absl::StrAppend(out, "\\u00",
+                          absl::BytesToHexString(absl::string_view(&c, 1)));
         } else {
           out->push_back(c);
         }
@@ -229,8 +236,9 @@ class FakeRegistry::Impl {
     }
     if (repo == nullptr) {
       res.status = 404;
-      res.set_content(ErrorBody("NAME_UNKNOWN", "repository name not known to registry"),
-                      JsonType());
+      res.set_content(
+          ErrorBody("NAME_UNKNOWN", "repository name not known to registry"),
+          JsonType());
       return;
     }
     if (rest == "tags") {
@@ -304,12 +312,14 @@ class FakeRegistry::Impl {
   // is taken over by /dev/null at once (dup2), so httplib's later writes and
   // close hit that instead of a reused descriptor.
   void Reset(const httplib::Request& req) {
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/fd")) {
       int fd = -1;
       if (!absl::SimpleAtoi(entry.path().filename().string(), &fd)) continue;
       sockaddr_in local{}, peer{};
       socklen_t local_len = sizeof(local), peer_len = sizeof(peer);
-      if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+      if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) !=
+              0 ||
           getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
           local.sin_family != AF_INET || peer.sin_family != AF_INET) {
         continue;
@@ -344,13 +354,13 @@ class FakeRegistry::Impl {
           auto it = issued_.find(std::string(token));
           if (it != issued_.end() &&
               (repository.empty() ||
-               absl::StrContains(it->second,
-                                 absl::StrCat("repository:", repository, ":")))) {
+               absl::StrContains(
+                   it->second, absl::StrCat("repository:", repository, ":")))) {
             return true;
           }
         }
-        std::string challenge =
-            absl::StrCat(R"(Bearer realm="http://)", Host(), R"(/token",service="fake")");
+        std::string challenge = absl::StrCat(R"(Bearer realm="http://)", Host(),
+                                             R"(/token",service="fake")");
         if (!repository.empty()) {
           absl::StrAppend(&challenge, R"(,scope="repository:)", repository,
                           R"(:pull")");
@@ -375,8 +385,7 @@ class FakeRegistry::Impl {
         req.get_header_value("Authorization") != token_basic_expected_) {
       res.status = 401;
       res.set_header("WWW-Authenticate", R"(Basic realm="fake-token")");
-      res.set_content(ErrorBody("UNAUTHORIZED", "bad credentials"),
-                      json_type_);
+      res.set_content(ErrorBody("UNAUTHORIZED", "bad credentials"), json_type_);
       return;
     }
     std::string scopes;
@@ -385,8 +394,9 @@ class FakeRegistry::Impl {
     }
     const std::string token = absl::StrCat("fake-token-", ++token_serial_);
     issued_[token] = scopes;
-    std::string body = absl::StrCat("{\"", bearer_.access_token ? "access_token" : "token",
-                                    "\":\"", token, "\"");
+    std::string body =
+        absl::StrCat("{\"", bearer_.access_token ? "access_token" : "token",
+                     "\":\"", token, "\"");
     if (bearer_.expires_in > 0) {
       absl::StrAppend(&body, ",\"expires_in\":", bearer_.expires_in);
     }
@@ -435,9 +445,9 @@ class FakeRegistry::Impl {
     if (end < repo.tags.size() && end > start) {
       std::string link = link_override;
       if (link.empty()) {
-        link = absl::StrCat(absolute ? "http://" + Host() : "", "/v2/",
-                            repository, "/tags/list?n=", limit, "&last=",
-                            repo.tags[end - 1]);
+        link =
+            absl::StrCat(absolute ? "http://" + Host() : "", "/v2/", repository,
+                         "/tags/list?n=", limit, "&last=", repo.tags[end - 1]);
       }
       res.set_header("Link", absl::StrCat("<", link, R"(>; rel="next")"));
     }
@@ -451,7 +461,8 @@ class FakeRegistry::Impl {
     if (auto it = repo.digests.find(tag); it != repo.digests.end()) {
       digest = it->second;
     } else if (repo.index.contains(tag)) {
-      digest = absl::StrCat("sha256:", Sha256Hex(absl::StrCat(repository, ":", tag)));
+      digest = absl::StrCat("sha256:",
+                            Sha256Hex(absl::StrCat(repository, ":", tag)));
     } else {
       res.status = 404;
       res.set_content(ErrorBody("MANIFEST_UNKNOWN", "manifest unknown"),
@@ -480,7 +491,8 @@ class FakeRegistry::Impl {
   bool absolute_links_ ABSL_GUARDED_BY(mu_) = false;
   // What Docker distribution sends (and cpp-httplib never compresses:
   // it compresses only the exact type "application/json").
-  std::string json_type_ ABSL_GUARDED_BY(mu_) = "application/json; charset=utf-8";
+  std::string json_type_ ABSL_GUARDED_BY(mu_) =
+      "application/json; charset=utf-8";
   std::string next_link_override_ ABSL_GUARDED_BY(mu_);
   AuthMode auth_mode_ ABSL_GUARDED_BY(mu_) = AuthMode::kNone;
   std::string basic_expected_ ABSL_GUARDED_BY(mu_);
@@ -496,8 +508,10 @@ class FakeRegistry::Impl {
 };
 
 namespace {
-std::string BasicHeader(const std::string& username, const std::string& password) {
-  return absl::StrCat("Basic ", absl::Base64Escape(absl::StrCat(username, ":", password)));
+std::string BasicHeader(const std::string& username,
+                        const std::string& password) {
+  return absl::StrCat(
+      "Basic ", absl::Base64Escape(absl::StrCat(username, ":", password)));
 }
 }  // namespace
 
@@ -508,7 +522,9 @@ absl::Status FakeRegistry::Start() { return impl_->Start(); }
 void FakeRegistry::Stop() { impl_->Stop(); }
 int FakeRegistry::port() const { return impl_->port_; }
 std::string FakeRegistry::host() const { return impl_->Host(); }
-std::string FakeRegistry::url() const { return absl::StrCat("http://", host()); }
+std::string FakeRegistry::url() const {
+  return absl::StrCat("http://", host());
+}
 
 void FakeRegistry::SetTags(const std::string& repository,
                            std::vector<std::string> tags) {
@@ -535,7 +551,8 @@ void FakeRegistry::DeleteRepository(const std::string& repository) {
 }
 
 void FakeRegistry::SetDigest(const std::string& repository,
-                             const std::string& tag, const std::string& digest) {
+                             const std::string& tag,
+                             const std::string& digest) {
   absl::MutexLock lock(&impl_->mu_);
   auto& slot = impl_->repositories_[repository];
   auto repo = slot != nullptr ? std::make_shared<Repository>(*slot)

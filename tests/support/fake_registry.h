@@ -75,8 +75,8 @@ struct RegistryFault {
 // One request the fake received.
 struct RecordedRequest {
   std::string method;
-  std::string path;   // without the query; "/v2/app/tags/list"
-  std::string query;  // "n=10&last=b", "" when none
+  std::string path;                 // without the query; "/v2/app/tags/list"
+  std::string query;                // "n=10&last=b", "" when none
   std::string authorization;        // the Authorization header, "" if none
   std::string proxy_authorization;  // the Proxy-Authorization header
   std::string accept;

@@ -31,7 +31,8 @@ std::string ReadFileOrEmpty(const std::string& path) {
 }
 
 absl::Status WriteFile(const std::string& path, const std::string& content) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::filesystem::create_directories(
+      std::filesystem::path(path).parent_path());
   std::ofstream out(path, std::ios::binary);
   out << content;
   out.close();
@@ -46,12 +47,13 @@ std::string TrimNewlines(std::string s) {
 
 absl::Status CommandError(absl::string_view what, const CommandResult& r) {
   return absl::InternalError(absl::StrCat(what, " exited with ", r.exit_code,
-                                          "\nstdout: ", r.out, "\nstderr: ", r.err));
+                                          "\nstdout: ", r.out,
+                                          "\nstderr: ", r.err));
 }
 
-absl::StatusOr<CommandResult> MustRun(const std::string& binary,
-                                      const std::vector<std::string>& args,
-                                      const std::vector<std::string>& env = {}) {
+absl::StatusOr<CommandResult> MustRun(
+    const std::string& binary, const std::vector<std::string>& args,
+    const std::vector<std::string>& env = {}) {
   CommandResult r = RunCommand(binary, args, env);
   if (r.exit_code != 0) {
     return CommandError(absl::StrCat(binary, " ", absl::StrJoin(args, " ")), r);
@@ -65,21 +67,23 @@ absl::Status WaitForPort(int port, Process* process, absl::string_view what,
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
   while (absl::Now() < deadline) {
     if (!process->Running()) {
-      return absl::InternalError(absl::StrCat(what, " exited; log:\n",
-                                              ReadFileOrEmpty(log_path)));
+      return absl::InternalError(
+          absl::StrCat(what, " exited; log:\n", ReadFileOrEmpty(log_path)));
     }
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(port);
-    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    const bool ok =
+        connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
     close(fd);
     if (ok) return absl::OkStatus();
     absl::SleepFor(absl::Milliseconds(20));
   }
-  return absl::DeadlineExceededError(absl::StrCat(what, " does not listen on port ", port,
-                                                  "; log:\n", ReadFileOrEmpty(log_path)));
+  return absl::DeadlineExceededError(
+      absl::StrCat(what, " does not listen on port ", port, "; log:\n",
+                   ReadFileOrEmpty(log_path)));
 }
 
 std::string CurrentUser() {
@@ -89,7 +93,8 @@ std::string CurrentUser() {
 
 }  // namespace
 
-CommandResult Git(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+CommandResult Git(const std::vector<std::string>& args,
+                  const std::vector<std::string>& env) {
   std::vector<std::string> full = {
       "GIT_CONFIG_GLOBAL=/dev/null",
       "GIT_CONFIG_NOSYSTEM=1",
@@ -106,7 +111,8 @@ CommandResult Git(const std::vector<std::string>& args, const std::vector<std::s
 absl::StatusOr<std::string> GitOutput(const std::vector<std::string>& args,
                                       const std::vector<std::string>& env) {
   CommandResult r = Git(args, env);
-  if (r.exit_code != 0) return CommandError(absl::StrCat("git ", absl::StrJoin(args, " ")), r);
+  if (r.exit_code != 0)
+    return CommandError(absl::StrCat("git ", absl::StrJoin(args, " ")), r);
   return TrimNewlines(r.out);
 }
 
@@ -115,7 +121,8 @@ absl::StatusOr<std::string> GitOutput(const std::vector<std::string>& args,
 absl::StatusOr<BareRepo> BareRepo::Create(const std::string& path,
                                           const std::string& default_branch) {
   std::filesystem::create_directories(path);
-  auto out = GitOutput({"init", "-q", "--bare", "--initial-branch=" + default_branch, path});
+  auto out = GitOutput(
+      {"init", "-q", "--bare", "--initial-branch=" + default_branch, path});
   if (!out.ok()) return out.status();
   BareRepo repo(path);
   // http-backend refuses pushes by anonymous users only; allow them all.
@@ -135,15 +142,18 @@ CommandResult BareRepo::Run(const std::vector<std::string>& args,
   return Git(full, env);
 }
 
-absl::StatusOr<std::string> BareRepo::Commit(const std::string& branch,
-                                             const std::map<std::string, std::string>& files,
-                                             const std::string& message) {
+absl::StatusOr<std::string> BareRepo::Commit(
+    const std::string& branch, const std::map<std::string, std::string>& files,
+    const std::string& message) {
   // Plumbing on a private index: no clone needed.
   TempDir scratch;
-  const std::vector<std::string> env = {"GIT_INDEX_FILE=" + scratch.Join("index")};
-  auto run = [&](const std::vector<std::string>& args) -> absl::StatusOr<std::string> {
+  const std::vector<std::string> env = {"GIT_INDEX_FILE=" +
+                                        scratch.Join("index")};
+  auto run =
+      [&](const std::vector<std::string>& args) -> absl::StatusOr<std::string> {
     CommandResult r = Run(args, env);
-    if (r.exit_code != 0) return CommandError(absl::StrCat("git ", absl::StrJoin(args, " ")), r);
+    if (r.exit_code != 0)
+      return CommandError(absl::StrCat("git ", absl::StrJoin(args, " ")), r);
     return TrimNewlines(r.out);
   };
   const std::string ref = "refs/heads/" + branch;
@@ -156,7 +166,8 @@ absl::StatusOr<std::string> BareRepo::Commit(const std::string& branch,
   }
   int n = 0;
   for (const auto& [file, content] : files) {
-    const std::string tmp = scratch.WriteFile(absl::StrCat("blob", n++), content);
+    const std::string tmp =
+        scratch.WriteFile(absl::StrCat("blob", n++), content);
     auto blob = run({"hash-object", "-w", tmp});
     if (!blob.ok()) return blob.status();
     if (auto s = run({"update-index", "--add", "--cacheinfo",
@@ -184,7 +195,8 @@ absl::StatusOr<std::string> BareRepo::CommitFolder(const std::string& branch,
                                                    const std::string& folder,
                                                    const std::string& message) {
   std::map<std::string, std::string> files;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(folder)) {
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(folder)) {
     if (!entry.is_regular_file()) continue;
     files[std::filesystem::relative(entry.path(), folder).string()] =
         ReadFileOrEmpty(entry.path().string());
@@ -206,7 +218,8 @@ absl::Status BareRepo::Tag(const std::string& name, const std::string& rev,
 
 absl::StatusOr<std::string> BareRepo::RevParse(const std::string& rev) const {
   CommandResult r = Run({"rev-parse", "--verify", "-q", rev + "^{commit}"});
-  if (r.exit_code != 0) return CommandError(absl::StrCat("git rev-parse ", rev), r);
+  if (r.exit_code != 0)
+    return CommandError(absl::StrCat("git rev-parse ", rev), r);
   return TrimNewlines(r.out);
 }
 
@@ -217,12 +230,13 @@ bool BareRepo::HasRef(const std::string& ref) const {
 absl::StatusOr<std::string> BareRepo::ReadFile(const std::string& rev,
                                                const std::string& file) const {
   CommandResult r = Run({"show", rev + ":" + file});
-  if (r.exit_code != 0) return CommandError(absl::StrCat("git show ", rev, ":", file), r);
+  if (r.exit_code != 0)
+    return CommandError(absl::StrCat("git show ", rev, ":", file), r);
   return r.out;
 }
 
-absl::StatusOr<std::vector<std::string>> BareRepo::Log(const std::string& rev,
-                                                       const std::string& format) const {
+absl::StatusOr<std::vector<std::string>> BareRepo::Log(
+    const std::string& rev, const std::string& format) const {
   CommandResult r = Run({"log", "-z", "--format=" + format, rev});
   if (r.exit_code != 0) return CommandError(absl::StrCat("git log ", rev), r);
   std::vector<std::string> out =
@@ -230,7 +244,8 @@ absl::StatusOr<std::vector<std::string>> BareRepo::Log(const std::string& rev,
   return out;
 }
 
-absl::StatusOr<std::string> BareRepo::Show(const std::vector<std::string>& args) const {
+absl::StatusOr<std::string> BareRepo::Show(
+    const std::vector<std::string>& args) const {
   std::vector<std::string> full = {"show"};
   full.insert(full.end(), args.begin(), args.end());
   CommandResult r = Run(full);
@@ -257,14 +272,14 @@ CommandResult BareRepo::VerifyCommit(const std::string& rev,
   return Run({"verify-commit", "-v", rev}, {"GNUPGHOME=" + gnupghome});
 }
 
-absl::StatusOr<std::string> PushFromOtherClone(const std::string& url,
-                                               const std::string& branch,
-                                               const std::map<std::string, std::string>& files,
-                                               const std::string& message,
-                                               const std::vector<std::string>& env) {
+absl::StatusOr<std::string> PushFromOtherClone(
+    const std::string& url, const std::string& branch,
+    const std::map<std::string, std::string>& files, const std::string& message,
+    const std::vector<std::string>& env) {
   TempDir scratch;
   const std::string work = scratch.Join("work");
-  if (auto r = Git({"clone", "-q", "--branch", branch, url, work}, env); r.exit_code != 0) {
+  if (auto r = Git({"clone", "-q", "--branch", branch, url, work}, env);
+      r.exit_code != 0) {
     return CommandError("git clone", r);
   }
   for (const auto& [file, content] : files) {
@@ -273,10 +288,13 @@ absl::StatusOr<std::string> PushFromOtherClone(const std::string& url,
   if (auto r = Git({"-C", work, "add", "-A"}, env); r.exit_code != 0) {
     return CommandError("git add", r);
   }
-  if (auto r = Git({"-C", work, "commit", "-q", "-m", message}, env); r.exit_code != 0) {
+  if (auto r = Git({"-C", work, "commit", "-q", "-m", message}, env);
+      r.exit_code != 0) {
     return CommandError("git commit", r);
   }
-  if (auto r = Git({"-C", work, "push", "-q", "origin", "HEAD:refs/heads/" + branch}, env);
+  if (auto r =
+          Git({"-C", work, "push", "-q", "origin", "HEAD:refs/heads/" + branch},
+              env);
       r.exit_code != 0) {
     return CommandError("git push", r);
   }
@@ -285,7 +303,8 @@ absl::StatusOr<std::string> PushFromOtherClone(const std::string& url,
 
 // --- GitHttpServer ----------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<GitHttpServer>> GitHttpServer::Start(GitHttpOptions options) {
+absl::StatusOr<std::unique_ptr<GitHttpServer>> GitHttpServer::Start(
+    GitHttpOptions options) {
   std::unique_ptr<GitHttpServer> server(new GitHttpServer());
   server->options_ = std::move(options);
   server->port_ = FreePort();
@@ -293,31 +312,36 @@ absl::StatusOr<std::unique_ptr<GitHttpServer>> GitHttpServer::Start(GitHttpOptio
   std::filesystem::create_directories(dir.Join("htdocs"));
   dir.WriteFile("users", absl::StrCat(server->options_.username, ":",
                                       server->options_.password, "\n"));
-  std::vector<std::string> modules = {"mod_access",  "mod_auth", "mod_authn_file",
-                                      "mod_alias",   "mod_setenv", "mod_cgi",
-                                      "mod_accesslog"};
+  std::vector<std::string> modules = {
+      "mod_access", "mod_auth", "mod_authn_file", "mod_alias",
+      "mod_setenv", "mod_cgi",  "mod_accesslog"};
   std::string tls_conf;
   if (server->options_.tls) {
     modules.push_back("mod_openssl");
-    const std::string ext = dir.WriteFile(
-        "ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n");
+    const std::string ext =
+        dir.WriteFile("ext.cnf",
+                      "subjectAltName=IP:127.0.0.1,DNS:"
+                      "localhost\nbasicConstraints=CA:FALSE\n");
     const std::string openssl = "/usr/bin/openssl";
-    const std::vector<std::string> ec = {"-newkey", "ec", "-pkeyopt",
-                                         "ec_paramgen_curve:prime256v1", "-nodes"};
+    const std::vector<std::string> ec = {
+        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"};
     std::vector<std::string> ca_args = {"req", "-x509"};
     ca_args.insert(ca_args.end(), ec.begin(), ec.end());
-    ca_args.insert(ca_args.end(), {"-keyout", dir.Join("ca.key"), "-out", dir.Join("ca.pem"),
-                                   "-days", "2", "-subj", "/CN=ia-test-ca"});
+    ca_args.insert(ca_args.end(),
+                   {"-keyout", dir.Join("ca.key"), "-out", dir.Join("ca.pem"),
+                    "-days", "2", "-subj", "/CN=ia-test-ca"});
     if (auto r = MustRun(openssl, ca_args); !r.ok()) return r.status();
     std::vector<std::string> csr_args = {"req"};
     csr_args.insert(csr_args.end(), ec.begin(), ec.end());
-    csr_args.insert(csr_args.end(), {"-keyout", dir.Join("server.key"), "-out",
-                                     dir.Join("server.csr"), "-subj", "/CN=127.0.0.1"});
+    csr_args.insert(csr_args.end(),
+                    {"-keyout", dir.Join("server.key"), "-out",
+                     dir.Join("server.csr"), "-subj", "/CN=127.0.0.1"});
     if (auto r = MustRun(openssl, csr_args); !r.ok()) return r.status();
-    if (auto r = MustRun(openssl, {"x509", "-req", "-in", dir.Join("server.csr"), "-CA",
-                                   dir.Join("ca.pem"), "-CAkey", dir.Join("ca.key"),
-                                   "-CAcreateserial", "-out", dir.Join("server.pem"), "-days",
-                                   "2", "-extfile", ext});
+    if (auto r = MustRun(openssl,
+                         {"x509", "-req", "-in", dir.Join("server.csr"), "-CA",
+                          dir.Join("ca.pem"), "-CAkey", dir.Join("ca.key"),
+                          "-CAcreateserial", "-out", dir.Join("server.pem"),
+                          "-days", "2", "-extfile", ext});
         !r.ok()) {
       return r.status();
     }
@@ -330,38 +354,35 @@ absl::StatusOr<std::unique_ptr<GitHttpServer>> GitHttpServer::Start(GitHttpOptio
   const std::string conf = absl::StrCat(
       "server.modules = (\"", absl::StrJoin(modules, "\", \""), "\")\n",
       "server.document-root = \"", dir.Join("htdocs"), "\"\n",
-      "server.bind = \"127.0.0.1\"\n",
-      "server.port = ", server->port_, "\n",
+      "server.bind = \"127.0.0.1\"\n", "server.port = ", server->port_, "\n",
       "server.errorlog = \"", dir.Join("error.log"), "\"\n",
       "accesslog.filename = \"", dir.Join("access.log"), "\"\n",
       "accesslog.format = \"%u \\\"%r\\\" %>s %O \\\"%{Authorization}i\\\"\"\n",
-      tls_conf,
-      "alias.url = (\"/git/\" => \"", kGitHttpBackend, "\", \"/bearer/\" => \"",
-      kGitHttpBackend, "\")\n",
-      "auth.backend = \"plain\"\n",
-      "auth.backend.plain.userfile = \"", dir.Join("users"), "\"\n",
-      "$HTTP[\"url\"] =~ \"^/git/\" {\n",
+      tls_conf, "alias.url = (\"/git/\" => \"", kGitHttpBackend,
+      "\", \"/bearer/\" => \"", kGitHttpBackend, "\")\n",
+      "auth.backend = \"plain\"\n", "auth.backend.plain.userfile = \"",
+      dir.Join("users"), "\"\n", "$HTTP[\"url\"] =~ \"^/git/\" {\n",
       "  cgi.assign = (\"\" => \"\")\n",
       "  setenv.set-environment = (\"GIT_PROJECT_ROOT\" => \"", root,
       "\", \"GIT_HTTP_EXPORT_ALL\" => \"\")\n",
-      "  auth.require = (\"\" => (\"method\" => \"basic\", \"realm\" => \"git\", "
+      "  auth.require = (\"\" => (\"method\" => \"basic\", \"realm\" => "
+      "\"git\", "
       "\"require\" => \"valid-user\"))\n",
-      "}\n",
-      "$HTTP[\"url\"] =~ \"^/bearer/\" {\n",
+      "}\n", "$HTTP[\"url\"] =~ \"^/bearer/\" {\n",
       "  cgi.assign = (\"\" => \"\")\n",
       // http-backend takes pushes from an authenticated REMOTE_USER only.
       "  setenv.set-environment = (\"GIT_PROJECT_ROOT\" => \"", root,
       "\", \"GIT_HTTP_EXPORT_ALL\" => \"\", \"REMOTE_USER\" => \"bearer\")\n",
-      "  $REQUEST_HEADER[\"Authorization\"] != \"Bearer ", server->options_.bearer_token,
-      "\" {\n",
-      "    url.access-deny = (\"\")\n",
-      "  }\n",
-      "}\n");
+      "  $REQUEST_HEADER[\"Authorization\"] != \"Bearer ",
+      server->options_.bearer_token, "\" {\n", "    url.access-deny = (\"\")\n",
+      "  }\n", "}\n");
   const std::string conf_path = dir.WriteFile("lighttpd.conf", conf);
   const std::string log_path = dir.Join("lighttpd.log");
   server->process_ = std::make_unique<Process>(
-      "/usr/sbin/lighttpd", std::vector<std::string>{"-D", "-f", conf_path}, log_path);
-  if (auto s = WaitForPort(server->port_, server->process_.get(), "lighttpd", log_path);
+      "/usr/sbin/lighttpd", std::vector<std::string>{"-D", "-f", conf_path},
+      log_path);
+  if (auto s = WaitForPort(server->port_, server->process_.get(), "lighttpd",
+                           log_path);
       !s.ok()) {
     return absl::InternalError(
         absl::StrCat(s.message(), "\nerror.log:\n", server->ErrorLog()));
@@ -374,20 +395,24 @@ GitHttpServer::~GitHttpServer() {
 }
 
 std::string GitHttpServer::Url(const std::string& repo) const {
-  return absl::StrCat(options_.tls ? "https" : "http", "://127.0.0.1:", port_, "/git/", repo);
+  return absl::StrCat(options_.tls ? "https" : "http", "://127.0.0.1:", port_,
+                      "/git/", repo);
 }
 
 std::string GitHttpServer::UrlWithCredentials(const std::string& repo) const {
-  return absl::StrCat(options_.tls ? "https" : "http", "://", options_.username, ":",
-                      options_.password, "@127.0.0.1:", port_, "/git/", repo);
-}
-
-std::string GitHttpServer::BearerUrl(const std::string& repo) const {
-  return absl::StrCat(options_.tls ? "https" : "http", "://127.0.0.1:", port_, "/bearer/",
+  return absl::StrCat(options_.tls ? "https" : "http", "://", options_.username,
+                      ":", options_.password, "@127.0.0.1:", port_, "/git/",
                       repo);
 }
 
-std::string GitHttpServer::AccessLog() const { return ReadFileOrEmpty(dir_.Join("access.log")); }
+std::string GitHttpServer::BearerUrl(const std::string& repo) const {
+  return absl::StrCat(options_.tls ? "https" : "http", "://127.0.0.1:", port_,
+                      "/bearer/", repo);
+}
+
+std::string GitHttpServer::AccessLog() const {
+  return ReadFileOrEmpty(dir_.Join("access.log"));
+}
 
 std::string GitHttpServer::WaitForAccessLog(
     const std::function<bool(const std::string&)>& ready) const {
@@ -400,11 +425,14 @@ std::string GitHttpServer::WaitForAccessLog(
   return log;
 }
 
-std::string GitHttpServer::ErrorLog() const { return ReadFileOrEmpty(dir_.Join("error.log")); }
+std::string GitHttpServer::ErrorLog() const {
+  return ReadFileOrEmpty(dir_.Join("error.log"));
+}
 
 // --- GitSshServer -----------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<GitSshServer>> GitSshServer::Start(GitSshOptions options) {
+absl::StatusOr<std::unique_ptr<GitSshServer>> GitSshServer::Start(
+    GitSshOptions options) {
   std::unique_ptr<GitSshServer> server(new GitSshServer());
   const TempDir& dir = server->dir_;
   server->port_ = FreePort();
@@ -412,7 +440,8 @@ absl::StatusOr<std::unique_ptr<GitSshServer>> GitSshServer::Start(GitSshOptions 
   const std::string keygen = "/usr/bin/ssh-keygen";
   for (const auto& [name, passphrase] :
        std::vector<std::pair<std::string, std::string>>{
-           {"host_key", ""}, {"other_host_key", ""},
+           {"host_key", ""},
+           {"other_host_key", ""},
            {"client_key", options.client_key_passphrase}}) {
     if (auto r = MustRun(keygen, {"-q", "-t", "ed25519", "-N", passphrase, "-C",
                                   "ia-test-" + name, "-f", dir.Join(name)});
@@ -423,8 +452,8 @@ absl::StatusOr<std::unique_ptr<GitSshServer>> GitSshServer::Start(GitSshOptions 
   auto key_line = [&](const std::string& name) {
     std::vector<std::string> f = absl::StrSplit(
         TrimNewlines(ReadFileOrEmpty(dir.Join(name + ".pub"))), ' ');
-    return absl::StrCat("[127.0.0.1]:", server->port_, " ", f[0], " ", f.size() > 1 ? f[1] : "",
-                        "\n");
+    return absl::StrCat("[127.0.0.1]:", server->port_, " ", f[0], " ",
+                        f.size() > 1 ? f[1] : "", "\n");
   };
   server->known_hosts_ = key_line("host_key");
   server->known_hosts_other_key_ = key_line("other_host_key");
@@ -441,24 +470,21 @@ absl::StatusOr<std::unique_ptr<GitSshServer>> GitSshServer::Start(GitSshOptions 
     chmod("/run/sshd", 0755);
   }
   const std::string conf = absl::StrCat(
-      "Port ", server->port_, "\n",
-      "ListenAddress 127.0.0.1\n",
-      "HostKey ", dir.Join("host_key"), "\n",
-      "AuthorizedKeysFile ", dir.Join("authorized_keys"), "\n",
-      "PidFile ", dir.Join("sshd.pid"), "\n",
-      "StrictModes no\n",
-      "UsePAM no\n",
-      "PasswordAuthentication no\n",
-      "KbdInteractiveAuthentication no\n",
-      "PubkeyAuthentication yes\n",
-      "PermitRootLogin prohibit-password\n",
-      "AllowUsers ", server->user_, "\n",
+      "Port ", server->port_, "\n", "ListenAddress 127.0.0.1\n", "HostKey ",
+      dir.Join("host_key"), "\n", "AuthorizedKeysFile ",
+      dir.Join("authorized_keys"), "\n", "PidFile ", dir.Join("sshd.pid"), "\n",
+      "StrictModes no\n", "UsePAM no\n", "PasswordAuthentication no\n",
+      "KbdInteractiveAuthentication no\n", "PubkeyAuthentication yes\n",
+      "PermitRootLogin prohibit-password\n", "AllowUsers ", server->user_, "\n",
       "LogLevel VERBOSE\n");
   const std::string conf_path = dir.WriteFile("sshd_config", conf);
   const std::string log_path = dir.Join("sshd.log");
   server->process_ = std::make_unique<Process>(
-      "/usr/sbin/sshd", std::vector<std::string>{"-D", "-e", "-f", conf_path}, log_path);
-  if (auto s = WaitForPort(server->port_, server->process_.get(), "sshd", log_path); !s.ok()) {
+      "/usr/sbin/sshd", std::vector<std::string>{"-D", "-e", "-f", conf_path},
+      log_path);
+  if (auto s =
+          WaitForPort(server->port_, server->process_.get(), "sshd", log_path);
+      !s.ok()) {
     return s;
   }
   return server;
@@ -473,12 +499,15 @@ std::string GitSshServer::Url(const std::string& repo_path) const {
 }
 
 std::string GitSshServer::GitSshCommandEnv() const {
-  return absl::StrCat("GIT_SSH_COMMAND=ssh -i ", dir_.Join("client_key"),
-                      " -o IdentitiesOnly=yes -o UserKnownHostsFile=", dir_.Join("known_hosts"),
-                      " -o StrictHostKeyChecking=yes -o BatchMode=yes");
+  return absl::StrCat(
+      "GIT_SSH_COMMAND=ssh -i ", dir_.Join("client_key"),
+      " -o IdentitiesOnly=yes -o UserKnownHostsFile=", dir_.Join("known_hosts"),
+      " -o StrictHostKeyChecking=yes -o BatchMode=yes");
 }
 
-std::string GitSshServer::Log() const { return ReadFileOrEmpty(dir_.Join("sshd.log")); }
+std::string GitSshServer::Log() const {
+  return ReadFileOrEmpty(dir_.Join("sshd.log"));
+}
 
 // --- SilentServer -----------------------------------------------------------
 
@@ -507,14 +536,14 @@ CommandResult GpgHome::Gpg(const std::vector<std::string>& args) const {
   return RunCommand("/usr/bin/gpg", full);
 }
 
-absl::StatusOr<std::unique_ptr<GpgHome>> GpgHome::Generate(const std::string& uid,
-                                                           const std::string& passphrase) {
+absl::StatusOr<std::unique_ptr<GpgHome>> GpgHome::Generate(
+    const std::string& uid, const std::string& passphrase) {
   std::unique_ptr<GpgHome> home(new GpgHome());
   home->path_ = home->dir_.Join("gnupg");
   std::filesystem::create_directories(home->path_);
   chmod(home->path_.c_str(), 0700);
-  const std::vector<std::string> pass = {"--pinentry-mode", "loopback", "--passphrase",
-                                         passphrase};
+  const std::vector<std::string> pass = {"--pinentry-mode", "loopback",
+                                         "--passphrase", passphrase};
   std::vector<std::string> gen = pass;
   gen.insert(gen.end(), {"--quick-gen-key", uid, "ed25519", "sign", "never"});
   if (CommandResult r = home->Gpg(gen); r.exit_code != 0) {
@@ -528,7 +557,8 @@ absl::StatusOr<std::unique_ptr<GpgHome>> GpgHome::Generate(const std::string& ui
       break;
     }
   }
-  if (home->fingerprint_.empty()) return CommandError("gpg --list-secret-keys", list);
+  if (home->fingerprint_.empty())
+    return CommandError("gpg --list-secret-keys", list);
   std::vector<std::string> export_secret = pass;
   export_secret.insert(export_secret.end(),
                        {"--armor", "--export-secret-keys", home->fingerprint_});
@@ -538,12 +568,14 @@ absl::StatusOr<std::unique_ptr<GpgHome>> GpgHome::Generate(const std::string& ui
   }
   home->secret_ = secret.out;
   CommandResult pub = home->Gpg({"--armor", "--export", home->fingerprint_});
-  if (pub.exit_code != 0 || pub.out.empty()) return CommandError("gpg --export", pub);
+  if (pub.exit_code != 0 || pub.out.empty())
+    return CommandError("gpg --export", pub);
   home->public_ = pub.out;
   return home;
 }
 
-absl::StatusOr<std::unique_ptr<GpgHome>> GpgHome::WithPublicKeyOf(const GpgHome& other) {
+absl::StatusOr<std::unique_ptr<GpgHome>> GpgHome::WithPublicKeyOf(
+    const GpgHome& other) {
   std::unique_ptr<GpgHome> home(new GpgHome());
   home->path_ = home->dir_.Join("gnupg");
   std::filesystem::create_directories(home->path_);

@@ -48,8 +48,8 @@ class BareRepo {
   // Creates an empty bare repository at `path` (created; by convention a
   // folder ending in ".git") whose HEAD names `default_branch`, accepting
   // pushes over smart HTTP.
-  static absl::StatusOr<BareRepo> Create(const std::string& path,
-                                         const std::string& default_branch = "main");
+  static absl::StatusOr<BareRepo> Create(
+      const std::string& path, const std::string& default_branch = "main");
 
   const std::string& path() const { return path_; }
   // The last path element, e.g. "repo.git": what server URLs take.
@@ -59,9 +59,10 @@ class BareRepo {
   // Commits `files` (path relative to the root -> content) on top of
   // `branch` (created, without parent, when it does not exist) and moves
   // the branch there; other files stay. Returns the new commit's SHA-1.
-  absl::StatusOr<std::string> Commit(const std::string& branch,
-                                     const std::map<std::string, std::string>& files,
-                                     const std::string& message = "seed");
+  absl::StatusOr<std::string> Commit(
+      const std::string& branch,
+      const std::map<std::string, std::string>& files,
+      const std::string& message = "seed");
   // Commits every regular file under `folder`, as Commit().
   absl::StatusOr<std::string> CommitFolder(const std::string& branch,
                                            const std::string& folder,
@@ -74,10 +75,11 @@ class BareRepo {
   absl::StatusOr<std::string> RevParse(const std::string& rev) const;
   bool HasRef(const std::string& ref) const;
   // `git show rev:file`.
-  absl::StatusOr<std::string> ReadFile(const std::string& rev, const std::string& file) const;
+  absl::StatusOr<std::string> ReadFile(const std::string& rev,
+                                       const std::string& file) const;
   // `git log --format=FORMAT rev`, one entry per commit, newest first.
-  absl::StatusOr<std::vector<std::string>> Log(const std::string& rev,
-                                               const std::string& format = "%H") const;
+  absl::StatusOr<std::vector<std::string>> Log(
+      const std::string& rev, const std::string& format = "%H") const;
   // `git show ARGS...` (e.g. {"--stat", "--format=", rev}).
   absl::StatusOr<std::string> Show(const std::vector<std::string>& args) const;
   // The raw commit object (`git cat-file commit rev`).
@@ -85,7 +87,8 @@ class BareRepo {
   // The exact message of a commit (what follows the header in CatCommit).
   absl::StatusOr<std::string> Message(const std::string& rev) const;
   // `git verify-commit -v rev` with GNUPGHOME=gnupghome.
-  CommandResult VerifyCommit(const std::string& rev, const std::string& gnupghome) const;
+  CommandResult VerifyCommit(const std::string& rev,
+                             const std::string& gnupghome) const;
   // Runs git with --git-dir set to this repository.
   CommandResult Run(const std::vector<std::string>& args,
                     const std::vector<std::string>& env = {}) const;
@@ -99,11 +102,10 @@ class BareRepo {
 // `branch` as the seed author and pushes (no force): another writer of the
 // remote. `env` adds to git's environment (e.g. GIT_SSH_COMMAND). Returns
 // the pushed commit.
-absl::StatusOr<std::string> PushFromOtherClone(const std::string& url,
-                                               const std::string& branch,
-                                               const std::map<std::string, std::string>& files,
-                                               const std::string& message,
-                                               const std::vector<std::string>& env = {});
+absl::StatusOr<std::string> PushFromOtherClone(
+    const std::string& url, const std::string& branch,
+    const std::map<std::string, std::string>& files, const std::string& message,
+    const std::vector<std::string>& env = {});
 
 struct GitHttpOptions {
   // The folder holding the bare repositories (GIT_PROJECT_ROOT).
@@ -126,7 +128,8 @@ struct GitHttpOptions {
 // it allows when server.username is not set).
 class GitHttpServer {
  public:
-  static absl::StatusOr<std::unique_ptr<GitHttpServer>> Start(GitHttpOptions options);
+  static absl::StatusOr<std::unique_ptr<GitHttpServer>> Start(
+      GitHttpOptions options);
   ~GitHttpServer();
 
   // http(s)://127.0.0.1:PORT/git/<repo>, without credentials.
@@ -138,12 +141,13 @@ class GitHttpServer {
   const GitHttpOptions& options() const { return options_; }
   // The CA that signed the server certificate (PEM); empty without TLS.
   const std::string& ca_pem() const { return ca_pem_; }
-  // One line per request: `USER "REQUEST LINE" STATUS BYTES_OUT "AUTHORIZATION"`.
-  // lighttpd writes it with a delay: see WaitForAccessLog.
+  // One line per request: `USER "REQUEST LINE" STATUS BYTES_OUT
+  // "AUTHORIZATION"`. lighttpd writes it with a delay: see WaitForAccessLog.
   std::string AccessLog() const;
   // The access log once `ready` holds for it (checked until a generous
   // guard of 20s passes; then the log as it is).
-  std::string WaitForAccessLog(const std::function<bool(const std::string&)>& ready) const;
+  std::string WaitForAccessLog(
+      const std::function<bool(const std::string&)>& ready) const;
   std::string ErrorLog() const;
 
  private:
@@ -165,7 +169,8 @@ struct GitSshOptions {
 // commands run as that user, so ssh:// URLs take absolute paths.
 class GitSshServer {
  public:
-  static absl::StatusOr<std::unique_ptr<GitSshServer>> Start(GitSshOptions options = {});
+  static absl::StatusOr<std::unique_ptr<GitSshServer>> Start(
+      GitSshOptions options = {});
   ~GitSshServer();
 
   // ssh://USER@127.0.0.1:PORT<absolute path of the repository>.
@@ -178,7 +183,9 @@ class GitSshServer {
   // "[127.0.0.1]:PORT ssh-ed25519 AAAA..." for the server's host key.
   const std::string& known_hosts() const { return known_hosts_; }
   // The same host with another key: what a changed host key looks like.
-  const std::string& known_hosts_other_key() const { return known_hosts_other_key_; }
+  const std::string& known_hosts_other_key() const {
+    return known_hosts_other_key_;
+  }
   // GIT_SSH_COMMAND=... for the git CLI (client key, this known_hosts).
   std::string GitSshCommandEnv() const;
   std::string Log() const;
@@ -188,7 +195,8 @@ class GitSshServer {
   TempDir dir_;
   int port_ = 0;
   std::string user_;
-  std::string client_key_, client_public_key_, known_hosts_, known_hosts_other_key_;
+  std::string client_key_, client_public_key_, known_hosts_,
+      known_hosts_other_key_;
   std::unique_ptr<Process> process_;
 };
 
@@ -210,10 +218,11 @@ class SilentServer {
 class GpgHome {
  public:
   // `uid` like "Bot <bot@example.com>"; `passphrase` empty for none.
-  static absl::StatusOr<std::unique_ptr<GpgHome>> Generate(const std::string& uid,
-                                                           const std::string& passphrase = "");
+  static absl::StatusOr<std::unique_ptr<GpgHome>> Generate(
+      const std::string& uid, const std::string& passphrase = "");
   // A home holding only the public key of `other` (for verification).
-  static absl::StatusOr<std::unique_ptr<GpgHome>> WithPublicKeyOf(const GpgHome& other);
+  static absl::StatusOr<std::unique_ptr<GpgHome>> WithPublicKeyOf(
+      const GpgHome& other);
   ~GpgHome();
 
   const std::string& path() const { return path_; }

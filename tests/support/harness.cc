@@ -20,11 +20,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "google/protobuf/unknown_field_set.h"
 #include "common/store.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "imageautomation/v1/reflector.pb.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "imageautomation/v1/reflector.pb.h"
 #include "tests/support/objects.h"
 
 namespace ia::testing {
@@ -50,7 +50,8 @@ std::vector<char*> Argv(const std::string& binary,
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = absl::StrCat(base && *base ? base : "/tmp", "/ia-test-XXXXXX");
+  std::string tmpl =
+      absl::StrCat(base && *base ? base : "/tmp", "/ia-test-XXXXXX");
   char* made = mkdtemp(tmpl.data());
   if (made == nullptr) std::abort();
   path_ = made;
@@ -82,7 +83,8 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-Process::Process(const std::string& binary, const std::vector<std::string>& args,
+Process::Process(const std::string& binary,
+                 const std::vector<std::string>& args,
                  const std::string& log_path)
     : log_path_(log_path) {
   std::vector<char*> argv = Argv(binary, args);
@@ -189,8 +191,8 @@ absl::Status Service::Start(absl::Duration timeout) {
     // take seconds to try again.
     auto channel = Channel();
     if (!process_->Running()) {
-      return absl::InternalError(absl::StrCat(options_.binary,
-                                              " exited; log:\n", Log()));
+      return absl::InternalError(
+          absl::StrCat(options_.binary, " exited; log:\n", Log()));
     }
     auto status = HealthCheck(channel, "");
     if (status.ok() && *status == 1) return absl::OkStatus();
@@ -207,11 +209,11 @@ std::shared_ptr<grpc::Channel> Service::Channel() const {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(
-      address_,
-      options_.credentials ? options_.credentials
-                           : grpc::InsecureChannelCredentials(),
-      args);
+  return grpc::CreateCustomChannel(address_,
+                                   options_.credentials
+                                       ? options_.credentials
+                                       : grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 absl::Status SeedReflectorStore(const std::string& data_dir,
@@ -231,7 +233,8 @@ absl::Status SeedReflectorStore(const std::string& data_dir,
   tag_set.set_image("registry.example/app");
   tag_set.set_revision("rev-1");
   for (const std::string& tag : tags) tag_set.add_tags()->set_name(tag);
-  return (*store)->Put("TagSet", "flux-system/app", tag_set.SerializeAsString());
+  return (*store)->Put("TagSet", "flux-system/app",
+                       tag_set.SerializeAsString());
 }
 
 bool Eventually(const std::function<bool()>& done, absl::Duration timeout,
@@ -268,7 +271,8 @@ HttpReply HttpGet(int port, const std::string& path) {
   std::vector<absl::string_view> lines =
       absl::StrSplit(absl::string_view(raw).substr(0, end), "\r\n");
   std::vector<absl::string_view> status_line = absl::StrSplit(lines[0], ' ');
-  if (status_line.size() < 2 || !absl::SimpleAtoi(status_line[1], &reply.status)) {
+  if (status_line.size() < 2 ||
+      !absl::SimpleAtoi(status_line[1], &reply.status)) {
     return reply;
   }
   for (absl::string_view line : lines) {
@@ -307,16 +311,20 @@ absl::StatusOr<std::string> ReflectionCall(
     std::shared_ptr<grpc::Channel> channel, const std::string& request_bytes) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
   grpc::CompletionQueue cq;
   auto call = stub.PrepareCall(
-      &context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-      &cq);
+      &context,
+      "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   void* tag;
   bool ok;
-  auto step = [&](int id) { return cq.Next(&tag, &ok) && ok && tag == reinterpret_cast<void*>(id); };
+  auto step = [&](int id) {
+    return cq.Next(&tag, &ok) && ok && tag == reinterpret_cast<void*>(id);
+  };
   call->StartCall(reinterpret_cast<void*>(1));
-  if (!step(1)) return absl::UnavailableError("reflection: cannot start the call");
+  if (!step(1))
+    return absl::UnavailableError("reflection: cannot start the call");
   grpc::Slice slice(request_bytes);
   grpc::ByteBuffer request(&slice, 1);
   call->Write(request, reinterpret_cast<void*>(2));
@@ -332,7 +340,8 @@ absl::StatusOr<std::string> ReflectionCall(
   std::vector<grpc::Slice> slices;
   response.Dump(&slices);
   std::string bytes;
-  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes;
 }
 
@@ -358,7 +367,8 @@ absl::StatusOr<std::string> SubMessage(const std::string& bytes, int field) {
   }
   for (int i = 0; i < fields.field_count(); ++i) {
     const auto& f = fields.field(i);
-    if (f.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) continue;
+    if (f.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED)
+      continue;
     if (f.number() == field) return f.length_delimited();
     if (f.number() == 7) {
       return absl::NotFoundError("reflection: error_response");
@@ -374,7 +384,8 @@ absl::StatusOr<std::vector<std::string>> ReflectionListServices(
   // ServerReflectionRequest.list_services = 7.
   auto response = ReflectionCall(channel, LengthDelimited(7, "*"));
   if (!response.ok()) return response.status();
-  // ServerReflectionResponse.list_services_response = 6 { service = 1 { name = 1 } }.
+  // ServerReflectionResponse.list_services_response = 6 { service = 1 { name =
+  // 1 } }.
   auto list_bytes = SubMessage(*response, 6);
   if (!list_bytes.ok()) return list_bytes.status();
   google::protobuf::UnknownFieldSet list;
@@ -384,7 +395,8 @@ absl::StatusOr<std::vector<std::string>> ReflectionListServices(
     google::protobuf::UnknownFieldSet service;
     service.ParseFromString(list.field(i).length_delimited());
     for (int j = 0; j < service.field_count(); ++j) {
-      if (service.field(j).number() == 1) names.push_back(service.field(j).length_delimited());
+      if (service.field(j).number() == 1)
+        names.push_back(service.field(j).length_delimited());
     }
   }
   return names;
@@ -396,7 +408,8 @@ ReflectionFileContainingSymbol(std::shared_ptr<grpc::Channel> channel,
   // ServerReflectionRequest.file_containing_symbol = 4.
   auto response = ReflectionCall(channel, LengthDelimited(4, symbol));
   if (!response.ok()) return response.status();
-  // ServerReflectionResponse.file_descriptor_response = 4 { repeated bytes file_descriptor_proto = 1 }.
+  // ServerReflectionResponse.file_descriptor_response = 4 { repeated bytes
+  // file_descriptor_proto = 1 }.
   auto files_bytes = SubMessage(*response, 4);
   if (!files_bytes.ok()) return files_bytes.status();
   google::protobuf::UnknownFieldSet files;

@@ -28,7 +28,8 @@ class TempDir {
   const std::string& path() const { return path_; }
   std::string Join(const std::string& name) const { return path_ + "/" + name; }
   // Writes `content` to Join(name), creating parent folders.
-  std::string WriteFile(const std::string& name, const std::string& content) const;
+  std::string WriteFile(const std::string& name,
+                        const std::string& content) const;
 
  private:
   std::string path_;
@@ -78,9 +79,9 @@ CommandResult RunCommand(const std::string& binary,
 
 // One of the service binaries, started on free ports with its own data dir.
 struct ServiceOptions {
-  std::string binary;               // IA_REFLECTOR_BIN, ...
-  std::string data_dir;             // required
-  std::vector<std::string> extra;   // more flags
+  std::string binary;              // IA_REFLECTOR_BIN, ...
+  std::string data_dir;            // required
+  std::vector<std::string> extra;  // more flags
   // How the harness talks to it; insecure when null.
   std::shared_ptr<grpc::ChannelCredentials> credentials;
 };

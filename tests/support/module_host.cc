@@ -37,7 +37,8 @@ absl::Status ModuleHost::Start(const Factory& factory) {
   module_ = *std::move(module);
   module_->Start();
   grpc::ServerBuilder builder;
-  for (auto& [service, name] : module_->Services()) builder.RegisterService(service);
+  for (auto& [service, name] : module_->Services())
+    builder.RegisterService(service);
   server_ = builder.BuildAndStart();
   channel_ = server_->InProcessChannel(grpc::ChannelArguments());
   http_ = std::make_unique<HttpServer>();
@@ -57,7 +58,8 @@ void ModuleHost::Stop() {
 }
 
 bool ModuleHost::Eventually(const std::function<bool()>& done) {
-  return ::ia::testing::Eventually(done, absl::Seconds(20), absl::Milliseconds(5));
+  return ::ia::testing::Eventually(done, absl::Seconds(20),
+                                   absl::Milliseconds(5));
 }
 
 absl::Time ModuleHost::AdvanceUntil(absl::Duration step,

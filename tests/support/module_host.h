@@ -52,7 +52,8 @@ class ModuleHost {
   // Advances the fake clock by `step` every few real milliseconds until
   // `done` holds (the controller measures requeues from when a reconcile
   // returns, which a test cannot observe); returns the clock's time then.
-  absl::Time AdvanceUntil(absl::Duration step, const std::function<bool()>& done);
+  absl::Time AdvanceUntil(absl::Duration step,
+                          const std::function<bool()>& done);
 
  private:
   std::string dir_;

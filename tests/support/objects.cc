@@ -4,7 +4,8 @@ namespace ia::testing {
 
 namespace v1 = ::imageautomation::v1;
 
-v1::ImageRepository TestRepository(const std::string& name, const std::string& image,
+v1::ImageRepository TestRepository(const std::string& name,
+                                   const std::string& image,
                                    const std::string& interval) {
   v1::ImageRepository repository;
   repository.set_api_version("image.toolkit.fluxcd.io/v1");
@@ -16,7 +17,8 @@ v1::ImageRepository TestRepository(const std::string& name, const std::string& i
   return repository;
 }
 
-v1::ImagePolicy SemverPolicy(const std::string& name, const std::string& repository,
+v1::ImagePolicy SemverPolicy(const std::string& name,
+                             const std::string& repository,
                              const std::string& range) {
   v1::ImagePolicy policy;
   policy.set_api_version("image.toolkit.fluxcd.io/v1");

@@ -11,9 +11,9 @@
 namespace ia::testing {
 
 // ImageRepository flux-system/<name> scanning `image` every `interval`.
-imageautomation::v1::ImageRepository TestRepository(const std::string& name,
-                                                    const std::string& image,
-                                                    const std::string& interval);
+imageautomation::v1::ImageRepository TestRepository(
+    const std::string& name, const std::string& image,
+    const std::string& interval);
 
 // ImagePolicy flux-system/<name> selecting by semver `range` from the
 // ImageRepository flux-system/<repository>.

@@ -41,13 +41,23 @@ std::shared_ptr<grpc::ChannelCredentials> TestCertificates::Client(
   return grpc::SslCredentials(options);
 }
 
-void TestCertificates::Issue(const std::string& name, const std::string& subject,
+void TestCertificates::Issue(const std::string& name,
+                             const std::string& subject,
                              const std::string& extfile) {
   Run({"req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout",
        Path(name + ".key"), "-out", Path(name + ".csr")});
-  std::vector<std::string> args = {"x509", "-req", "-in", Path(name + ".csr"),
-                                   "-CA", Path("ca.crt"), "-CAkey", Path("ca.key"),
-                                   "-CAcreateserial", "-days", "1", "-out",
+  std::vector<std::string> args = {"x509",
+                                   "-req",
+                                   "-in",
+                                   Path(name + ".csr"),
+                                   "-CA",
+                                   Path("ca.crt"),
+                                   "-CAkey",
+                                   Path("ca.key"),
+                                   "-CAcreateserial",
+                                   "-days",
+                                   "1",
+                                   "-out",
                                    Path(name + ".crt")};
   if (!extfile.empty()) args.insert(args.end(), {"-extfile", extfile});
   Run(args);

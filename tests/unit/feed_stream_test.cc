@@ -1,5 +1,7 @@
 #include "common/feed_stream.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -7,8 +9,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -260,8 +260,7 @@ TEST_F(FeedStreamTest, FeedCloseEndsStreamWithUnavailable) {
   // A stream opened after Close() ends at once.
   auto late = Watch();
   EXPECT_EQ(late->Read(), "end");
-  EXPECT_EQ(late->reader->Finish().error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(late->reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(FeedStreamTest, ShutdownWithOpenStreamsDoesNotHang) {

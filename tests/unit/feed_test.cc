@@ -1,5 +1,8 @@
 #include "common/feed.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -7,9 +10,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -166,7 +166,7 @@ TEST(FeedTest, WakeOnlyOnEmptyToNonEmpty) {
   EXPECT_EQ(wakes, 1);
   Drain(*sub);
 
-  feed.Remove("ns/missing");        // no change
+  feed.Remove("ns/missing");          // no change
   feed.Publish("other/x", Val("1"));  // filtered out
   EXPECT_EQ(wakes, 1);
   feed.Remove("ns/c");
@@ -279,8 +279,8 @@ TEST(FeedTest, ConcurrentPublishersConsumerSeesFinalState) {
       bool done;
       {
         absl::MutexLock lock(&mu);
-        mu.AwaitWithTimeout(absl::Condition(+[](bool* b) { return *b; },
-                                            &woken),
+        mu.AwaitWithTimeout(absl::Condition(
+                                +[](bool* b) { return *b; }, &woken),
                             absl::Milliseconds(50));
         woken = false;
         done = publishers_done;

@@ -35,7 +35,8 @@ const std::string kSha = "sha256:" + std::string(64, 'a');
 INSTANTIATE_TEST_SUITE_P(
     Grammar, ParseTest,
     ::testing::Values(
-        Case{"nginx", "docker.io", "library/nginx", "", "", "index.docker.io/library/nginx"},
+        Case{"nginx", "docker.io", "library/nginx", "", "",
+             "index.docker.io/library/nginx"},
         Case{"nginx:1.25", "docker.io", "library/nginx", "1.25", "",
              "index.docker.io/library/nginx"},
         Case{"docker.io/myorg/my-app", "docker.io", "myorg/my-app", "", "",
@@ -44,19 +45,22 @@ INSTANTIATE_TEST_SUITE_P(
              "index.docker.io/library/nginx"},
         Case{"registry-1.docker.io/org/app", "docker.io", "org/app", "", "",
              "index.docker.io/org/app"},
-        Case{"ghcr.io/stefanprodan/podinfo:6.5.0", "ghcr.io", "stefanprodan/podinfo", "6.5.0",
-             "", "ghcr.io/stefanprodan/podinfo"},
+        Case{"ghcr.io/stefanprodan/podinfo:6.5.0", "ghcr.io",
+             "stefanprodan/podinfo", "6.5.0", "",
+             "ghcr.io/stefanprodan/podinfo"},
         Case{"localhost:5000/team/app", "localhost:5000", "team/app", "", "",
              "localhost:5000/team/app"},
         Case{"localhost/app", "localhost", "app", "", "", "localhost/app"},
         Case{"127.0.0.1:5000/a/b/c:v1", "127.0.0.1:5000", "a/b/c", "v1", "",
              "127.0.0.1:5000/a/b/c"},
         Case{"[::1]:5000/app", "[::1]:5000", "app", "", "", "[::1]:5000/app"},
-        Case{"123456789.dkr.ecr.us-east-1.amazonaws.com/my-app", "123456789.dkr.ecr.us-east-1.amazonaws.com",
-             "my-app", "", "", "123456789.dkr.ecr.us-east-1.amazonaws.com/my-app"},
+        Case{"123456789.dkr.ecr.us-east-1.amazonaws.com/my-app",
+             "123456789.dkr.ecr.us-east-1.amazonaws.com", "my-app", "", "",
+             "123456789.dkr.ecr.us-east-1.amazonaws.com/my-app"},
         Case{"quay.io/a__b/c.d_e---f", "quay.io", "a__b/c.d_e---f", "", "",
              "quay.io/a__b/c.d_e---f"},
-        Case{"org/app", "docker.io", "org/app", "", "", "index.docker.io/org/app"}));
+        Case{"org/app", "docker.io", "org/app", "", "",
+             "index.docker.io/org/app"}));
 
 TEST(ImageReference, DigestWithAndWithoutTag) {
   auto ref = ParseImageReference("ghcr.io/org/app:1.0@" + kSha);
@@ -67,7 +71,8 @@ TEST(ImageReference, DigestWithAndWithoutTag) {
   ASSERT_TRUE(ref.ok());
   EXPECT_EQ(ref->tag, "");
   EXPECT_EQ(ref->RegistryHost(), "ghcr.io");
-  EXPECT_EQ(ParseImageReference("nginx")->RegistryHost(), "registry-1.docker.io");
+  EXPECT_EQ(ParseImageReference("nginx")->RegistryHost(),
+            "registry-1.docker.io");
 }
 
 TEST(ImageReference, ErrorsQuoteTheTextAndSayWhatIsWrong) {

@@ -28,8 +28,8 @@ using ::testing::Not;
 
 TEST(Metrics, RendersTheTextFormatExactly) {
   Registry registry;
-  auto& scans = registry.AddCounter("ia_scans_total", "Registry scans.",
-                                    {"result"});
+  auto& scans =
+      registry.AddCounter("ia_scans_total", "Registry scans.", {"result"});
   auto& tags = registry.AddGauge("ia_tags_stored", "Tags stored.",
                                  {"namespace", "name"});
   auto& duration = registry.AddHistogram("ia_scan_duration_seconds",
@@ -94,8 +94,8 @@ TEST(Metrics, UnlabelledMetricsStartAtZero) {
 
 TEST(Metrics, EscapesLabelValuesAndHelp) {
   Registry registry;
-  auto& family = registry.AddGauge("ia_x", "Line one\nback\\slash \"quoted\".",
-                                   {"path"});
+  auto& family =
+      registry.AddGauge("ia_x", "Line one\nback\\slash \"quoted\".", {"path"});
   family.WithLabels({"a\\b\"c\nd"}).Set(1);
   EXPECT_EQ(registry.Render(),
             "# HELP ia_x Line one\\nback\\\\slash \"quoted\".\n"
@@ -114,19 +114,24 @@ TEST(Metrics, LabelledHistogramPutsLeLast) {
   EXPECT_EQ(registry.Render(),
             "# HELP ia_reconcile_duration_seconds D.\n"
             "# TYPE ia_reconcile_duration_seconds histogram\n"
-            "ia_reconcile_duration_seconds_bucket{controller=\"automation\",le=\"0.5\"} 0\n"
-            "ia_reconcile_duration_seconds_bucket{controller=\"automation\",le=\"+Inf\"} 1\n"
+            "ia_reconcile_duration_seconds_bucket{controller=\"automation\",le="
+            "\"0.5\"} 0\n"
+            "ia_reconcile_duration_seconds_bucket{controller=\"automation\",le="
+            "\"+Inf\"} 1\n"
             "ia_reconcile_duration_seconds_sum{controller=\"automation\"} 3\n"
             "ia_reconcile_duration_seconds_count{controller=\"automation\"} 1\n"
-            "ia_reconcile_duration_seconds_bucket{controller=\"policy\",le=\"0.5\"} 1\n"
-            "ia_reconcile_duration_seconds_bucket{controller=\"policy\",le=\"+Inf\"} 1\n"
+            "ia_reconcile_duration_seconds_bucket{controller=\"policy\",le=\"0."
+            "5\"} 1\n"
+            "ia_reconcile_duration_seconds_bucket{controller=\"policy\",le=\"+"
+            "Inf\"} 1\n"
             "ia_reconcile_duration_seconds_sum{controller=\"policy\"} 0.25\n"
             "ia_reconcile_duration_seconds_count{controller=\"policy\"} 1\n");
 }
 
 TEST(Metrics, HistogramBucketsAreCumulative) {
   Histogram histogram({1, 2, 3});
-  for (double v : {0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, -1.0}) histogram.Observe(v);
+  for (double v : {0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, -1.0})
+    histogram.Observe(v);
   histogram.Observe(std::numeric_limits<double>::quiet_NaN());
   const Histogram::Snapshot s = histogram.Collect();
   EXPECT_EQ(s.cumulative, (std::vector<uint64_t>{3, 5, 7, 9}));
@@ -137,7 +142,8 @@ TEST(Metrics, HistogramBucketsAreCumulative) {
 TEST(Metrics, DurationBucketsIncrease) {
   const std::vector<double> buckets = DurationBuckets();
   ASSERT_FALSE(buckets.empty());
-  for (size_t i = 1; i < buckets.size(); ++i) EXPECT_LT(buckets[i - 1], buckets[i]);
+  for (size_t i = 1; i < buckets.size(); ++i)
+    EXPECT_LT(buckets[i - 1], buckets[i]);
   Histogram histogram(buckets);  // accepted
 }
 
@@ -195,12 +201,13 @@ TEST(Metrics, RegisteringAgainReturnsTheSameFamily) {
 
 TEST(Metrics, CallbackGaugesAddUpAndGoAwayWhenUnregistered) {
   Registry registry;
-  auto& family = registry.AddCallbackGauge("ia_workqueue_depth", "Depth.",
-                                           {"controller"});
+  auto& family =
+      registry.AddCallbackGauge("ia_workqueue_depth", "Depth.", {"controller"});
   int a = 2, b = 3, c = 10;
   CallbackRegistration first = family.Register({"policy"}, [&] { return a; });
   CallbackRegistration second = family.Register({"policy"}, [&] { return b; });
-  CallbackRegistration third = family.Register({"automation"}, [&] { return c; });
+  CallbackRegistration third =
+      family.Register({"automation"}, [&] { return c; });
   EXPECT_EQ(family.Value({"policy"}), 5);
   a = 4;
   EXPECT_EQ(registry.Render(),
@@ -298,9 +305,10 @@ TEST(Metrics, ControllerCountsReconcilesByResultAndShowsItsQueue) {
   options.workers = 1;
   options.backoff.base = absl::Milliseconds(1);
   {
-    Controller idle(options, [](const std::string&) -> absl::StatusOr<ReconcileResult> {
-      return ReconcileResult{};
-    });
+    Controller idle(options,
+                    [](const std::string&) -> absl::StatusOr<ReconcileResult> {
+                      return ReconcileResult{};
+                    });
     // Not started: queued keys wait, and show as the queue's depth.
     idle.Enqueue("ns/a");
     idle.Enqueue("ns/b");
@@ -312,16 +320,17 @@ TEST(Metrics, ControllerCountsReconcilesByResultAndShowsItsQueue) {
 
   int calls = 0;  // only the one worker touches it
   absl::Notification second_call, third_call;
-  Controller controller(options, [&](const std::string&) -> absl::StatusOr<ReconcileResult> {
-    ++calls;
-    if (calls == 1) return absl::UnavailableError("first try fails");
-    if (calls == 2) {
-      second_call.Notify();
-      return ReconcileResult{};
-    }
-    third_call.Notify();
-    return ReconcileResult{.requeue_after = absl::Hours(1)};
-  });
+  Controller controller(
+      options, [&](const std::string&) -> absl::StatusOr<ReconcileResult> {
+        ++calls;
+        if (calls == 1) return absl::UnavailableError("first try fails");
+        if (calls == 2) {
+          second_call.Notify();
+          return ReconcileResult{};
+        }
+        third_call.Notify();
+        return ReconcileResult{.requeue_after = absl::Hours(1)};
+      });
   controller.Start();
   controller.Enqueue("ns/a");  // fails, then succeeds on the retry
   second_call.WaitForNotification();
@@ -330,19 +339,25 @@ TEST(Metrics, ControllerCountsReconcilesByResultAndShowsItsQueue) {
   controller.Stop();  // joins the worker: its counts are in
   const std::string text = RenderPrometheus();
   EXPECT_EQ(Sample(text, errors), 1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          "ia_reconcile_total{controller=\"metrics_test\",result=\"success\"}"),
+      1);
   EXPECT_EQ(Sample(text,
-                   "ia_reconcile_total{controller=\"metrics_test\",result=\"success\"}"),
+                   "ia_reconcile_total{controller=\"metrics_test\",result="
+                   "\"requeue_after\"}"),
             1);
-  EXPECT_EQ(Sample(text,
-                   "ia_reconcile_total{controller=\"metrics_test\",result=\"requeue_after\"}"),
-            1);
-  EXPECT_EQ(Sample(text,
-                   "ia_reconcile_duration_seconds_count{controller=\"metrics_test\"}"),
-            3);
+  EXPECT_EQ(
+      Sample(
+          text,
+          "ia_reconcile_duration_seconds_count{controller=\"metrics_test\"}"),
+      3);
 }
 
 TEST(Metrics, NamedFeedShowsItsSubscribers) {
-  const std::string series = "ia_stream_subscribers{feed=\"metrics_test_feed\"}";
+  const std::string series =
+      "ia_stream_subscribers{feed=\"metrics_test_feed\"}";
   {
     Feed feed("metrics_test_feed");
     Feed unnamed;

@@ -22,8 +22,10 @@ class ObjectStoreTest : public ::testing::Test {
     auto store = Store::Open(":memory:");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    objects_ = std::make_unique<ObjectStore<v1::ImageRepository>>(store_.get(), &clock_);
-    objects_->SetChangeListener([this](const std::string& key) { changes_.push_back(key); });
+    objects_ = std::make_unique<ObjectStore<v1::ImageRepository>>(store_.get(),
+                                                                  &clock_);
+    objects_->SetChangeListener(
+        [this](const std::string& key) { changes_.push_back(key); });
   }
 
   FakeClock clock_;
@@ -51,12 +53,13 @@ TEST_F(ObjectStoreTest, ApplyCreatesWithDefaultsAndGenerationOne) {
 
 TEST_F(ObjectStoreTest, GenerationMovesOnlyWithTheSpecAndStatusIsKept) {
   ASSERT_TRUE(objects_->Apply(Repository("1m")).ok());
-  ASSERT_TRUE(objects_
-                  ->UpdateStatus("flux-system/app",
-                                 [](v1::ImageRepository* r) {
-                                   r->mutable_status()->set_canonical_image_name("x");
-                                 })
-                  .ok());
+  ASSERT_TRUE(
+      objects_
+          ->UpdateStatus("flux-system/app",
+                         [](v1::ImageRepository* r) {
+                           r->mutable_status()->set_canonical_image_name("x");
+                         })
+          .ok());
   auto again = objects_->Apply(Repository("1m"));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->action, "unchanged");
@@ -122,12 +125,14 @@ TEST_F(ObjectStoreTest, GetListDeleteAndNotFound) {
 
   auto missing = objects_->Get("flux-system", "nope");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(missing.status().message(), "ImageRepository flux-system/nope not found");
+  EXPECT_EQ(missing.status().message(),
+            "ImageRepository flux-system/nope not found");
 
   changes_.clear();
   EXPECT_TRUE(objects_->Delete("apps", "app").ok());
   EXPECT_THAT(changes_, ::testing::ElementsAre("apps/app"));
-  EXPECT_EQ(objects_->Delete("apps", "app").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(objects_->Delete("apps", "app").code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(ObjectStoreTest, ReconcileRequestIsRecordedAndSurvivesApply) {
@@ -149,23 +154,29 @@ TEST_F(ObjectStoreTest, ReconcileRequestIsRecordedAndSurvivesApply) {
 
 TEST_F(ObjectStoreTest, UpdateStatusWritesOnlyChanges) {
   ASSERT_TRUE(objects_->Apply(Repository("1m")).ok());
-  auto updated = objects_->UpdateStatus("flux-system/app", [&](v1::ImageRepository* r) {
-    SetCondition(r->mutable_status()->mutable_conditions(), kReady, kTrue, "Succeeded",
-                 "ok", 1, clock_.Now());
-  });
+  auto updated =
+      objects_->UpdateStatus("flux-system/app", [&](v1::ImageRepository* r) {
+        SetCondition(r->mutable_status()->mutable_conditions(), kReady, kTrue,
+                     "Succeeded", "ok", 1, clock_.Now());
+      });
   ASSERT_TRUE(updated.ok());
-  const auto first = FindCondition(updated->status().conditions(), kReady)->last_transition_time();
+  const auto first = FindCondition(updated->status().conditions(), kReady)
+                         ->last_transition_time();
   clock_.Advance(absl::Minutes(1));
-  updated = objects_->UpdateStatus("flux-system/app", [&](v1::ImageRepository* r) {
-    SetCondition(r->mutable_status()->mutable_conditions(), kReady, kTrue, "Succeeded",
-                 "still ok", 1, clock_.Now());
-  });
+  updated =
+      objects_->UpdateStatus("flux-system/app", [&](v1::ImageRepository* r) {
+        SetCondition(r->mutable_status()->mutable_conditions(), kReady, kTrue,
+                     "Succeeded", "still ok", 1, clock_.Now());
+      });
   ASSERT_TRUE(updated.ok());
   const auto* ready = FindCondition(updated->status().conditions(), kReady);
   EXPECT_EQ(ready->message(), "still ok");
   EXPECT_EQ(ready->last_transition_time().seconds(), first.seconds());
-  EXPECT_EQ(objects_->UpdateStatus("flux-system/gone", [](v1::ImageRepository*) {}).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      objects_->UpdateStatus("flux-system/gone", [](v1::ImageRepository*) {})
+          .status()
+          .code(),
+      absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -26,7 +26,8 @@ class SecretsTest : public ::testing::Test {
     Write("flux-system/mounted/..2026_11_25/token", "t0ken");
     std::filesystem::create_directory_symlink(
         "..2026_11_25", dir_ + "/flux-system/mounted/..data");
-    std::filesystem::create_symlink("..data/token", dir_ + "/flux-system/mounted/token");
+    std::filesystem::create_symlink("..data/token",
+                                    dir_ + "/flux-system/mounted/token");
     Write("outside", "not a secret of anyone");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -46,8 +47,10 @@ TEST_F(SecretsTest, ReadsEveryKeyAndOneKey) {
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->size(), 3u);
   EXPECT_EQ(all->at(".dockerconfigjson"), "{\"auths\":{}}");
-  EXPECT_EQ(secrets.ReadKey("flux-system", "regcred", "username")->value(), "bot");
-  EXPECT_FALSE(secrets.ReadKey("flux-system", "regcred", "ca.crt")->has_value());
+  EXPECT_EQ(secrets.ReadKey("flux-system", "regcred", "username")->value(),
+            "bot");
+  EXPECT_FALSE(
+      secrets.ReadKey("flux-system", "regcred", "ca.crt")->has_value());
 }
 
 TEST_F(SecretsTest, ReadsKubernetesStyleSymlinkedKeysButNotItsBookkeeping) {
@@ -63,7 +66,9 @@ TEST_F(SecretsTest, NamesCannotLeaveTheFolderAndErrorsHoldNoValues) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(secrets.Read("..", "outside").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(secrets.ReadKey("flux-system", "regcred", "../../outside").status().code(),
+  EXPECT_EQ(secrets.ReadKey("flux-system", "regcred", "../../outside")
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   auto missing = secrets.Read("flux-system", "nope");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);

@@ -30,11 +30,19 @@ TEST(ParseTagVersionTest, AcceptsStrictVersionsWithOneV) {
 }
 
 TEST(ParseTagVersionTest, RejectsWhatFluxRejects) {
-  for (const char* tag :
-       {"", "1.2", "1", "1.0.0.1", "01.2.3", "1.02.3", "1.2.03", "vv1.2.3",
-        "V1.2.3", "1.2.3-", "1.2.3+", "1.2.3-01", "1.2.3-a..b", "1.2.3-a.",
-        "1.2.3+a+b", " 1.2.3", "1.2.3 ", "latest", "1.2.x", "*", "v",
-        "18446744073709551616.0.0", "1.-2.3", "1.2.3-\xc3\xa9", "1.2.3_4"}) {
+  for (const char* tag : {"",           "1.2",
+                          "1",          "1.0.0.1",
+                          "01.2.3",     "1.02.3",
+                          "1.2.03",     "vv1.2.3",
+                          "V1.2.3",     "1.2.3-",
+                          "1.2.3+",     "1.2.3-01",
+                          "1.2.3-a..b", "1.2.3-a.",
+                          "1.2.3+a+b",  " 1.2.3",
+                          "1.2.3 ",     "latest",
+                          "1.2.x",      "*",
+                          "v",          "18446744073709551616.0.0",
+                          "1.-2.3",     "1.2.3-\xc3\xa9",
+                          "1.2.3_4"}) {
     EXPECT_FALSE(ParseTagVersion(tag).has_value()) << tag;
   }
 }
@@ -46,14 +54,16 @@ int Cmp(const char* a, const char* b) {
 TEST(CompareVersionsTest, SemVerPrecedence) {
   // The chain from semver.org, each lower than the next.
   const std::vector<const char*> chain = {
-      "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
-      "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",     "1.0.0",
-      "1.0.1",       "1.1.0",         "2.0.0",           "10.0.0"};
+      "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta",
+      "1.0.0-beta",  "1.0.0-beta.2",  "1.0.0-beta.11",
+      "1.0.0-rc.1",  "1.0.0",         "1.0.1",
+      "1.1.0",       "2.0.0",         "10.0.0"};
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
-    EXPECT_LT(Cmp(chain[i], chain[i + 1]), 0) << chain[i] << " " << chain[i + 1];
+    EXPECT_LT(Cmp(chain[i], chain[i + 1]), 0)
+        << chain[i] << " " << chain[i + 1];
     EXPECT_GT(Cmp(chain[i + 1], chain[i]), 0);
   }
-  EXPECT_GT(Cmp("1.0.0-rc9", "1.0.0-rc10"), 0);  // alphanumeric: byte order
+  EXPECT_GT(Cmp("1.0.0-rc9", "1.0.0-rc10"), 0);    // alphanumeric: byte order
   EXPECT_LT(Cmp("1.0.0-rc.9", "1.0.0-rc.10"), 0);  // numeric
   EXPECT_LT(Cmp("1.0.0-1", "1.0.0-a"), 0);         // numeric < alphanumeric
   EXPECT_EQ(Cmp("1.0.0+a", "1.0.0+b"), 0);         // build ignored
@@ -137,11 +147,15 @@ INSTANTIATE_TEST_SUITE_P(
         RangeCase{"1 - 2 || 5", {"1.0.0", "5.0.0"}, {"3.0.0"}},
         // Prereleases: only when a comparator of the AND group has one (v3.4).
         // (2.0.0-rc.1 < 2.0.0, so the upper bound admits it: as Masterminds.)
-        RangeCase{">=1.3.0-0 <2.0.0", {"1.3.0-rc.1", "1.5.0-beta", "2.0.0-rc.1"},
+        RangeCase{">=1.3.0-0 <2.0.0",
+                  {"1.3.0-rc.1", "1.5.0-beta", "2.0.0-rc.1"},
                   {"2.0.0", "1.2.9-rc.1"}},
-        RangeCase{">=1.0.0-rc.1", {"1.0.0-rc.1", "1.0.0-rc.2", "1.5.0-alpha"}, {"1.0.0-beta"}},
+        RangeCase{">=1.0.0-rc.1",
+                  {"1.0.0-rc.1", "1.0.0-rc.2", "1.5.0-alpha"},
+                  {"1.0.0-beta"}},
         RangeCase{"^1.2.3-alpha", {"1.2.3-beta", "1.2.4-rc.1"}, {"2.0.0-rc.1"}},
-        RangeCase{">=1.0.0 <2.0.0 || >=3.0.0-0", {"3.1.0-rc.1"}, {"1.5.0-rc.1"}},
+        RangeCase{
+            ">=1.0.0 <2.0.0 || >=3.0.0-0", {"3.1.0-rc.1"}, {"1.5.0-rc.1"}},
         RangeCase{"~1.2.3-0", {"1.2.3-rc.1", "1.2.9"}, {"1.3.0-rc.1"}}));
 
 TEST(RangeTest, PrereleaseRuleOfV32IsPerComparator) {

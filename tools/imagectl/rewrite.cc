@@ -61,8 +61,8 @@ absl::StatusOr<std::pair<std::string, automation::ImageRef>> ParsePolicyFlag(
       colon + 1 == key.size() ||
       key.find(':', colon + 1) != absl::string_view::npos ||
       HasSpaceOrControl(key) || absl::StrContains(key, "/")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--policy \"", flag, "\": the policy must be NS:NAME"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--policy \"", flag, "\": the policy must be NS:NAME"));
   }
   absl::StatusOr<automation::ImageRef> ref =
       ParseImageFlag(flag.substr(eq + 1));
@@ -184,8 +184,8 @@ int RunRewrite(const RewriteArgs& args, Io io) {
   }
 
   if (!args.dry_run) {
-    absl::Status written = automation::WriteSetterUpdates(args.path,
-                                                          result->updates);
+    absl::Status written =
+        automation::WriteSetterUpdates(args.path, result->updates);
     if (!written.ok()) {
       io.err << "imagectl: writing: " << written.message() << "\n";
       return kExitFailed;

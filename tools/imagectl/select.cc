@@ -56,8 +56,7 @@ absl::StatusOr<v1::ImagePolicySpec> SelectSpecFromFlags(
         "is required");
   }
   if (!flags.filter_extract.empty() && flags.filter_regex.empty()) {
-    return absl::InvalidArgumentError(
-        "--filter-extract needs --filter-regex");
+    return absl::InvalidArgumentError("--filter-extract needs --filter-regex");
   }
   v1::ImagePolicySpec spec;
   v1::ImagePolicyChoice* policy = spec.mutable_policy();

@@ -42,7 +42,8 @@ namespace v1 = ::imageautomation::v1;
 constexpr char kUsage[] =
     "usage: watch-selections [--policy ADDR] [--namespace NS] "
     "[--until-snapshot-end] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]\n"
-    "Prints each WatchSelections event of the policy service as one JSON line.\n"
+    "Prints each WatchSelections event of the policy service as one JSON "
+    "line.\n"
     "ADDR defaults to $IMAGECTL_POLICY, else 127.0.0.1:50052.\n";
 
 struct Options {
@@ -130,7 +131,8 @@ int main(int argc, char** argv) {
       grpc::InsecureChannelCredentials();
   if (!options.tls_ca.empty() || !options.tls_cert.empty()) {
     grpc::SslCredentialsOptions ssl;
-    if ((!options.tls_ca.empty() && !ReadFile(options.tls_ca, &ssl.pem_root_certs)) ||
+    if ((!options.tls_ca.empty() &&
+         !ReadFile(options.tls_ca, &ssl.pem_root_certs)) ||
         (!options.tls_cert.empty() &&
          (!ReadFile(options.tls_cert, &ssl.pem_cert_chain) ||
           !ReadFile(options.tls_key, &ssl.pem_private_key)))) {
@@ -139,7 +141,8 @@ int main(int argc, char** argv) {
     }
     credentials = grpc::SslCredentials(ssl);
   }
-  auto stub = v1::Policy::NewStub(grpc::CreateChannel(options.policy, credentials));
+  auto stub =
+      v1::Policy::NewStub(grpc::CreateChannel(options.policy, credentials));
 
   google::protobuf::util::JsonPrintOptions json;
   json.add_whitespace = false;
@@ -159,12 +162,14 @@ int main(int argc, char** argv) {
     while (stream->Read(&event)) {
       backoff = std::chrono::milliseconds(250);  // connected: start over
       std::string line;
-      if (!google::protobuf::util::MessageToJsonString(event, &line, json).ok()) {
+      if (!google::protobuf::util::MessageToJsonString(event, &line, json)
+               .ok()) {
         std::cerr << "watch-selections: an event does not convert to JSON\n";
         continue;
       }
       std::cout << line << std::endl;  // one line per event, flushed
-      if (options.until_snapshot_end && event.type() == v1::SelectionEvent::SNAPSHOT_END) {
+      if (options.until_snapshot_end &&
+          event.type() == v1::SelectionEvent::SNAPSHOT_END) {
         context.TryCancel();
         return 0;
       }
@@ -172,14 +177,16 @@ int main(int argc, char** argv) {
     const grpc::Status status = stream->Finish();
     if (Permanent(status.error_code())) {
       std::cerr << "watch-selections: " << options.policy
-                << " refused WatchSelections: " << status.error_message() << "\n";
+                << " refused WatchSelections: " << status.error_message()
+                << "\n";
       return 1;
     }
     // Jitter of +-20% so that many clients do not come back together.
     std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    const auto wait = std::chrono::milliseconds(
-        static_cast<int64_t>(static_cast<double>(backoff.count()) * jitter(random)));
-    std::cerr << "watch-selections: stream from " << options.policy << " ended ("
+    const auto wait = std::chrono::milliseconds(static_cast<int64_t>(
+        static_cast<double>(backoff.count()) * jitter(random)));
+    std::cerr << "watch-selections: stream from " << options.policy
+              << " ended ("
               << (status.ok() ? std::string("closed by the service")
                               : status.error_message())
               << "); reconnecting in " << wait.count() << " ms\n";
