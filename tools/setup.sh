@@ -3,7 +3,7 @@
 # what is missing), then configures and builds. Shared by tools/test.sh,
 # tools/run.sh and .ci/run. Idempotent; safe to run again.
 #
-#   tools/setup.sh [--preset dev|asan]
+#   tools/setup.sh [--preset dev|asan|clang]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +11,7 @@ preset=dev
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset="$2"; shift 2 ;;
-    *) echo "setup.sh: unknown argument $1 (use --preset dev|asan)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown argument $1 (use --preset dev|asan|clang)" >&2; exit 2 ;;
   esac
 done
 
@@ -21,6 +21,8 @@ packages=(
   libabsl-dev libre2-dev libyaml-cpp-dev libyaml-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libgit2-dev libgpgme-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  # The style check (clang-format 14) and the thread-safety build (clang 14).
+  clang-format clang-14
   # Real servers the tests start on loopback: a registry, a Git remote over
   # smart HTTP (lighttpd + git http-backend) and over SSH, OpenPGP.
   docker-registry apache2-utils lighttpd lighttpd-mod-openssl openssh-server
