@@ -1,0 +1,56 @@
+// Conditions as kstatus and Flux's controllers write them: the reasons Flux
+// uses (so `flux get` and scripts reading them see the same words), and the
+// two shapes every reconciler writes at the end of a reconcile, Ready and
+// not Ready (optionally Stalled: terminal until the spec changes).
+//
+// Pure functions over a status' condition list; thread-compatible.
+#ifndef COMMON_CONDITIONS_H_
+#define COMMON_CONDITIONS_H_
+
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/objects.h"
+
+namespace ia {
+
+// Reasons, as Flux's controllers spell them (fluxcd/pkg/apis/meta and the
+// image controllers' API packages), plus ours where Flux has none.
+namespace reason {
+inline constexpr absl::string_view kSucceeded = "Succeeded";
+inline constexpr absl::string_view kFailure = "Failure";
+inline constexpr absl::string_view kDependencyNotReady = "DependencyNotReady";
+// ImageRepository.
+inline constexpr absl::string_view kAuthenticationFailed =
+    "AuthenticationFailed";
+inline constexpr absl::string_view kReadOperationFailed = "ReadOperationFailed";
+inline constexpr absl::string_view kImageURLInvalid = "ImageURLInvalid";
+// ImagePolicy.
+inline constexpr absl::string_view kInvalidPolicy = "InvalidPolicy";
+// Ours: digestReflectionPolicy could not get the selected tag's digest.
+inline constexpr absl::string_view kDigestLookupFailed = "DigestLookupFailed";
+// ImageUpdateAutomation and GitRepository.
+inline constexpr absl::string_view kInvalidSourceConfiguration =
+    "InvalidSourceConfiguration";
+inline constexpr absl::string_view kGitOperationFailed = "GitOperationFailed";
+inline constexpr absl::string_view kUpdateFailed = "UpdateFailed";
+}  // namespace reason
+
+using Conditions = google::protobuf::RepeatedPtrField<v1::Condition>;
+
+// Ready=True with `reason` and `message`; Stalled and Reconciling removed.
+void SetReady(Conditions* conditions, absl::string_view reason,
+              absl::string_view message, int64_t observed_generation,
+              absl::Time now);
+
+// Ready=False with `reason` and `message`; Reconciling removed. With
+// `stalled`, also Stalled=True with the same reason and message (a terminal
+// problem, not retried until the spec changes); without, Stalled removed.
+void SetNotReady(Conditions* conditions, absl::string_view reason,
+                 absl::string_view message, bool stalled,
+                 int64_t observed_generation, absl::Time now);
+
+}  // namespace ia
+
+#endif  // COMMON_CONDITIONS_H_
