@@ -1,6 +1,5 @@
 // The object RPCs every service serves (Apply, Get, List, Delete,
-// Reconcile), written once over ObjectStore<T>, and the one place where an
-// absl::Status becomes a grpc::Status.
+// Reconcile), written once over ObjectStore<T>.
 //
 // Thread-safe as ObjectStore is.
 #ifndef COMMON_OBJECT_RPC_H_
@@ -9,14 +8,12 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/object_store.h"
 #include "grpcpp/support/status.h"
 
 namespace ia {
-
-// Maps the absl code onto the gRPC code of the same name, keeping the message.
-grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // The namespace of a request key: "" means flux-system.
 inline std::string NamespaceOf(const v1::ObjectKey& key) {

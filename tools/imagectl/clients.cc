@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
 #include "imageautomation/v1/automation.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
@@ -398,7 +399,8 @@ class GrpcObjectClient : public ObjectClient {
     Response response;
     const grpc::Status status = (stub->*method)(&context, request, &response);
     if (status.ok()) return response;
-    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    absl::Status error = FromGrpcStatus(status);
+    const absl::StatusCode code = error.code();
     if (code == absl::StatusCode::kUnavailable ||
         code == absl::StatusCode::kDeadlineExceeded) {
       return absl::Status(
@@ -406,7 +408,7 @@ class GrpcObjectClient : public ObjectClient {
                     service, options_.addresses[static_cast<int>(service)],
                     code, status.error_message(), options_.timeout));
     }
-    return absl::Status(code, status.error_message());
+    return error;
   }
 
   ClientOptions options_;
