@@ -12,10 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/files.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
 #include "google/protobuf/descriptor.h"
@@ -831,21 +830,6 @@ void EmitJson(YAML::Emitter& out, const Json& value) {
 // ---------------------------------------------------------------------------
 // Files.
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int error = errno;
-    return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", path));
-  }
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) {
-    const int error = errno;
-    return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", path));
-  }
-  return content.str();
-}
-
 bool IsManifestFile(const std::filesystem::path& path) {
   const std::string ext = absl::AsciiStrToLower(path.extension().string());
   return ext == ".yaml" || ext == ".yml";
@@ -932,7 +916,7 @@ ManifestSet LoadManifests(const std::string& path) {
     files.push_back(path);
   }
   for (const std::string& file : files) {
-    absl::StatusOr<std::string> content = ReadFile(file);
+    absl::StatusOr<std::string> content = ReadFileToString(file);
     if (!content.ok()) {
       set.errors.push_back(content.status());
       continue;

@@ -8,9 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iterator>
-#include <sstream>
 #include <type_traits>
 #include <utility>
 
@@ -21,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/files.h"
 
 namespace ia::metrics {
 namespace {
@@ -109,12 +108,9 @@ void AddDouble(std::atomic<double>* target, double delta) {
   }
 }
 
+// The file's content, or "" when it cannot be read (no /proc: no metric).
 std::string ReadWholeFile(const char* path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return ReadFileToString(path).value_or("");
 }
 
 void AppendProcessMetric(std::string* out, absl::string_view name,

@@ -1,10 +1,9 @@
 #include "common/secrets.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 #include "common/validation.h"
 
 namespace ia {
@@ -21,14 +20,14 @@ bool ValidKey(absl::string_view key) {
   return true;
 }
 
+// The message names the secret and key, never the file's path.
 absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path,
                                      absl::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  absl::StatusOr<std::string> value = ReadFileToString(path.string());
+  if (!value.ok()) {
     return absl::PermissionDeniedError(absl::StrCat("cannot read ", what));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  }
+  return value;
 }
 
 }  // namespace

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -43,8 +41,9 @@ ABSL_FLAG(
     std::string, tls_ca, "",
     "PEM CA bundle; with --tls-cert, clients must present a certificate "
     "signed by it (mTLS); also used to verify the services this one calls");
-ABSL_FLAG(int, workers, 4, "reconcile workers per controller");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+ABSL_FLAG(int, workers, ia::defaults::kWorkers,
+          "reconcile workers per controller");
+ABSL_FLAG(absl::Duration, shutdown_grace, ia::defaults::kShutdownGrace,
           "how long in-flight RPCs may take to finish on SIGTERM; streams end "
           "at once, and clients that keep an idle connection open are "
           "disconnected when it ends");
@@ -52,18 +51,6 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace ia {
 namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path,
-                                     absl::string_view flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, ": cannot read \"", path, "\""));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 int WaitForTerminationSignal() {
   sigset_t set;
@@ -114,62 +101,6 @@ ServiceConfig ServiceConfigFromFlags(absl::string_view name,
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   config.log_level = absl::GetFlag(FLAGS_log_level);
   return config;
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const ServiceConfig& config) {
-  // --tls-ca alone configures only the calls this service makes.
-  if (config.tls_cert.empty() && config.tls_key.empty()) {
-    return grpc::InsecureServerCredentials();
-  }
-  if (config.tls_cert.empty() || config.tls_key.empty()) {
-    return absl::InvalidArgumentError(
-        "--tls-cert and --tls-key must be given together");
-  }
-  grpc::SslServerCredentialsOptions options;
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  auto cert = ReadFile(config.tls_cert, "--tls-cert");
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFile(config.tls_key, "--tls-key");
-  if (!key.ok()) return key.status();
-  pair.cert_chain = *cert;
-  pair.private_key = *key;
-  options.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!config.tls_ca.empty()) {
-    auto ca = ReadFile(config.tls_ca, "--tls-ca");
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
-    options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
-  }
-  return grpc::SslServerCredentials(options);
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
-MakeChannelCredentials(const std::string& tls_ca, const std::string& tls_cert,
-                       const std::string& tls_key) {
-  if (tls_ca.empty() && tls_cert.empty() && tls_key.empty()) {
-    return grpc::InsecureChannelCredentials();
-  }
-  if (tls_cert.empty() != tls_key.empty()) {
-    return absl::InvalidArgumentError(
-        "--tls-cert and --tls-key must be given together");
-  }
-  grpc::SslCredentialsOptions options;
-  if (!tls_ca.empty()) {
-    auto ca = ReadFile(tls_ca, "--tls-ca");
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
-  }
-  if (!tls_cert.empty()) {
-    auto cert = ReadFile(tls_cert, "--tls-cert");
-    if (!cert.ok()) return cert.status();
-    auto key = ReadFile(tls_key, "--tls-key");
-    if (!key.ok()) return key.status();
-    options.pem_cert_chain = *cert;
-    options.pem_private_key = *key;
-  }
-  return grpc::SslCredentials(options);
 }
 
 void BlockTerminationSignals() {
@@ -245,7 +176,8 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
         .With("errors", static_cast<int64_t>(set.errors.size()));
   }
 
-  auto credentials = MakeServerCredentials(config);
+  auto credentials =
+      MakeServerCredentials(config.tls_ca, config.tls_cert, config.tls_key);
   if (!credentials.ok()) {
     log::Error("invalid TLS configuration").With("error", credentials.status());
     return 1;

@@ -25,10 +25,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/clock.h"
 #include "common/objects.h"
-#include "common/secrets.h"
-#include "common/store.h"
+#include "common/service_context.h"
+#include "common/tls_credentials.h"
 
 namespace grpc {
 class Service;
@@ -40,22 +39,6 @@ namespace ia {
 
 class HttpServer;
 
-// The flags every service takes (defined in service_host.cc).
-struct ServiceConfig {
-  std::string name;         // "reflector", "policy" or "automation"
-  std::string listen;       // --listen
-  std::string http_listen;  // --http-listen (empty: no HTTP server)
-  std::string data_dir;     // --data-dir
-  std::string manifests;    // --manifests (empty: none)
-  std::string secrets_dir;  // --secrets-dir
-  std::string tls_cert;     // --tls-cert
-  std::string tls_key;      // --tls-key
-  std::string tls_ca;       // --tls-ca
-  int workers = 4;          // --workers
-  absl::Duration shutdown_grace = absl::Seconds(10);  // --shutdown-grace
-  std::string log_level = "info";                     // --log-level
-};
-
 // Parses the command line with Abseil's flags, accepting the brief's
 // spelling `--data-dir` as well as Abseil's `--data_dir` (dashes in a flag's
 // name are read as underscores). Exits with a message on a bad flag.
@@ -65,20 +48,6 @@ void ParseServiceFlags(int argc, char** argv);
 // the service's --listen default (brief §2).
 ServiceConfig ServiceConfigFromFlags(absl::string_view name,
                                      absl::string_view default_listen);
-
-// Server credentials from --tls-cert/--tls-key (TLS) plus --tls-ca (mTLS:
-// clients must present a certificate signed by it); insecure when none is
-// given. INVALID_ARGUMENT naming the flag when a file is unreadable or the
-// combination is incomplete.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const ServiceConfig& config);
-
-// Channel credentials for calling another service: --tls-ca verifies the
-// server, --tls-cert/--tls-key are presented as the client certificate;
-// insecure when none is given.
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
-MakeChannelCredentials(const std::string& tls_ca, const std::string& tls_cert,
-                       const std::string& tls_key);
 
 // What a service plugs into the host.
 class ServiceModule {
@@ -99,15 +68,6 @@ class ServiceModule {
   // Called on SIGTERM before the gRPC server shuts down: ends the module's
   // long-lived streams so that Shutdown() need not wait for them.
   virtual void Drain() {}
-};
-
-// Everything a module may use; owned by the host and valid until the
-// module is destroyed.
-struct ServiceContext {
-  const ServiceConfig* config;
-  Store* store;
-  const Clock* clock;
-  const Secrets* secrets;  // --secrets-dir
 };
 
 using ModuleFactory =

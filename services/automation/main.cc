@@ -1,5 +1,6 @@
 // image-automation: rewrites image references in Git, commits and pushes.
 #include "absl/flags/usage.h"
+#include "common/defaults.h"
 #include "common/service_host.h"
 #include "services/automation/automation_service.h"
 
@@ -9,7 +10,7 @@ int main(int argc, char** argv) {
       "Rewrites the image references marked in a Git repository to the tags "
       "the policy service selects, commits and pushes.");
   ia::ParseServiceFlags(argc, argv);
-  return ia::RunService(
-      ia::ServiceConfigFromFlags("automation", "127.0.0.1:50053"),
-      ia::automation::MakeModule);
+  return ia::RunService(ia::ServiceConfigFromFlags(
+                            "automation", ia::defaults::kAutomationAddress),
+                        ia::automation::MakeModule);
 }

@@ -1,12 +1,14 @@
 // image-policy: selects a tag per ImagePolicy and publishes the selections.
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
+#include "common/defaults.h"
 #include "common/service_host.h"
 #include "services/policy/policy_service.h"
 
-ABSL_FLAG(std::string, reflector, "127.0.0.1:50051",
+ABSL_FLAG(std::string, reflector, std::string(ia::defaults::kReflectorAddress),
           "gRPC address of the reflector service (tag sets come from it)");
-ABSL_FLAG(std::string, automation, "127.0.0.1:50053",
+ABSL_FLAG(std::string, automation,
+          std::string(ia::defaults::kAutomationAddress),
           "gRPC address of the automation service (selections go to it)");
 
 int main(int argc, char** argv) {
@@ -17,8 +19,9 @@ int main(int argc, char** argv) {
   ia::ParseServiceFlags(argc, argv);
   const ia::policy::Peers peers{absl::GetFlag(FLAGS_reflector),
                                 absl::GetFlag(FLAGS_automation)};
-  return ia::RunService(ia::ServiceConfigFromFlags("policy", "127.0.0.1:50052"),
-                        [&peers](const ia::ServiceContext& context) {
-                          return ia::policy::MakeModule(context, peers);
-                        });
+  return ia::RunService(
+      ia::ServiceConfigFromFlags("policy", ia::defaults::kPolicyAddress),
+      [&peers](const ia::ServiceContext& context) {
+        return ia::policy::MakeModule(context, peers);
+      });
 }

@@ -6,18 +6,20 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "common/defaults.h"
 #include "common/service_host.h"
 #include "services/reflector/reflector_service.h"
 
-ABSL_FLAG(int, registry_page_size, 1000,
+ABSL_FLAG(int, registry_page_size, ia::defaults::kRegistryPageSize,
           "tags asked for per page of a registry's tags/list (?n=); Quay "
           "allows 100, ECR 1000");
-ABSL_FLAG(double, registry_requests_per_second, 20,
+ABSL_FLAG(double, registry_requests_per_second,
+          ia::defaults::kRegistryRequestsPerSecond,
           "request budget per registry host, shared by all repositories on it "
           "(0: no limit)");
-ABSL_FLAG(int64_t, scan_max_tags, 100000,
+ABSL_FLAG(int64_t, scan_max_tags, ia::defaults::kScanMaxTags,
           "a scan that finds more tags fails instead of storing them");
-ABSL_FLAG(int64_t, scan_max_reply_bytes, 8 << 20,
+ABSL_FLAG(int64_t, scan_max_reply_bytes, ia::defaults::kScanMaxReplyBytes,
           "a registry reply with a larger body fails the scan");
 ABSL_FLAG(std::string, registry_events_token_file, "",
           "file holding a token that POST /v1/registry-events must present as "
@@ -55,7 +57,7 @@ int main(int argc, char** argv) {
     }
   }
   return ia::RunService(
-      ia::ServiceConfigFromFlags("reflector", "127.0.0.1:50051"),
+      ia::ServiceConfigFromFlags("reflector", ia::defaults::kReflectorAddress),
       [&options](const ia::ServiceContext& context) {
         return ia::reflector::MakeModule(context, options);
       });

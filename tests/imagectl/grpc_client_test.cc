@@ -470,7 +470,7 @@ TEST_F(GrpcTest, UnreadableTlsFilesAreUsageErrors) {
             2);
   EXPECT_THAT(
       err_.str(),
-      StartsWith("imagectl: cannot read --tls-ca file /nonexistent/ca.pem"));
+      StartsWith("imagectl: --tls-ca: cannot read /nonexistent/ca.pem"));
   EXPECT_EQ(Run({"--tls-cert=/x.pem", "get", "image", "repository"}), 2);
   EXPECT_EQ(err_.str(),
             "imagectl: --tls-cert and --tls-key must be given together\n");

@@ -11,7 +11,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/defaults.h"
 #include "common/grpc_status.h"
+#include "common/tls_credentials.h"
 #include "imageautomation/v1/automation.grpc.pb.h"
 #include "imageautomation/v1/policy.grpc.pb.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
@@ -109,11 +111,11 @@ absl::string_view ServiceEnvVar(Service service) {
 absl::string_view DefaultAddress(Service service) {
   switch (service) {
     case Service::kReflector:
-      return "127.0.0.1:50051";
+      return defaults::kReflectorAddress;
     case Service::kPolicy:
-      return "127.0.0.1:50052";
+      return defaults::kPolicyAddress;
     case Service::kAutomation:
-      return "127.0.0.1:50053";
+      return defaults::kAutomationAddress;
   }
   return "";
 }
@@ -155,48 +157,6 @@ std::string ShortReason(absl::StatusCode code, absl::string_view detail,
   }
   if (detail.empty()) return "unavailable";
   return std::string(detail);
-}
-
-absl::StatusOr<std::string> ReadPemFile(absl::string_view flag,
-                                        const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot read ", flag, " file ", path, ": ", std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
-    const ClientOptions& options) {
-  if (options.tls_ca_file.empty() && options.tls_cert_file.empty() &&
-      options.tls_key_file.empty()) {
-    return grpc::InsecureChannelCredentials();
-  }
-  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
-    return absl::InvalidArgumentError(
-        "--tls-cert and --tls-key must be given together");
-  }
-  grpc::SslCredentialsOptions ssl;
-  if (!options.tls_ca_file.empty()) {
-    absl::StatusOr<std::string> ca =
-        ReadPemFile("--tls-ca", options.tls_ca_file);
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *std::move(ca);
-  }
-  if (!options.tls_cert_file.empty()) {
-    absl::StatusOr<std::string> cert =
-        ReadPemFile("--tls-cert", options.tls_cert_file);
-    if (!cert.ok()) return cert.status();
-    absl::StatusOr<std::string> key =
-        ReadPemFile("--tls-key", options.tls_key_file);
-    if (!key.ok()) return key.status();
-    ssl.pem_cert_chain = *std::move(cert);
-    ssl.pem_private_key = *std::move(key);
-  }
-  return grpc::SslCredentials(ssl);
 }
 
 v1::ObjectKey MakeKey(absl::string_view ns, absl::string_view name) {
@@ -431,7 +391,8 @@ std::string UnreachableMessage(Service service, absl::string_view address,
 absl::StatusOr<std::unique_ptr<ObjectClient>> MakeGrpcObjectClient(
     const ClientOptions& options) {
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      MakeCredentials(options);
+      MakeChannelCredentials(options.tls_ca_file, options.tls_cert_file,
+                             options.tls_key_file);
   if (!credentials.ok()) return credentials.status();
   return std::unique_ptr<ObjectClient>(
       std::make_unique<GrpcObjectClient>(options, *credentials));
