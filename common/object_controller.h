@@ -10,9 +10,10 @@
 #include <string>
 
 #include "common/controller.h"
+#include "common/kv_object_store.h"
 #include "common/log.h"
 #include "common/object_store.h"
-#include "common/service_host.h"
+#include "common/service_context.h"
 
 namespace ia {
 
@@ -50,7 +51,7 @@ class ObjectController {
   void Stop() { controller_.Stop(); }
 
  private:
-  ObjectStore<T> objects_;
+  KvObjectStore<T> objects_;
   Controller controller_;
 };
 

@@ -1,31 +1,47 @@
-// ObjectStore<T>: the objects of one kind (T is one of the four messages in
-// objects.h), kept in the service's Store under the bucket named after the
-// kind and the key "namespace/name", with Kubernetes apply semantics:
+// ObjectStore<T>: the port through which a service reads the objects of one
+// kind it owns (T is one of the four messages in objects.h) and writes their
+// status. Reconcilers, the object RPCs and the manifest loader talk to this
+// interface only. Adapters:
 //
-//  - Apply validates and defaults the object (validation.h), replaces spec,
-//    labels and annotations, keeps status, sets generation to 1 on create and
-//    bumps it when the spec changes, and answers created/configured/unchanged;
-//  - UpdateStatus changes status only, and writes only when it changed;
-//  - every Apply, Delete and reconcile request calls the change listener
-//    with the key, so the owning controller can enqueue it.
+//  - KvObjectStore<T> (kv_object_store.h): the service's own Store (SQLite),
+//    standalone mode;
+//  - the Kubernetes API (a later adapter): the cluster's custom resources.
 //
-// Thread-safe: read-modify-write operations are serialised.
+// The contract, which both adapters keep:
+//
+//  - Apply validates and defaults the object (validation.h, then the
+//    owner's validator), replaces spec, labels and annotations, keeps
+//    status, sets generation to 1 on create and bumps it when the spec
+//    changes, and answers created/configured/unchanged.
+//  - The change listener is called with the key after every change of an
+//    object's spec, metadata or existence (Apply, Delete, a reconcile
+//    request; with Kubernetes, every watch event that is not only a status
+//    change), never for a status write. It may be called on any thread, and
+//    more than once for one change: the controller's queue de-duplicates.
+//  - UpdateStatus is optimistic: `mutate` gets the stored object and changes
+//    its status; if the object changed meanwhile (Kubernetes: the write is
+//    refused for an old resourceVersion), the adapter reads it again and
+//    calls `mutate` again. So `mutate` must be a function of the object it
+//    is given (and of values captured before the call), with no side effect.
+//    Writes happen only when the status changed.
+//  - Find answers nullopt for an object that is gone or being deleted.
+//    Clean-up is the reconciler's "object gone" path; an adapter with
+//    finalizers (Kubernetes) removes its finalizer once a reconcile of that
+//    key has returned OK, so deletion never skips the clean-up.
+//
+// Thread-safe: every method may be called from any thread.
 #ifndef COMMON_OBJECT_STORE_H_
 #define COMMON_OBJECT_STORE_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "common/clock.h"
+#include "absl/strings/string_view.h"
 #include "common/objects.h"
-#include "common/status_macros.h"
-#include "common/store.h"
-#include "common/validation.h"
 
 namespace ia {
 
@@ -33,21 +49,6 @@ namespace ia {
 // requests are copied to status.lastHandledReconcileAt.
 inline constexpr absl::string_view kReconcileRequestedAt =
     "reconcile.fluxcd.io/requestedAt";
-
-// Parts of ObjectStore that do not depend on the kind.
-namespace object_store_internal {
-// Serialises deterministically (so that equal messages give equal bytes).
-std::string Serialize(const google::protobuf::Message& message);
-// Prepares `object` (already validated) to replace `existing` (null when
-// new) and returns the kubectl-style action.
-std::string MergeForApply(const google::protobuf::Message* existing_spec,
-                          const v1::ObjectMeta* existing_meta,
-                          const google::protobuf::Message& new_spec,
-                          v1::ObjectMeta* meta, absl::Time now);
-std::string NewUid();
-absl::Status NotFound(absl::string_view kind, absl::string_view ns,
-                      absl::string_view name);
-}  // namespace object_store_internal
 
 template <typename T>
 class ObjectStore {
@@ -57,172 +58,48 @@ class ObjectStore {
     std::string action;  // "created", "configured" or "unchanged"
   };
 
-  // `store` and `clock` must outlive this object.
-  ObjectStore(Store* store, const Clock* clock)
-      : store_(store), clock_(clock) {}
+  virtual ~ObjectStore() = default;
 
-  // Called with the key after every change; set before serving.
-  void SetChangeListener(std::function<void(const std::string& key)> listener) {
-    listener_ = std::move(listener);
-  }
+  // Called with the key after every change (see above); set before serving.
+  virtual void SetChangeListener(
+      std::function<void(const std::string& key)> listener) = 0;
 
   // A check of the owning service run on Apply after ValidateAndDefault
   // (e.g. the policy service's semver range parser). Its message names the
   // field; Apply prefixes the object's name. Set before serving.
-  void SetValidator(std::function<absl::Status(const T&)> validate) {
-    validator_ = std::move(validate);
-  }
+  virtual void SetValidator(std::function<absl::Status(const T&)> validate) = 0;
 
-  absl::StatusOr<Applied> Apply(T object) {
-    RETURN_IF_ERROR(ValidateAndDefault(&object));
-    if (validator_) {
-      absl::Status valid = validator_(object);
-      if (!valid.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(DisplayName(KindOf<T>(), object.metadata()), ": ",
-                         valid.message()));
-      }
-    }
-    object.clear_status();
-    const std::string key = KeyOf(object.metadata());
-    Applied applied;
-    {
-      absl::MutexLock lock(&mu_);
-      ASSIGN_OR_RETURN(std::optional<T> existing, ReadLocked(key));
-      if (existing.has_value()) {
-        // Keep a pending reconcile request the applied object does not carry.
-        const auto& old_annotations = existing->metadata().annotations();
-        auto* annotations = object.mutable_metadata()->mutable_annotations();
-        auto it = old_annotations.find(std::string(kReconcileRequestedAt));
-        if (it != old_annotations.end() &&
-            !annotations->contains(std::string(kReconcileRequestedAt))) {
-          (*annotations)[it->first] = it->second;
-        }
-        *object.mutable_status() = existing->status();
-      }
-      applied.action = object_store_internal::MergeForApply(
-          existing ? &existing->spec() : nullptr,
-          existing ? &existing->metadata() : nullptr, object.spec(),
-          object.mutable_metadata(), clock_->Now());
-      if (applied.action != "unchanged") {
-        RETURN_IF_ERROR(store_->Put(KindOf<T>(), key,
-                                    object_store_internal::Serialize(object)));
-      }
-      applied.object = std::move(object);
-    }
-    if (applied.action != "unchanged") Notify(key);
-    return applied;
-  }
+  // Creates or updates the object as described above. INVALID_ARGUMENT,
+  // naming the object and the field, when validation fails (nothing
+  // changes); the store's error otherwise.
+  virtual absl::StatusOr<Applied> Apply(T object) = 0;
 
-  absl::StatusOr<T> Get(absl::string_view ns, absl::string_view name) const {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(std::optional<T> object, ReadLocked(KeyOf(ns, name)));
-    if (!object) return object_store_internal::NotFound(KindOf<T>(), ns, name);
-    return *std::move(object);
-  }
+  // The object, or NOT_FOUND ("ImagePolicy ns/name not found").
+  virtual absl::StatusOr<T> Get(absl::string_view ns,
+                                absl::string_view name) const = 0;
 
   // Objects of namespace `ns` (every namespace when empty), sorted by
   // namespace, then name.
-  absl::StatusOr<std::vector<T>> List(absl::string_view ns) const {
-    const std::string prefix = ns.empty() ? "" : absl::StrCat(ns, "/");
-    ASSIGN_OR_RETURN(auto rows, store_->List(KindOf<T>(), prefix));
-    std::vector<T> objects;
-    objects.reserve(rows.size());
-    for (const auto& [key, value] : rows) {
-      T object;
-      if (!object.ParseFromString(value)) return Corrupt(key);
-      objects.push_back(std::move(object));
-    }
-    return objects;
-  }
+  virtual absl::StatusOr<std::vector<T>> List(absl::string_view ns) const = 0;
 
-  absl::Status Delete(absl::string_view ns, absl::string_view name) {
-    const std::string key = KeyOf(ns, name);
-    {
-      absl::MutexLock lock(&mu_);
-      ASSIGN_OR_RETURN(bool existed, store_->Delete(KindOf<T>(), key));
-      if (!existed)
-        return object_store_internal::NotFound(KindOf<T>(), ns, name);
-    }
-    Notify(key);
-    return absl::OkStatus();
-  }
+  // Deletes the object; NOT_FOUND when there is none.
+  virtual absl::Status Delete(absl::string_view ns, absl::string_view name) = 0;
 
   // Records a reconcile request (the annotation flux sets) and returns its
-  // value, an RFC 3339 time.
-  absl::StatusOr<std::string> RequestReconcile(absl::string_view ns,
-                                               absl::string_view name) {
-    const std::string key = KeyOf(ns, name);
-    const std::string requested_at = absl::FormatTime(
-        "%Y-%m-%dT%H:%M:%E9SZ", clock_->Now(), absl::UTCTimeZone());
-    {
-      absl::MutexLock lock(&mu_);
-      ASSIGN_OR_RETURN(std::optional<T> object, ReadLocked(key));
-      if (!object)
-        return object_store_internal::NotFound(KindOf<T>(), ns, name);
-      (*object->mutable_metadata()
-            ->mutable_annotations())[std::string(kReconcileRequestedAt)] =
-          requested_at;
-      RETURN_IF_ERROR(store_->Put(KindOf<T>(), key,
-                                  object_store_internal::Serialize(*object)));
-    }
-    Notify(key);
-    return requested_at;
-  }
+  // value, an RFC 3339 time. NOT_FOUND when there is no such object.
+  virtual absl::StatusOr<std::string> RequestReconcile(
+      absl::string_view ns, absl::string_view name) = 0;
 
-  // Reads the object under `key`, lets `mutate` change its status, and
-  // stores it if the status changed. NOT_FOUND when the object is gone.
-  // `mutate` runs under the store's lock: it must not call back into it.
-  absl::StatusOr<T> UpdateStatus(const std::string& key,
-                                 const std::function<void(T*)>& mutate) {
-    absl::MutexLock lock(&mu_);
-    ASSIGN_OR_RETURN(std::optional<T> object, ReadLocked(key));
-    if (!object) {
-      std::string ns, name;
-      SplitKey(key, &ns, &name);
-      return object_store_internal::NotFound(KindOf<T>(), ns, name);
-    }
-    const std::string before =
-        object_store_internal::Serialize(object->status());
-    mutate(&*object);
-    if (object_store_internal::Serialize(object->status()) != before) {
-      RETURN_IF_ERROR(store_->Put(KindOf<T>(), key,
-                                  object_store_internal::Serialize(*object)));
-    }
-    return *std::move(object);
-  }
+  // Lets `mutate` change the status of the object under `key` and stores
+  // it if the status changed (see the contract above: `mutate` may run more
+  // than once). Returns the object as stored; NOT_FOUND when it is gone.
+  // `mutate` must not call back into the store.
+  virtual absl::StatusOr<T> UpdateStatus(
+      const std::string& key, const std::function<void(T*)>& mutate) = 0;
 
   // The object under `key`, or nullopt when it does not exist.
-  absl::StatusOr<std::optional<T>> Find(const std::string& key) const {
-    absl::MutexLock lock(&mu_);
-    return ReadLocked(key);
-  }
-
- private:
-  absl::StatusOr<std::optional<T>> ReadLocked(const std::string& key) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                     store_->Get(KindOf<T>(), key));
-    if (!bytes) return std::optional<T>();
-    T object;
-    if (!object.ParseFromString(*bytes)) return Corrupt(key);
-    return std::optional<T>(std::move(object));
-  }
-
-  absl::Status Corrupt(absl::string_view key) const {
-    return absl::DataLossError(
-        absl::StrCat("stored ", KindOf<T>(), " ", key, " cannot be parsed"));
-  }
-
-  void Notify(const std::string& key) {
-    if (listener_) listener_(key);
-  }
-
-  Store* const store_;
-  const Clock* const clock_;
-  mutable absl::Mutex mu_;
-  std::function<void(const std::string&)> listener_;
-  std::function<absl::Status(const T&)> validator_;
+  virtual absl::StatusOr<std::optional<T>> Find(
+      const std::string& key) const = 0;
 };
 
 // Records in `object`'s status that its current generation and its pending

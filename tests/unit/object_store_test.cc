@@ -1,5 +1,4 @@
-#include "common/object_store.h"
-
+#include "common/kv_object_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -22,8 +21,8 @@ class ObjectStoreTest : public ::testing::Test {
     auto store = Store::Open(":memory:");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    objects_ = std::make_unique<ObjectStore<v1::ImageRepository>>(store_.get(),
-                                                                  &clock_);
+    objects_ = std::make_unique<KvObjectStore<v1::ImageRepository>>(
+        store_.get(), &clock_);
     objects_->SetChangeListener(
         [this](const std::string& key) { changes_.push_back(key); });
   }

@@ -1,4 +1,4 @@
-#include "common/object_store.h"
+#include "common/kv_object_store.h"
 
 #include <random>
 
