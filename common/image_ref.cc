@@ -85,7 +85,9 @@ bool ValidDomain(absl::string_view d) {
   return true;
 }
 
-bool ValidTag(absl::string_view t) {
+}  // namespace
+
+bool IsValidTag(absl::string_view t) {
   if (t.empty() || t.size() > kMaxTagLength) return false;
   auto word = [](char c) { return absl::ascii_isalnum(c) || c == '_'; };
   if (!word(t.front())) return false;
@@ -94,6 +96,8 @@ bool ValidTag(absl::string_view t) {
   }
   return true;
 }
+
+namespace {
 
 bool ValidDigest(absl::string_view d) {
   const size_t colon = d.find(':');
@@ -159,7 +163,7 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text) {
       (slash == absl::string_view::npos || colon > slash)) {
     ref.tag = std::string(rest.substr(colon + 1));
     rest = rest.substr(0, colon);
-    if (!ValidTag(ref.tag)) {
+    if (!IsValidTag(ref.tag)) {
       return Invalid(
           text,
           absl::StrCat("invalid tag \"", ref.tag,

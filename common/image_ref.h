@@ -48,6 +48,10 @@ struct ImageReference {
 // case letters and digits separated by '.', '_', '__' or '-'`.
 absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text);
 
+// Whether `tag` is a tag by the grammar above (the one place that says so:
+// references, push notifications and digest lookups all ask here).
+bool IsValidTag(absl::string_view tag);
+
 }  // namespace ia
 
 #endif  // COMMON_IMAGE_REF_H_

@@ -101,3 +101,36 @@ TEST(ImageReference, ErrorsQuoteTheTextAndSayWhatIsWrong) {
 
 }  // namespace
 }  // namespace ia
+
+namespace ia {
+namespace {
+
+TEST(IsValidTagTest, FollowsTheDistributionGrammar) {
+  struct Case {
+    std::string tag;
+    bool valid;
+  };
+  const std::vector<Case> cases = {
+      {"1.2.3", true},
+      {"v1.2.3-rc.1", true},
+      {"_private", true},
+      {"latest", true},
+      {"a", true},
+      {std::string(128, 'a'), true},
+      {"", false},
+      {std::string(129, 'a'), false},
+      {".hidden", false},
+      {"-dash", false},
+      {"has space", false},
+      {"plus+build", false},
+      {"colon:tag", false},
+      {"slash/tag", false},
+      {"\xc3\xa9t\xc3\xa9", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(IsValidTag(c.tag), c.valid) << "tag \"" << c.tag << "\"";
+  }
+}
+
+}  // namespace
+}  // namespace ia
