@@ -3,10 +3,14 @@
 // queues the object's key, and Start() queues every stored object, so a
 // restart reconciles everything once.
 //
+// The objects come through the ObjectStore<T> port: by default the
+// service's own Store (KvObjectStore<T>); any other adapter can be handed in.
+//
 // Thread-safe.
 #ifndef COMMON_OBJECT_CONTROLLER_H_
 #define COMMON_OBJECT_CONTROLLER_H_
 
+#include <memory>
 #include <string>
 
 #include "common/controller.h"
@@ -21,22 +25,30 @@ template <typename T>
 class ObjectController {
  public:
   // `reconcile` runs on the controller's workers with a "namespace/name" key.
-  ObjectController(const ServiceContext& context, std::string name,
-                   ReconcileFunc reconcile)
-      : objects_(context.store, context.clock),
-        controller_({.name = std::move(name),
-                     .workers = context.config->workers,
-                     .clock = context.clock},
-                    std::move(reconcile)) {
-    objects_.SetChangeListener(
+  // The objects are those of `objects`.
+  ObjectController(std::unique_ptr<ObjectStore<T>> objects,
+                   Controller::Options options, ReconcileFunc reconcile)
+      : objects_(std::move(objects)),
+        controller_(std::move(options), std::move(reconcile)) {
+    objects_->SetChangeListener(
         [this](const std::string& key) { controller_.Enqueue(key); });
   }
 
-  ObjectStore<T>& objects() { return objects_; }
+  // The objects are those kept in `context.store`.
+  ObjectController(const ServiceContext& context, std::string name,
+                   ReconcileFunc reconcile)
+      : ObjectController(
+            std::make_unique<KvObjectStore<T>>(context.store, context.clock),
+            {.name = std::move(name),
+             .workers = context.config->workers,
+             .clock = context.clock},
+            std::move(reconcile)) {}
+
+  ObjectStore<T>& objects() { return *objects_; }
   Controller& controller() { return controller_; }
 
   void Start() {
-    auto all = objects_.List("");
+    auto all = objects_->List("");
     if (!all.ok()) {
       log::Error("cannot list stored objects")
           .With("kind", KindOf<T>())
@@ -51,7 +63,7 @@ class ObjectController {
   void Stop() { controller_.Stop(); }
 
  private:
-  KvObjectStore<T> objects_;
+  const std::unique_ptr<ObjectStore<T>> objects_;
   Controller controller_;
 };
 
