@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "common/duration.h"
+#include "common/git_url.h"
 #include "common/image_ref.h"
 #include "common/status_macros.h"
 #include "re2/re2.h"
@@ -415,55 +416,11 @@ bool HasAnyRef(const v1::GitRepositoryRef& ref) {
          !ref.name().empty() || !ref.commit().empty();
 }
 
-// "" when `url` is a Git URL we can fetch, else what is wrong.
+// "" when `url` is a Git URL we can fetch, else what is wrong (the one Git
+// URL grammar, git_url.h).
 std::string GitUrlProblem(absl::string_view url) {
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-      return absl::StrCat(Quote(url),
-                          " must not contain spaces or control characters");
-    }
-  }
-  const size_t sep = url.find("://");
-  if (sep != absl::string_view::npos) {
-    const std::string scheme = absl::AsciiStrToLower(url.substr(0, sep));
-    const absl::string_view rest = url.substr(sep + 3);
-    if (scheme != "http" && scheme != "https" && scheme != "ssh" &&
-        scheme != "file") {
-      return absl::StrCat(Quote(url), " has unsupported scheme ",
-                          Quote(url.substr(0, sep)),
-                          " (use https, http, ssh or file, or user@host:path)");
-    }
-    if (scheme == "file") {
-      if (rest.empty()) return absl::StrCat(Quote(url), " has no path");
-      return "";
-    }
-    absl::string_view authority = rest.substr(0, rest.find('/'));
-    const size_t at = authority.rfind('@');
-    if (at != absl::string_view::npos) authority = authority.substr(at + 1);
-    absl::string_view host = authority;
-    if (!host.empty() && host.front() == '[') {
-      host = host.substr(0, host.find(']') + 1);
-    } else {
-      host = host.substr(0, host.find(':'));
-    }
-    if (host.empty()) return absl::StrCat(Quote(url), " has no host");
-    return "";
-  }
-  // scp-like syntax: [user@]host:path, the ':' before any '/'.
-  const size_t colon = url.find(':');
-  const size_t slash = url.find('/');
-  if (colon == absl::string_view::npos ||
-      (slash != absl::string_view::npos && slash < colon)) {
-    return absl::StrCat(Quote(url),
-                        " is not a supported Git URL (use https://, http://, "
-                        "ssh://, file:// or user@host:path)");
-  }
-  absl::string_view host = url.substr(0, colon);
-  const size_t at = host.rfind('@');
-  if (at != absl::string_view::npos) host = host.substr(at + 1);
-  if (host.empty()) return absl::StrCat(Quote(url), " has no host");
-  if (colon + 1 == url.size()) return absl::StrCat(Quote(url), " has no path");
-  return "";
+  absl::StatusOr<GitUrl> parsed = ParseGitUrl(url);
+  return parsed.ok() ? "" : std::string(parsed.status().message());
 }
 
 // "" when `path` is a relative path that stays inside the root.

@@ -745,10 +745,11 @@ TEST(ValidationGitRepository, RejectsUrls) {
   git.mutable_spec()->set_url("ftp://example.com/repo");
   EXPECT_EQ(ErrorOf(git),
             "GitRepository flux-system/fleet: spec.url: "
-            "\"ftp://example.com/repo\" has unsupported scheme \"ftp\" (use "
-            "https, http, ssh or file, or user@host:path)");
+            "Git URL \"ftp://example.com/repo\" has the unsupported scheme "
+            "\"ftp\" (use https://, http://, ssh://[user@]host[:port]/path, "
+            "user@host:path or file:///path)");
   git.mutable_spec()->set_url("/srv/git/repo.git");
-  EXPECT_THAT(ErrorOf(git), HasSubstr("is not a supported Git URL"));
+  EXPECT_THAT(ErrorOf(git), HasSubstr("is not a URL"));
   git.mutable_spec()->set_url("https:///path");
   EXPECT_THAT(ErrorOf(git), HasSubstr("has no host"));
   git.mutable_spec()->set_url("file://");
@@ -759,6 +760,13 @@ TEST(ValidationGitRepository, RejectsUrls) {
   EXPECT_THAT(ErrorOf(git), HasSubstr("has no host"));
   git.mutable_spec()->set_url("https://github.com/a b");
   EXPECT_THAT(ErrorOf(git), HasSubstr("must not contain spaces"));
+  // What the fetch would refuse is refused on Apply already.
+  git.mutable_spec()->set_url("file://srv/repo.git");
+  EXPECT_THAT(ErrorOf(git), HasSubstr("needs an absolute path"));
+  git.mutable_spec()->set_url("https://host:99999/repo.git");
+  EXPECT_THAT(ErrorOf(git), HasSubstr("has an invalid port"));
+  git.mutable_spec()->set_url("ssh://[::1/repo.git");
+  EXPECT_THAT(ErrorOf(git), HasSubstr("has an unclosed '['"));
 }
 
 TEST(ValidationGitRepository, ChecksDurations) {
