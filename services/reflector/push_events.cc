@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/image_ref.h"
 #include "nlohmann/json.hpp"
+#include "services/reflector/tag_sets.h"
 
 namespace ia::reflector {
 namespace {
@@ -149,6 +150,25 @@ absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body) {
     if (!status.ok()) return status;
   }
   return tags;
+}
+
+PushMatch MatchPush(const v1::ImageRepository& repository,
+                    const PushedTag& push) {
+  if (repository.spec().suspend()) return PushMatch::kNone;
+  auto image = ParseImageReference(repository.spec().image());
+  if (!image.ok() || image->path != push.path) return PushMatch::kNone;
+  if (!push.host.empty() && push.host != image->domain &&
+      push.host != image->RegistryHost()) {
+    return PushMatch::kScanOnly;
+  }
+  const std::vector<std::string> exclusion_list(
+      repository.spec().exclusion_list().begin(),
+      repository.spec().exclusion_list().end());
+  auto exclusions = Exclusions::Compile(exclusion_list);
+  if (!exclusions.ok() || exclusions->Excludes(push.tag)) {
+    return PushMatch::kExcluded;
+  }
+  return PushMatch::kAddTag;
 }
 
 }  // namespace ia::reflector
