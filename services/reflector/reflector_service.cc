@@ -50,6 +50,9 @@ class ReflectorModule final : public ServiceModule {
             },
             PushWebhook::Options{.token = options.events_token}) {}
 
+  // The workers call the reconciler: they stop before it goes.
+  ~ReflectorModule() override { repositories_.Stop(); }
+
   std::vector<std::pair<grpc::Service*, std::string>> Services() override {
     return {{rpc_.get(), ReflectorRpcName()}};
   }
