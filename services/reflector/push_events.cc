@@ -129,14 +129,17 @@ absl::Status ParseGeneric(const Json& item, const std::string& where,
 
 }  // namespace
 
-absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body) {
+absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body,
+                                                       bool* envelope) {
   Json json = Json::parse(body.begin(), body.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (json.is_discarded()) {
     return absl::InvalidArgumentError("body: not valid JSON");
   }
   std::vector<PushedTag> tags;
-  if (json.is_object() && json.contains("events")) {
+  const bool is_envelope = json.is_object() && json.contains("events");
+  if (envelope != nullptr) *envelope = is_envelope;
+  if (is_envelope) {
     absl::Status status = ParseEnvelope(json["events"], &tags);
     if (!status.ok()) return status;
   } else if (json.is_array()) {

@@ -38,8 +38,10 @@ struct PushedTag {
 
 // The tag pushes in `body`. INVALID_ARGUMENT saying what is wrong (not JSON,
 // neither form, a field of the wrong type, an invalid tag or image) and
-// where ("events[2].target.tag").
-absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body);
+// where ("events[2].target.tag"). When `envelope` is not null, it says
+// whether the body was a registry's notification envelope.
+absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(
+    absl::string_view body, bool* envelope = nullptr);
 
 // What a push means for one repository.
 enum class PushMatch {

@@ -34,12 +34,12 @@ HttpResponse PushWebhook::Handle(const HttpRequest& request) {
     return JsonResponse(
         401, {{"error", "missing or wrong Authorization bearer token"}});
   }
-  auto pushes = ParsePushEvents(request.body);
+  bool envelope = false;
+  auto pushes = ParsePushEvents(request.body, &envelope);
   if (!pushes.ok()) {
     return JsonResponse(400,
                         {{"error", std::string(pushes.status().message())}});
   }
-  const bool envelope = request.body.find("\"events\"") != std::string::npos;
   auto repositories = repositories_->List("");
   if (!repositories.ok()) {
     return JsonResponse(

@@ -10,13 +10,16 @@ namespace {
 using ::testing::HasSubstr;
 
 TEST(ParsePushEvents, DistributionEnvelopeKeepsTaggedPushesOnly) {
+  bool envelope = false;
   auto pushes = ParsePushEvents(R"({"events":[
     {"action":"pull","target":{"repository":"team/app","tag":"1.0.0"}},
     {"action":"push","target":{"repository":"team/app","digest":"sha256:aa"}},
     {"action":"push","target":{"repository":"team/app","tag":"1.3.0"},
      "request":{"host":"registry.local:5000"}},
-    {"action":"push","target":{"repository":"nginx","tag":"1.25"}}]})");
+    {"action":"push","target":{"repository":"nginx","tag":"1.25"}}]})",
+                                &envelope);
   ASSERT_TRUE(pushes.ok()) << pushes.status();
+  EXPECT_TRUE(envelope);
   ASSERT_EQ(pushes->size(), 2u);
   EXPECT_EQ((*pushes)[0].host, "registry.local:5000");
   EXPECT_EQ((*pushes)[0].path, "team/app");
@@ -26,8 +29,10 @@ TEST(ParsePushEvents, DistributionEnvelopeKeepsTaggedPushesOnly) {
 }
 
 TEST(ParsePushEvents, GenericFormsNormaliseTheImage) {
-  auto one = ParsePushEvents(R"({"image":"nginx","tag":"1.25"})");
+  bool envelope = true;
+  auto one = ParsePushEvents(R"({"image":"nginx","tag":"1.25"})", &envelope);
   ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_FALSE(envelope);
   EXPECT_EQ((*one)[0].host, "docker.io");
   EXPECT_EQ((*one)[0].path, "library/nginx");
   auto tagged = ParsePushEvents(R"([{"image":"ghcr.io/org/app:2.0.0"}])");

@@ -104,6 +104,18 @@ TEST_F(PushWebhookTest, AReconcilerTooBusyToAnswerCountsAsUpdated) {
   EXPECT_EQ(inbox_.Take("flux-system/app").size(), 1u);
 }
 
+TEST_F(PushWebhookTest, OnlyAGenericPostMatchingNothingIs404) {
+  auto webhook = Webhook(PushOutcome::kAdded);
+  // An image named "events" is still the generic form.
+  EXPECT_EQ(webhook->Handle(Post(R"({"image":"events","tag":"1"})")).status,
+            404);
+  EXPECT_EQ(webhook
+                ->Handle(Post(R"({"events":[{"action":"push","target":)"
+                              R"({"repository":"team/other","tag":"1"}}]})"))
+                .status,
+            202);
+}
+
 TEST_F(PushWebhookTest, AStoreFailureIs500) {
   auto webhook = Webhook(absl::InternalError("disk full"));
   HttpResponse response = webhook->Handle(
