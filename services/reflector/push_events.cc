@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/image_ref.h"
 #include "nlohmann/json.hpp"
+#include "services/reflector/tag_sets.h"
 
 namespace ia::reflector {
 namespace {
@@ -128,14 +129,17 @@ absl::Status ParseGeneric(const Json& item, const std::string& where,
 
 }  // namespace
 
-absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body) {
+absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body,
+                                                       bool* envelope) {
   Json json = Json::parse(body.begin(), body.end(), nullptr,
                           /*allow_exceptions=*/false);
   if (json.is_discarded()) {
     return absl::InvalidArgumentError("body: not valid JSON");
   }
   std::vector<PushedTag> tags;
-  if (json.is_object() && json.contains("events")) {
+  const bool is_envelope = json.is_object() && json.contains("events");
+  if (envelope != nullptr) *envelope = is_envelope;
+  if (is_envelope) {
     absl::Status status = ParseEnvelope(json["events"], &tags);
     if (!status.ok()) return status;
   } else if (json.is_array()) {
@@ -149,6 +153,25 @@ absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body) {
     if (!status.ok()) return status;
   }
   return tags;
+}
+
+PushMatch MatchPush(const v1::ImageRepository& repository,
+                    const PushedTag& push) {
+  if (repository.spec().suspend()) return PushMatch::kNone;
+  auto image = ParseImageReference(repository.spec().image());
+  if (!image.ok() || image->path != push.path) return PushMatch::kNone;
+  if (!push.host.empty() && push.host != image->domain &&
+      push.host != image->RegistryHost()) {
+    return PushMatch::kScanOnly;
+  }
+  const std::vector<std::string> exclusion_list(
+      repository.spec().exclusion_list().begin(),
+      repository.spec().exclusion_list().end());
+  auto exclusions = Exclusions::Compile(exclusion_list);
+  if (!exclusions.ok() || exclusions->Excludes(push.tag)) {
+    return PushMatch::kExcluded;
+  }
+  return PushMatch::kAddTag;
 }
 
 }  // namespace ia::reflector

@@ -12,6 +12,9 @@
 //    pushes by digest), are ignored.
 //  - A generic form: {"image": "registry.local:5000/team/app", "tag": "1.3.0"}
 //    (or a JSON array of those).
+//
+// MatchPush says what a parsed push means for one ImageRepository.
+// Pure functions; thread-compatible.
 #ifndef SERVICES_REFLECTOR_PUSH_EVENTS_H_
 #define SERVICES_REFLECTOR_PUSH_EVENTS_H_
 
@@ -20,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "imageautomation/v1/objects.pb.h"
 
 namespace ia::reflector {
 
@@ -34,8 +38,26 @@ struct PushedTag {
 
 // The tag pushes in `body`. INVALID_ARGUMENT saying what is wrong (not JSON,
 // neither form, a field of the wrong type, an invalid tag or image) and
-// where ("events[2].target.tag").
-absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(absl::string_view body);
+// where ("events[2].target.tag"). When `envelope` is not null, it says
+// whether the body was a registry's notification envelope.
+absl::StatusOr<std::vector<PushedTag>> ParsePushEvents(
+    absl::string_view body, bool* envelope = nullptr);
+
+// What a push means for one repository.
+enum class PushMatch {
+  // Not its image, or the repository is suspended.
+  kNone,
+  // Its path on another host, which may be another registry: only a scan
+  // can tell.
+  kScanOnly,
+  // Its image, but the tag is excluded (or the exclusion list is invalid).
+  kExcluded,
+  // Its image: the tag belongs in its set.
+  kAddTag,
+};
+
+PushMatch MatchPush(const ::imageautomation::v1::ImageRepository& repository,
+                    const PushedTag& push);
 
 }  // namespace ia::reflector
 

@@ -1,8 +1,11 @@
 // The reflector service: owns ImageRepository objects, keeps each one's tag
 // set, and streams tag sets to subscribers (the policy service).
 //
-// This file is the service's entry point for main.cc and tests; the gRPC
-// implementation and the controller live in reflector_service.cc.
+// This file is the service's entry point for main.cc and tests. The module
+// (reflector_service.cc) only wires ports together: the reconciler
+// (reflector_reconciler.h) decides with scan_decision.h and writes tag sets
+// and status, the gRPC service (reflector_rpc.h) and the push webhook
+// (push_webhook.h) read and queue.
 #ifndef SERVICES_REFLECTOR_REFLECTOR_SERVICE_H_
 #define SERVICES_REFLECTOR_REFLECTOR_SERVICE_H_
 
@@ -14,11 +17,9 @@
 #include "common/service_host.h"
 #include "services/reflector/registry_client.h"
 #include "services/reflector/scan_options.h"
+#include "services/reflector/tag_set_store.h"
 
 namespace ia::reflector {
-
-// Bucket of the store holding one v1::TagSet per repository key.
-inline constexpr absl::string_view kTagSetBucket = "TagSet";
 
 // The reflector's own settings (its flags).
 struct ReflectorOptions {

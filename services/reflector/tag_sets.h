@@ -1,6 +1,6 @@
 // Tag sets: what a scan or a push notification does to the stored
 // v1::TagSet of one ImageRepository. Pure functions over values; the
-// reflector service holds the locks and the store.
+// reconciler (reflector_reconciler.h) reads and writes the store.
 #ifndef SERVICES_REFLECTOR_TAG_SETS_H_
 #define SERVICES_REFLECTOR_TAG_SETS_H_
 

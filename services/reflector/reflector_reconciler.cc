@@ -1,0 +1,390 @@
+#include "services/reflector/reflector_reconciler.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/conditions.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/status_macros.h"
+#include "google/protobuf/wrappers.pb.h"
+
+namespace ia::reflector {
+namespace {
+
+// Ours: Flux reports an invalid exclusion list at admission.
+constexpr absl::string_view kInvalidExclusionList = "InvalidExclusionList";
+
+// Metrics, registered at start so that /metrics shows them before any scan.
+metrics::CounterFamily& scans_metric = metrics::Registry::Default().AddCounter(
+    "ia_scans_total",
+    "Registry scans, by result: success or the error's code (unauthenticated, "
+    "not_found, unavailable, ...).",
+    {"result"});
+metrics::HistogramFamily& scan_duration_metric =
+    metrics::Registry::Default().AddHistogram("ia_scan_duration_seconds",
+                                              "Time a registry scan took.", {},
+                                              metrics::DurationBuckets());
+metrics::GaugeFamily& tags_stored_metric =
+    metrics::Registry::Default().AddGauge("ia_tags_stored",
+                                          "Tags stored for an ImageRepository.",
+                                          {"namespace", "name"});
+
+void CountScan(const absl::Status& status,
+               const metrics::Stopwatch& stopwatch) {
+  scan_duration_metric.WithLabels({}).Observe(stopwatch.Seconds());
+  scans_metric
+      .WithLabels({status.ok() ? std::string("success")
+                               : absl::AsciiStrToLower(
+                                     absl::StatusCodeToString(status.code()))})
+      .Increment();
+}
+
+// Sets ia_tags_stored of the repository `key` ("namespace/name"), or drops
+// it when `tags` is negative.
+void SetTagsStored(absl::string_view key, int tags) {
+  std::pair<std::string, std::string> parts =
+      absl::StrSplit(key, absl::MaxSplits('/', 1));
+  if (tags < 0) {
+    tags_stored_metric.Remove({parts.first, parts.second});
+  } else {
+    tags_stored_metric.WithLabels({parts.first, parts.second}).Set(tags);
+  }
+}
+
+// The condition reason for a failure to reach the registry, by its code.
+absl::string_view FailureReason(const absl::Status& status) {
+  if (absl::IsUnauthenticated(status) || absl::IsPermissionDenied(status)) {
+    return reason::kAuthenticationFailed;
+  }
+  return reason::kReadOperationFailed;
+}
+
+double UniformJitter() {
+  thread_local absl::BitGen gen;
+  return absl::Uniform(gen, 0.0, 1.0);
+}
+
+void FillIdentity(const v1::ImageRepository& repository,
+                  const ImageReference& image, v1::TagSet* tag_set) {
+  tag_set->mutable_repository()->set_namespace_(
+      repository.metadata().namespace_());
+  tag_set->mutable_repository()->set_name(repository.metadata().name());
+  tag_set->set_image(repository.spec().image());
+  tag_set->set_canonical_image_name(image.CanonicalName());
+}
+
+// lastScanResult from `tag_set`, except scanTime.
+void SetScanResult(const v1::TagSet& tag_set,
+                   v1::ImageRepositoryStatus* status) {
+  v1::ScanResult* result = status->mutable_last_scan_result();
+  result->set_revision(tag_set.revision());
+  result->set_tag_count(tag_set.tags_size());
+  result->clear_latest_tags();
+  for (std::string& tag : LatestTags(tag_set)) {
+    result->add_latest_tags(std::move(tag));
+  }
+}
+
+// The feed holds tag sets serialized: a million stored tags cost their
+// bytes, not a million messages.
+std::shared_ptr<const google::protobuf::StringValue> Serialized(
+    const v1::TagSet& tag_set) {
+  auto value = std::make_shared<google::protobuf::StringValue>();
+  tag_set.SerializeToString(value->mutable_value());
+  return value;
+}
+
+}  // namespace
+
+ImageRepositoryReconciler::ImageRepositoryReconciler(ReconcilerPorts ports,
+                                                     ReconcilerOptions options)
+    : ports_(ports), options_(std::move(options)) {}
+
+void ImageRepositoryReconciler::PublishStored() {
+  auto stored = ports_.tag_sets->List();
+  if (!stored.ok()) {
+    log::Error("cannot read stored tag sets").With("error", stored.status());
+    return;
+  }
+  for (auto& [key, bytes] : *stored) {
+    v1::TagSet tag_set;
+    if (!tag_set.ParseFromString(bytes)) {
+      log::Error("stored tag set cannot be parsed; dropped until the next scan")
+          .With("name", key);
+      continue;
+    }
+    SetTagsStored(key, tag_set.tags_size());
+    // The stored bytes themselves, not a second serialization: with a
+    // million tags, two copies at once were the reflector's peak.
+    auto value = std::make_shared<google::protobuf::StringValue>();
+    *value->mutable_value() = std::move(bytes);
+    ports_.tag_set_feed->Publish(key, std::move(value));
+  }
+}
+
+absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
+    const std::string& key) {
+  ASSIGN_OR_RETURN(auto found, ports_.repositories->Find(key));
+  if (!found) {
+    // Deleted: its tag set goes with it.
+    DropPushes(key);
+    {
+      absl::MutexLock lock(&confirm_mu_);
+      confirm_at_.erase(key);
+    }
+    RETURN_IF_ERROR(ports_.tag_sets->Delete(key));
+    ports_.tag_set_feed->Remove(key);
+    SetTagsStored(key, -1);
+    return ReconcileResult{};
+  }
+  const v1::ImageRepository& repository = *found;
+  if (repository.spec().suspend()) {
+    DropPushes(key);
+    log::Debug("suspended; not scanning").With("name", key);
+    return ReconcileResult{};
+  }
+  // Validated on Apply, so these parse; a failure is still reported.
+  auto image = ParseImageReference(repository.spec().image());
+  if (!image.ok()) {
+    DropPushes(key);
+    RETURN_IF_ERROR(
+        ReportFailure(key, reason::kImageURLInvalid,
+                      absl::StrCat("spec.image: ", image.status().message()),
+                      /*stalled=*/true));
+    return ReconcileResult{};
+  }
+  const std::vector<std::string> exclusion_list(
+      repository.spec().exclusion_list().begin(),
+      repository.spec().exclusion_list().end());
+  auto exclusions = Exclusions::Compile(exclusion_list);
+  if (!exclusions.ok()) {
+    DropPushes(key);
+    RETURN_IF_ERROR(ReportFailure(key, kInvalidExclusionList,
+                                  exclusions.status().message(),
+                                  /*stalled=*/true, &*image));
+    return ReconcileResult{};
+  }
+
+  RETURN_IF_ERROR(ApplyPushes(key, repository, *image, *exclusions));
+
+  StoredScanState state{.confirm_at = ConfirmAt(key)};
+  {
+    auto stored = ports_.tag_sets->Get(key);
+    state.tag_set_stored = stored.ok() && stored->has_value();
+  }
+  const double jitter = options_.jitter ? options_.jitter() : UniformJitter();
+  ASSIGN_OR_RETURN(ScanDecision decision,
+                   DecideScan(repository, state, ports_.clock->Now(), jitter));
+  if (!decision.scan) {
+    return ReconcileResult{.requeue_after = decision.requeue_after};
+  }
+  {
+    // This scan confirms every push applied so far.
+    absl::MutexLock lock(&confirm_mu_);
+    confirm_at_.erase(key);
+  }
+  return Scan(key, repository, *image, *exclusions, decision);
+}
+
+absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
+    const std::string& key, const v1::ImageRepository& repository,
+    const ImageReference& image, const Exclusions& exclusions,
+    const ScanDecision& decision) {
+  const ReconcileResult next{.requeue_after = decision.requeue_after};
+  auto options =
+      RegistryOptionsFor(repository, image, *ports_.secrets, options_.limits);
+  if (!options.ok()) {
+    RETURN_IF_ERROR(ReportFailure(key, FailureReason(options.status()),
+                                  options.status().message(),
+                                  /*stalled=*/false, &image));
+    return next;
+  }
+
+  ScanStats stats;
+  const absl::Time scan_start = ports_.clock->Now();
+  const metrics::Stopwatch scan_stopwatch;
+  auto tags = ports_.registry->ListTags(image, *options, &stats);
+  CountScan(tags.status(), scan_stopwatch);
+  const absl::Time scan_end = ports_.clock->Now();
+  if (!tags.ok()) {
+    log::Warn("scan failed")
+        .With("name", key)
+        .With("image", repository.spec().image())
+        .With("reason", ScanReasonName(decision.reason))
+        .With("requests", stats.requests)
+        .With("error", tags.status());
+    RETURN_IF_ERROR(ReportFailure(key, FailureReason(tags.status()),
+                                  tags.status().message(),
+                                  /*stalled=*/false, &image));
+    return next;
+  }
+  const size_t scanned = tags->size();
+
+  ASSIGN_OR_RETURN(std::optional<v1::TagSet> previous, LoadTagSet(key));
+  v1::TagSet tag_set =
+      MergeScan(previous ? &*previous : nullptr, *std::move(tags), exclusions,
+                scan_start, scan_end);
+  FillIdentity(repository, image, &tag_set);
+  tag_set.mutable_scan_time()->CopyFrom(ToProtoTime(scan_end));
+  const bool changed = !previous.has_value() ||
+                       previous->revision() != tag_set.revision() ||
+                       previous->image() != tag_set.image();
+  previous.reset();
+  if (changed) RETURN_IF_ERROR(StoreTagSet(key, tag_set));
+  log::Info("scanned")
+      .With("name", key)
+      .With("image", repository.spec().image())
+      .With("reason", ScanReasonName(decision.reason))
+      .With("tags", static_cast<int64_t>(scanned))
+      .With("stored", tag_set.tags_size())
+      .With("revision", tag_set.revision())
+      .With("requests", stats.requests)
+      .With("duration", absl::FormatDuration(scan_end - scan_start));
+
+  RETURN_IF_ERROR(
+      ports_.repositories
+          ->UpdateStatus(
+              key,
+              [&](v1::ImageRepository* r) {
+                MarkObserved(r);
+                v1::ImageRepositoryStatus* status = r->mutable_status();
+                status->set_canonical_image_name(image.CanonicalName());
+                SetScanResult(tag_set, status);
+                *status->mutable_last_scan_result()->mutable_scan_time() =
+                    ToProtoTime(scan_end);
+                *status->mutable_observed_exclusion_list() =
+                    r->spec().exclusion_list();
+                SetReady(status->mutable_conditions(), reason::kSucceeded,
+                         absl::StrCat("successful scan: found ",
+                                      tag_set.tags_size(), " tags"),
+                         r->metadata().generation(), scan_end);
+              })
+          .status());
+  return next;
+}
+
+absl::Status ImageRepositoryReconciler::ApplyPushes(
+    const std::string& key, const v1::ImageRepository& repository,
+    const ImageReference& image, const Exclusions& exclusions) {
+  std::vector<PendingPush> pushes = ports_.pushes->Take(key);
+  if (pushes.empty()) return absl::OkStatus();
+
+  const absl::Time now = ports_.clock->Now();
+  std::vector<PushOutcome> outcomes(pushes.size(), PushOutcome::kKnown);
+  std::optional<v1::TagSet> tag_set;
+  bool added = false;
+  for (size_t i = 0; i < pushes.size(); ++i) {
+    if (pushes[i].tag.empty()) {
+      outcomes[i] = PushOutcome::kScanOnly;
+      continue;
+    }
+    if (exclusions.Excludes(pushes[i].tag)) continue;  // the spec changed
+    if (!tag_set.has_value()) {
+      auto stored = LoadTagSet(key);
+      if (!stored.ok()) {
+        for (PendingPush& push : pushes) push.ticket->Complete(stored.status());
+        return stored.status();
+      }
+      tag_set = stored->has_value() ? **std::move(stored) : v1::TagSet();
+      FillIdentity(repository, image, &*tag_set);
+    }
+    if (AddTag(&*tag_set, pushes[i].tag, now)) {
+      outcomes[i] = PushOutcome::kAdded;
+      added = true;
+    }
+  }
+  absl::Status written;
+  if (added) {
+    SetRevision(&*tag_set);
+    written = StoreTagSet(key, *tag_set);
+    if (written.ok()) {
+      written =
+          ports_.repositories
+              ->UpdateStatus(key,
+                             [&](v1::ImageRepository* r) {
+                               SetScanResult(*tag_set, r->mutable_status());
+                             })
+              .status();
+    }
+  }
+  // A new tag or another host's push asks for a confirming scan; the
+  // earliest asked for is kept.
+  std::optional<absl::Time> confirm_at;
+  for (size_t i = 0; i < pushes.size(); ++i) {
+    if (outcomes[i] != PushOutcome::kKnown) {
+      const absl::Time at = pushes[i].received_at + options_.confirm_scan_delay;
+      if (!confirm_at.has_value() || at < *confirm_at) confirm_at = at;
+    }
+    pushes[i].ticket->Complete(written.ok()
+                                   ? absl::StatusOr<PushOutcome>(outcomes[i])
+                                   : absl::StatusOr<PushOutcome>(written));
+  }
+  if (confirm_at.has_value()) {
+    absl::MutexLock lock(&confirm_mu_);
+    auto [it, inserted] = confirm_at_.emplace(key, *confirm_at);
+    if (!inserted && *confirm_at < it->second) it->second = *confirm_at;
+  }
+  return written;
+}
+
+void ImageRepositoryReconciler::DropPushes(const std::string& key) {
+  for (PendingPush& push : ports_.pushes->Take(key)) {
+    push.ticket->Complete(PushOutcome::kKnown);
+  }
+}
+
+std::optional<absl::Time> ImageRepositoryReconciler::ConfirmAt(
+    const std::string& key) {
+  absl::MutexLock lock(&confirm_mu_);
+  auto it = confirm_at_.find(key);
+  if (it == confirm_at_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status ImageRepositoryReconciler::ReportFailure(
+    const std::string& key, absl::string_view reason, absl::string_view message,
+    bool stalled, const ImageReference* image) {
+  const absl::Time now = ports_.clock->Now();
+  return ports_.repositories
+      ->UpdateStatus(key,
+                     [&](v1::ImageRepository* r) {
+                       MarkObserved(r);
+                       if (image != nullptr) {
+                         r->mutable_status()->set_canonical_image_name(
+                             image->CanonicalName());
+                       }
+                       SetNotReady(r->mutable_status()->mutable_conditions(),
+                                   reason, message, stalled,
+                                   r->metadata().generation(), now);
+                     })
+      .status();
+}
+
+absl::StatusOr<std::optional<v1::TagSet>> ImageRepositoryReconciler::LoadTagSet(
+    const std::string& key) {
+  ASSIGN_OR_RETURN(auto bytes, ports_.tag_sets->Get(key));
+  if (!bytes.has_value()) return std::optional<v1::TagSet>();
+  v1::TagSet tag_set;
+  if (!tag_set.ParseFromString(*bytes)) {
+    log::Error("stored tag set cannot be parsed; replaced by this scan")
+        .With("name", key);
+    return std::optional<v1::TagSet>();
+  }
+  return std::optional<v1::TagSet>(std::move(tag_set));
+}
+
+absl::Status ImageRepositoryReconciler::StoreTagSet(const std::string& key,
+                                                    const v1::TagSet& tag_set) {
+  auto value = Serialized(tag_set);
+  RETURN_IF_ERROR(ports_.tag_sets->Put(key, value->value()));
+  ports_.tag_set_feed->Publish(key, std::move(value));
+  SetTagsStored(key, tag_set.tags_size());
+  return absl::OkStatus();
+}
+
+}  // namespace ia::reflector

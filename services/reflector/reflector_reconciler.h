@@ -1,0 +1,124 @@
+// ImageRepositoryReconciler: makes one ImageRepository's stored tag set and
+// status match its registry. Reconcile(key) reads the object, the stored
+// tag set and the pending push notifications, asks DecideScan
+// (scan_decision.h) whether to scan, scans through the RegistryClient when
+// it says so, and writes: the tag set (stored and published to the
+// WatchTagSets feed) and status. It is the only writer of both.
+//
+// Built from ports only (the object store, the tag-set store and feed, the
+// registry client, the secrets reader, the clock and the push inbox), so a
+// test builds one with an in-memory store, a fake clock and a registry that
+// answers from memory.
+//
+// Thread-safe, with one rule the Controller's work queue keeps: Reconcile
+// of one key never runs twice at once (different keys may).
+#ifndef SERVICES_REFLECTOR_REFLECTOR_RECONCILER_H_
+#define SERVICES_REFLECTOR_REFLECTOR_RECONCILER_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/controller.h"
+#include "common/feed.h"
+#include "common/image_ref.h"
+#include "common/object_store.h"
+#include "common/secrets.h"
+#include "imageautomation/v1/reflector.pb.h"
+#include "services/reflector/push_inbox.h"
+#include "services/reflector/registry_client.h"
+#include "services/reflector/scan_decision.h"
+#include "services/reflector/scan_options.h"
+#include "services/reflector/tag_set_store.h"
+#include "services/reflector/tag_sets.h"
+
+namespace ia::reflector {
+
+// What the reconciler reads and writes; none owned, all must outlive it.
+struct ReconcilerPorts {
+  ObjectStore<v1::ImageRepository>* repositories;
+  TagSetStore* tag_sets;
+  // WatchTagSets' feed: each repository's v1::TagSet, serialized in a
+  // google.protobuf.StringValue.
+  Feed* tag_set_feed;
+  RegistryClient* registry;
+  const Secrets* secrets;
+  const Clock* clock;
+  PushInbox* pushes;
+};
+
+struct ReconcilerOptions {
+  ScanLimits limits;
+  // A push notification's confirming scan comes this long after it.
+  absl::Duration confirm_scan_delay = absl::Seconds(5);
+  // Draws DecideScan's jitter, in [0, 1); uniformly at random when null.
+  std::function<double()> jitter;
+};
+
+class ImageRepositoryReconciler {
+ public:
+  ImageRepositoryReconciler(ReconcilerPorts ports, ReconcilerOptions options);
+
+  // Reconciles the repository `key` ("namespace/name"):
+  //  - deleted: drops its tag set (store and feed);
+  //  - suspended: nothing;
+  //  - spec.image or spec.exclusionList invalid: Ready=False and
+  //    Stalled=True (ImageURLInvalid, InvalidExclusionList), no requeue;
+  //  - pending pushes: adds their tags to the set, stores and publishes it,
+  //    updates lastScanResult, completes their tickets and schedules a
+  //    confirming scan;
+  //  - then scans if DecideScan says so: Ready=True "successful scan: found
+  //    N tags" or Ready=False (AuthenticationFailed, ReadOperationFailed)
+  //    keeping the last good tag set, and requeues as the decision says.
+  // An error when the store cannot be read or written (the controller
+  // retries with backoff); registry failures are status, not errors.
+  absl::StatusOr<ReconcileResult> Reconcile(const std::string& key);
+
+  // Publishes every stored tag set to the feed, so that subscribers get
+  // them before any scan. Call once, before the controller starts. A set
+  // that cannot be read is logged and skipped until its next scan.
+  void PublishStored();
+
+ private:
+  // Applies `key`'s pending pushes (see Reconcile).
+  absl::Status ApplyPushes(const std::string& key,
+                           const v1::ImageRepository& repository,
+                           const ImageReference& image,
+                           const Exclusions& exclusions);
+  // Completes every pending push of `key` as kKnown (it no longer applies).
+  void DropPushes(const std::string& key);
+  // Scans and records the result; see Reconcile.
+  absl::StatusOr<ReconcileResult> Scan(const std::string& key,
+                                       const v1::ImageRepository& repository,
+                                       const ImageReference& image,
+                                       const Exclusions& exclusions,
+                                       const ScanDecision& decision);
+  // Ready=False (and Stalled=True when `stalled`) with `reason` and
+  // `message`; the last good tag set and lastScanResult stay.
+  // canonicalImageName is set when `image` is known.
+  absl::Status ReportFailure(const std::string& key, absl::string_view reason,
+                             absl::string_view message, bool stalled,
+                             const ImageReference* image = nullptr);
+  // The stored set of `key`; nullopt when none (or unparsable: logged, and
+  // replaced by the next write).
+  absl::StatusOr<std::optional<v1::TagSet>> LoadTagSet(const std::string& key);
+  // Stores and publishes `tag_set` under `key`.
+  absl::Status StoreTagSet(const std::string& key, const v1::TagSet& tag_set);
+
+  std::optional<absl::Time> ConfirmAt(const std::string& key);
+
+  const ReconcilerPorts ports_;
+  const ReconcilerOptions options_;
+  absl::Mutex confirm_mu_;
+  // When each repository's pending push confirmation is due.
+  std::map<std::string, absl::Time> confirm_at_ ABSL_GUARDED_BY(confirm_mu_);
+};
+
+}  // namespace ia::reflector
+
+#endif  // SERVICES_REFLECTOR_REFLECTOR_RECONCILER_H_

@@ -1,0 +1,224 @@
+// ImageRepositoryReconciler built from fakes: an in-memory store, a fake
+// clock, a registry that answers from memory, no secrets. Each test calls
+// Reconcile by hand, as the controller would, and checks what it wrote and
+// when it asks to come back. No server, no threads, no wall clock.
+#include "services/reflector/reflector_reconciler.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/wrappers.pb.h"
+#include "gtest/gtest.h"
+#include "tests/support/objects.h"
+
+namespace ia::reflector {
+namespace {
+
+using ::testing::ElementsAre;
+
+class FakeRegistry : public RegistryClient {
+ public:
+  std::vector<std::string> tags;
+  absl::Status error;
+  int scans = 0;
+
+  absl::StatusOr<std::vector<std::string>> ListTags(const ImageReference&,
+                                                    const RegistryOptions&,
+                                                    ScanStats*) override {
+    ++scans;
+    if (!error.ok()) return error;
+    return tags;
+  }
+  absl::StatusOr<std::string> Digest(const ImageReference&, absl::string_view,
+                                     const RegistryOptions&) override {
+    return absl::UnimplementedError("not in these tests");
+  }
+};
+
+constexpr char kKey[] = "flux-system/app";
+
+class ReflectorReconcilerTest : public ::testing::Test {
+ protected:
+  ReflectorReconcilerTest() {
+    auto store = Store::Open(":memory:");
+    EXPECT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    repositories_ = std::make_unique<ObjectStore<v1::ImageRepository>>(
+        store_.get(), &clock_);
+    tag_sets_ = MakeStoreTagSetStore(store_.get());
+    reconciler_ = std::make_unique<ImageRepositoryReconciler>(
+        ReconcilerPorts{.repositories = repositories_.get(),
+                        .tag_sets = tag_sets_.get(),
+                        .tag_set_feed = &feed_,
+                        .registry = &registry_,
+                        .secrets = &secrets_,
+                        .clock = &clock_,
+                        .pushes = &pushes_},
+        ReconcilerOptions{.confirm_scan_delay = absl::Seconds(5),
+                          .jitter = [] { return 0.0; }});
+  }
+
+  void Apply(const std::string& interval = "10m") {
+    auto applied = repositories_->Apply(
+        testing::TestRepository("app", "registry.local/team/app", interval));
+    ASSERT_TRUE(applied.ok()) << applied.status();
+  }
+
+  // Reconciles kKey; returns its requeue_after.
+  absl::Duration Reconcile() {
+    auto result = reconciler_->Reconcile(kKey);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->requeue_after : absl::InfiniteDuration();
+  }
+
+  v1::ImageRepository Get() {
+    auto object = repositories_->Get("flux-system", "app");
+    EXPECT_TRUE(object.ok()) << object.status();
+    return object.ok() ? *object : v1::ImageRepository();
+  }
+
+  static const v1::Condition* Ready(const v1::ImageRepository& object) {
+    for (const v1::Condition& c : object.status().conditions()) {
+      if (c.type() == kReady) return &c;
+    }
+    return nullptr;
+  }
+
+  // The tag names the feed publishes for kKey.
+  std::vector<std::string> Published() {
+    std::vector<std::string> names;
+    auto value = feed_.Get(kKey);
+    if (value == nullptr) return names;
+    v1::TagSet tag_set;
+    tag_set.ParseFromString(
+        static_cast<const google::protobuf::StringValue&>(*value).value());
+    for (const v1::Tag& tag : tag_set.tags()) names.push_back(tag.name());
+    return names;
+  }
+
+  FakeClock clock_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ObjectStore<v1::ImageRepository>> repositories_;
+  std::unique_ptr<TagSetStore> tag_sets_;
+  Feed feed_;
+  FakeRegistry registry_;
+  Secrets secrets_{""};
+  PushInbox pushes_;
+  std::unique_ptr<ImageRepositoryReconciler> reconciler_;
+};
+
+TEST_F(ReflectorReconcilerTest, ScansWhenDueAndNotBefore) {
+  registry_.tags = {"1.0.0", "1.1.0", "1.1.0.sig"};
+  Apply("10m");
+  EXPECT_EQ(Reconcile(), absl::Minutes(10));
+  EXPECT_EQ(registry_.scans, 1);
+  v1::ImageRepository object = Get();
+  ASSERT_NE(Ready(object), nullptr);
+  EXPECT_EQ(Ready(object)->status(), "True");
+  EXPECT_EQ(Ready(object)->reason(), "Succeeded");
+  EXPECT_EQ(Ready(object)->message(), "successful scan: found 2 tags");
+  EXPECT_EQ(object.status().last_scan_result().tag_count(), 2);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.1.0"));
+
+  clock_.Advance(absl::Minutes(4));
+  EXPECT_EQ(Reconcile(), absl::Minutes(6));
+  EXPECT_EQ(registry_.scans, 1);
+
+  registry_.tags.push_back("1.2.0");
+  clock_.Advance(absl::Minutes(6));
+  EXPECT_EQ(Reconcile(), absl::Minutes(10));
+  EXPECT_EQ(registry_.scans, 2);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.1.0", "1.2.0"));
+}
+
+TEST_F(ReflectorReconcilerTest, FailedScanKeepsTagsAndIsRetried) {
+  registry_.tags = {"1.0.0"};
+  Apply("1m");
+  Reconcile();
+  registry_.error = absl::UnauthenticatedError("authentication failed");
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_EQ(Reconcile(), absl::Minutes(1));
+  v1::ImageRepository object = Get();
+  ASSERT_NE(Ready(object), nullptr);
+  EXPECT_EQ(Ready(object)->status(), "False");
+  EXPECT_EQ(Ready(object)->reason(), "AuthenticationFailed");
+  EXPECT_EQ(Ready(object)->message(), "authentication failed");
+  EXPECT_EQ(object.status().last_scan_result().tag_count(), 1);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0"));
+
+  // A failed scan is retried whenever the repository is reconciled.
+  registry_.error = absl::OkStatus();
+  Reconcile();
+  EXPECT_EQ(registry_.scans, 3);
+  EXPECT_EQ(Ready(Get())->status(), "True");
+}
+
+TEST_F(ReflectorReconcilerTest, PushAddsTheTagAtOnceAndAConfirmingScanFollows) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+
+  auto ticket = pushes_.Record(kKey, "1.3.0", clock_.Now());
+  EXPECT_EQ(Reconcile(), absl::Seconds(5));
+  EXPECT_EQ(registry_.scans, 1);  // no scan yet
+  auto outcome = ticket->Wait(absl::ZeroDuration());
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_TRUE(outcome->ok());
+  EXPECT_EQ(**outcome, PushOutcome::kAdded);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.3.0"));
+  EXPECT_EQ(Get().status().last_scan_result().tag_count(), 2);
+
+  // The same tag again is known: nothing written, no new confirmation.
+  auto again = pushes_.Record(kKey, "1.3.0", clock_.Now());
+  EXPECT_EQ(Reconcile(), absl::Seconds(5));
+  EXPECT_EQ(**again->Wait(absl::ZeroDuration()), PushOutcome::kKnown);
+
+  registry_.tags = {"1.0.0", "1.3.0"};
+  clock_.Advance(absl::Seconds(5));
+  EXPECT_EQ(Reconcile(), absl::Hours(1));
+  EXPECT_EQ(registry_.scans, 2);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.3.0"));
+  // Confirmed: the next one waits for the interval.
+  EXPECT_EQ(Reconcile(), absl::Hours(1));
+  EXPECT_EQ(registry_.scans, 2);
+}
+
+TEST_F(ReflectorReconcilerTest, PushFromAnotherHostOnlyAsksForAScan) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+  auto ticket = pushes_.Record(kKey, "", clock_.Now());
+  EXPECT_EQ(Reconcile(), absl::Seconds(5));
+  EXPECT_EQ(**ticket->Wait(absl::ZeroDuration()), PushOutcome::kScanOnly);
+  clock_.Advance(absl::Seconds(5));
+  Reconcile();
+  EXPECT_EQ(registry_.scans, 2);
+}
+
+TEST_F(ReflectorReconcilerTest, SuspendedRepositoryIsNotScanned) {
+  v1::ImageRepository repository =
+      testing::TestRepository("app", "registry.local/team/app", "1m");
+  repository.mutable_spec()->set_suspend(true);
+  ASSERT_TRUE(repositories_->Apply(repository).ok());
+  auto ticket = pushes_.Record(kKey, "1.3.0", clock_.Now());
+  EXPECT_EQ(Reconcile(), absl::ZeroDuration());
+  EXPECT_EQ(registry_.scans, 0);
+  EXPECT_EQ(**ticket->Wait(absl::ZeroDuration()), PushOutcome::kKnown);
+}
+
+TEST_F(ReflectorReconcilerTest, DeletedRepositoryLosesItsTagSet) {
+  registry_.tags = {"1.0.0"};
+  Apply();
+  Reconcile();
+  ASSERT_TRUE(tag_sets_->Get(kKey)->has_value());
+  ASSERT_TRUE(repositories_->Delete("flux-system", "app").ok());
+  EXPECT_EQ(Reconcile(), absl::ZeroDuration());
+  EXPECT_FALSE(tag_sets_->Get(kKey)->has_value());
+  EXPECT_EQ(feed_.Get(kKey), nullptr);
+}
+
+}  // namespace
+}  // namespace ia::reflector
