@@ -26,6 +26,9 @@ inline constexpr absl::string_view kAuthenticationFailed =
     "AuthenticationFailed";
 inline constexpr absl::string_view kReadOperationFailed = "ReadOperationFailed";
 inline constexpr absl::string_view kImageURLInvalid = "ImageURLInvalid";
+// Ours: an exclusionList pattern that RE2 does not compile (Stalled).
+inline constexpr absl::string_view kInvalidExclusionList =
+    "InvalidExclusionList";
 // ImagePolicy.
 inline constexpr absl::string_view kInvalidPolicy = "InvalidPolicy";
 // Ours: digestReflectionPolicy could not get the selected tag's digest.

@@ -16,9 +16,6 @@
 namespace ia::reflector {
 namespace {
 
-// Ours: Flux reports an invalid exclusion list at admission.
-constexpr absl::string_view kInvalidExclusionList = "InvalidExclusionList";
-
 // Metrics, registered at start so that /metrics shows them before any scan.
 metrics::CounterFamily& scans_metric = metrics::Registry::Default().AddCounter(
     "ia_scans_total",
@@ -164,7 +161,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
   auto exclusions = Exclusions::Compile(exclusion_list);
   if (!exclusions.ok()) {
     DropPushes(key);
-    RETURN_IF_ERROR(ReportFailure(key, kInvalidExclusionList,
+    RETURN_IF_ERROR(ReportFailure(key, reason::kInvalidExclusionList,
                                   exclusions.status().message(),
                                   /*stalled=*/true, &*image));
     return ReconcileResult{};

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "common/kv_object_store.h"
+#include "common/store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -23,7 +25,7 @@ class PushWebhookTest : public ::testing::Test {
     auto store = Store::Open(":memory:");
     EXPECT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    repositories_ = std::make_unique<ObjectStore<v1::ImageRepository>>(
+    repositories_ = std::make_unique<KvObjectStore<v1::ImageRepository>>(
         store_.get(), &clock_);
     EXPECT_TRUE(repositories_
                     ->Apply(testing::TestRepository(

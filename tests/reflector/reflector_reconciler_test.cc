@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/kv_object_store.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/wrappers.pb.h"
 #include "gtest/gtest.h"
@@ -46,7 +47,7 @@ class ReflectorReconcilerTest : public ::testing::Test {
     auto store = Store::Open(":memory:");
     EXPECT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    repositories_ = std::make_unique<ObjectStore<v1::ImageRepository>>(
+    repositories_ = std::make_unique<KvObjectStore<v1::ImageRepository>>(
         store_.get(), &clock_);
     tag_sets_ = MakeStoreTagSetStore(store_.get());
     reconciler_ = std::make_unique<ImageRepositoryReconciler>(
