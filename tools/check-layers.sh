@@ -32,7 +32,8 @@ layer_of() {  # common header base name -> layer
 }
 
 is_engine() {  # path without extension
-  local pattern
+  local - pattern
+  set -f  # the patterns are matched below, not expanded here
   for pattern in $engines; do
     # shellcheck disable=SC2053  # the pattern is a glob on purpose
     [[ "$1" == $pattern ]] && return 0
