@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -150,10 +151,14 @@ class CurlShare {
   CURLSH* get() const { return share_; }
 
  private:
-  static void Lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+  // libcurl pairs each Lock with an Unlock in a later call, which the
+  // thread-safety analysis cannot follow.
+  static void Lock(CURL*, curl_lock_data data, curl_lock_access,
+                   void* user) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     static_cast<CurlShare*>(user)->mu_[Index(data)].Lock();
   }
-  static void Unlock(CURL*, curl_lock_data data, void* user) {
+  static void Unlock(CURL*, curl_lock_data data,
+                     void* user) ABSL_NO_THREAD_SAFETY_ANALYSIS {
     static_cast<CurlShare*>(user)->mu_[Index(data)].Unlock();
   }
   static size_t Index(curl_lock_data data) {
