@@ -1,5 +1,6 @@
 // RegistryClient: the reflector's only way to the outside world. Speaks the
-// Docker Registry HTTP API v2 / OCI distribution API over libcurl:
+// Docker Registry HTTP API v2 / OCI distribution API over an HttpTransport
+// (http_transport.h; libcurl in production):
 //
 //   GET  /v2/<path>/tags/list?n=<page_size>   (Link: <...>; rel="next" pages)
 //   HEAD /v2/<path>/manifests/<tag>           (Docker-Content-Digest)
@@ -108,8 +109,14 @@ struct RegistryClientConfig {
   Clock* clock = nullptr;
 };
 
-// The libcurl client.
+class HttpTransport;  // services/reflector/http_transport.h
+
+// The client over libcurl (MakeCurlTransport()).
 std::unique_ptr<RegistryClient> MakeRegistryClient(RegistryClientConfig config);
+
+// The client over `transport` (a test double, say), which must not be null.
+std::unique_ptr<RegistryClient> MakeRegistryClient(
+    RegistryClientConfig config, std::unique_ptr<HttpTransport> transport);
 
 // Finds the credentials for `registry_host` (an ImageReference's domain) in
 // a `.dockerconfigjson` document: `auths` keyed by host, by host with a
