@@ -10,18 +10,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// The distribution grammar for tags: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
-bool ValidTag(absl::string_view tag) {
-  if (tag.empty() || tag.size() > 128) return false;
-  for (size_t i = 0; i < tag.size(); ++i) {
-    const char c = tag[i];
-    const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      (c >= '0' && c <= '9') || c == '_';
-    if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
-  }
-  return true;
-}
-
 // The string at `object[key]`; "" when absent or null.
 absl::StatusOr<std::string> StringField(const Json& object, const char* key,
                                         const std::string& where) {
@@ -35,7 +23,7 @@ absl::StatusOr<std::string> StringField(const Json& object, const char* key,
 }
 
 absl::Status CheckTag(const std::string& tag, const std::string& where) {
-  if (ValidTag(tag)) return absl::OkStatus();
+  if (IsValidTag(tag)) return absl::OkStatus();
   return absl::InvalidArgumentError(
       absl::StrCat(where, ": \"", tag.substr(0, 140),
                    "\" is not a valid tag (letters, digits, '_', '.' and '-', "

@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/image_ref.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
@@ -113,10 +114,7 @@ class HttpRegistryClient final : public RegistryClient {
                                      const RegistryOptions& options) override {
     ScanStats local;
     ASSIGN_OR_RETURN(Op op, Begin(image, options, &local));
-    if (tag.empty() || tag.size() > 128 ||
-        !std::all_of(tag.begin(), tag.end(), [](char c) {
-          return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
-        })) {
+    if (!IsValidTag(tag)) {
       return absl::InvalidArgumentError(
           absl::StrCat("\"", tag, "\" is not a valid tag of ", op.Name()));
     }

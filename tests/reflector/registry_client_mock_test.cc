@@ -340,6 +340,18 @@ TEST_F(RegistryClientMockTest, DigestIsAHeadOnTheManifest) {
   EXPECT_EQ(*digest, "sha256:abc");
 }
 
+TEST_F(RegistryClientMockTest, DigestOfANonTagAsksNothing) {
+  auto client = Client();
+  EXPECT_CALL(*transport_, Send(_)).Times(0);
+  for (const char* tag : {"", ".hidden", "-dash", "a/b", "x:y"}) {
+    auto digest = client->Digest(image_, tag, options_);
+    EXPECT_TRUE(absl::IsInvalidArgument(digest.status())) << tag;
+    EXPECT_THAT(digest.status().message(),
+                ::testing::HasSubstr("is not a valid tag of"))
+        << tag;
+  }
+}
+
 TEST_F(RegistryClientMockTest, TheBudgetSpacesRequestsToOneHost) {
   auto client = Client({.requests_per_second = 1});
   EXPECT_CALL(*transport_, Send(_))
