@@ -1,12 +1,11 @@
 // image-reflector: scans container registries and streams tag sets.
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "common/defaults.h"
+#include "common/files.h"
 #include "common/service_host.h"
 #include "services/reflector/reflector_service.h"
 
@@ -45,11 +44,11 @@ int main(int argc, char** argv) {
   }
   if (const std::string path = absl::GetFlag(FLAGS_registry_events_token_file);
       !path.empty()) {
-    std::ifstream in(path);
-    std::stringstream token;
-    token << in.rdbuf();
-    options.events_token = std::string(absl::StripAsciiWhitespace(token.str()));
-    if (!in || options.events_token.empty()) {
+    const absl::StatusOr<std::string> token = ia::ReadFileToString(path);
+    if (token.ok()) {
+      options.events_token = std::string(absl::StripAsciiWhitespace(*token));
+    }
+    if (options.events_token.empty()) {
       std::cerr << "image-reflector: --registry-events-token-file: cannot read "
                    "a token from "
                 << path << "\n";

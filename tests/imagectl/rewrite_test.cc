@@ -143,6 +143,14 @@ TEST_F(RewriteTest, MessageTemplatePrintsOnlyTheCommitMessageAndWritesNothing) {
                  (dir_ / "message.tmpl").string(), "--value", "novalue"}),
             kExitUsage);
   EXPECT_THAT(err_.str(), HasSubstr("--value \"novalue\""));
+  // An unreadable template names the flag, the file and the reason.
+  EXPECT_EQ(Run({"rewrite", "--path", dir_.string(), "--policy",
+                 "flux-system:app=ghcr.io/org/app:1.3.0", "--message-template",
+                 (dir_ / "missing.tmpl").string()}),
+            kExitUsage);
+  EXPECT_THAT(err_.str(), HasSubstr("--message-template: cannot read " +
+                                    (dir_ / "missing.tmpl").string() +
+                                    ": No such file or directory"));
 }
 
 TEST_F(RewriteTest, DryRunWritesNothing) {

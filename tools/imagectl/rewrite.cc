@@ -2,14 +2,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/files.h"
 #include "common/image_ref.h"
 #include "services/automation/commit_message.h"
 
@@ -78,14 +77,13 @@ namespace {
 // Renders --message-template for `changes` and prints only the message.
 int PrintCommitMessage(const RewriteArgs& args,
                        const std::vector<automation::Change>& changes, Io io) {
-  std::ifstream in(args.message_template, std::ios::binary);
-  if (!in) {
-    io.err << "imagectl: --message-template: cannot read \""
-           << args.message_template << "\"\n";
+  const absl::StatusOr<std::string> text =
+      ReadFileToString(args.message_template);
+  if (!text.ok()) {
+    io.err << "imagectl: --message-template: " << text.status().message()
+           << "\n";
     return kExitUsage;
   }
-  std::stringstream text;
-  text << in.rdbuf();
   automation::CommitMessageData data;
   const size_t slash = args.automation_object.find('/');
   if (slash == std::string::npos || slash == 0 ||
@@ -106,7 +104,7 @@ int PrintCommitMessage(const RewriteArgs& args,
   }
   data.changes = changes;
   absl::StatusOr<std::string> message =
-      automation::RenderCommitMessage(text.str(), data);
+      automation::RenderCommitMessage(*text, data);
   if (!message.ok()) {
     io.err << "imagectl: " << message.status().message() << "\n";
     return kExitUsage;
