@@ -1,9 +1,10 @@
 // Validation and defaulting of the four object kinds. Each check mirrors a
 // rule of Flux's CRD schemas (patterns, enums, CEL rules) or something Flux's
 // controllers would stall on at run time; a few checks go further where
-// Flux would accept an object that can never work (say, a filterTags.extract
-// naming a group the pattern does not have). Every error names the object,
-// the field and the problem, and carries the field path as a payload.
+// Flux would accept an object that can never work. Every error names the
+// object, the field and the problem, and carries the field path as a
+// payload. Fields a service interprets are checked by that service's code on
+// Apply (ImagePolicy spec.filterTags: services/policy/select.h).
 #include "common/validation.h"
 
 #include <cstdint>
@@ -231,69 +232,6 @@ absl::StatusOr<std::unique_ptr<RE2>> CompileRegexp(const Reporter& r,
                                       Quote(pattern), ": ", re->error()));
   }
   return re;
-}
-
-bool IsWordChar(char c) { return IsAlnum(c) || c == '_'; }
-
-// Checks that every $-reference of an extract template ($1, ${1}, $name,
-// ${name}) names a group of `re`. References Go's Regexp.Expand treats as
-// literal text (a '$' not followed by a name) are fine; a reference to a
-// missing group would silently expand to "" and make every tag equal.
-std::string ExtractProblem(absl::string_view extract, const RE2& re) {
-  size_t i = 0;
-  while (i < extract.size()) {
-    if (extract[i] != '$') {
-      ++i;
-      continue;
-    }
-    if (i + 1 < extract.size() && extract[i + 1] == '$') {
-      i += 2;
-      continue;
-    }
-    absl::string_view name;
-    size_t next = i + 1;
-    if (next < extract.size() && extract[next] == '{') {
-      const size_t close = extract.find('}', next);
-      if (close == absl::string_view::npos) {
-        ++i;
-        continue;
-      }
-      name = extract.substr(next + 1, close - next - 1);
-      bool word = !name.empty();
-      for (char c : name) word = word && IsWordChar(c);
-      if (!word) {
-        ++i;
-        continue;
-      }
-      next = close + 1;
-    } else {
-      while (next < extract.size() && IsWordChar(extract[next])) ++next;
-      name = extract.substr(i + 1, next - i - 1);
-      if (name.empty()) {
-        ++i;
-        continue;
-      }
-    }
-    bool numeric = true;
-    int64_t number = 0;
-    for (char c : name) {
-      if (c < '0' || c > '9' || number >= 100'000'000) {
-        numeric = false;
-        break;
-      }
-      number = number * 10 + (c - '0');
-    }
-    const bool defined =
-        numeric ? number <= re.NumberOfCapturingGroups()
-                : re.NamedCapturingGroups().count(std::string(name)) > 0;
-    if (!defined) {
-      return absl::StrCat(Quote(extract.substr(i, next - i)),
-                          " refers to group ", Quote(name),
-                          ", which the pattern does not define");
-    }
-    i = next;
-  }
-  return "";
 }
 
 // "" when `image` is a repository name as Flux takes it: [host[:port]/]path,
@@ -685,14 +623,9 @@ absl::Status ValidateAndDefault(v1::ImagePolicy* object) {
                                policy->mutable_numerical()->mutable_order()));
   }
 
-  if (spec->has_filter_tags()) {
-    ASSIGN_OR_RETURN(std::unique_ptr<RE2> re,
-                     CompileRegexp(r, "spec.filterTags.pattern",
-                                   spec->filter_tags().pattern()));
-    const std::string problem =
-        ExtractProblem(spec->filter_tags().extract(), *re);
-    if (!problem.empty()) return r.Error("spec.filterTags.extract", problem);
-  }
+  // spec.filterTags (pattern and extract) is checked by the policy engine,
+  // which interprets it (services/policy/select.h ValidatePolicySpec, run on
+  // Apply).
 
   if (spec->digest_reflection_policy().empty()) {
     spec->set_digest_reflection_policy("Never");

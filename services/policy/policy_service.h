@@ -3,7 +3,13 @@
 // a push to the automation service).
 //
 // This file is the service's entry point for main.cc and tests; the gRPC
-// implementation and the controller live in policy_service.cc.
+// implementation and the wiring live in policy_service.cc. The parts:
+//   select.h, expand.h, decide.h  the selection engine (pure; its own
+//                                 target, ia_policy_engine)
+//   policy_reconciler.h           the reconcile: reads, decides, writes
+//   tag_set_watcher.h             tag sets from the reflector
+//   selection_book.h              selections as published (store + Feed)
+//   selection_publisher.h         the push to the automation service
 #ifndef SERVICES_POLICY_POLICY_SERVICE_H_
 #define SERVICES_POLICY_POLICY_SERVICE_H_
 

@@ -11,58 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/duration.h"
 #include "common/status_macros.h"
+#include "services/policy/expand.h"
 
 namespace ia::policy {
 namespace {
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
-
-// The name after '$' in a template: the longest run of Unicode letters,
-// digits (Nd) and '_', as Go's regexp.extract reads it.
-const RE2& NameRun() {
-  static const RE2* const kName = new RE2("(?:\\pL|\\p{Nd}|_)+");
-  return *kName;
-}
-
-size_t NameLength(absl::string_view s) {
-  re2::StringPiece match;
-  if (!NameRun().Match(re2::StringPiece(s.data(), s.size()), 0, s.size(),
-                       RE2::ANCHOR_START, &match, 1)) {
-    return 0;
-  }
-  return match.size();
-}
-
-// Reads a reference after '$' from `s` (Go's regexp.extract): on success sets
-// the name, the rest after it, and returns true.
-bool ExtractReference(absl::string_view s, absl::string_view* name,
-                      absl::string_view* rest) {
-  if (s.empty()) return false;
-  const bool brace = s[0] == '{';
-  if (brace) s.remove_prefix(1);
-  const size_t n = NameLength(s);
-  if (n == 0) return false;
-  *name = s.substr(0, n);
-  size_t end = n;
-  if (brace) {
-    if (end >= s.size() || s[end] != '}') return false;
-    ++end;
-  }
-  *rest = s.substr(end);
-  return true;
-}
-
-// A group number as Go reads it: digits only, below 1e8 while reading, and
-// no leading zero; -1 otherwise.
-int GroupNumber(absl::string_view name) {
-  int num = 0;
-  for (char c : name) {
-    if (c < '0' || c > '9' || num >= 100000000) return -1;
-    num = num * 10 + (c - '0');
-  }
-  if (name.size() > 1 && name[0] == '0') return -1;
-  return num;
-}
 
 bool IsDigitIn(char c, bool hex) {
   if (c >= '0' && c <= '9') return true;
@@ -151,40 +105,6 @@ struct Candidate {
 
 }  // namespace
 
-void ExpandTemplate(const RE2& re, absl::string_view tmpl,
-                    const std::vector<re2::StringPiece>& groups,
-                    std::string* out) {
-  while (!tmpl.empty()) {
-    const size_t dollar = tmpl.find('$');
-    if (dollar == absl::string_view::npos) break;
-    out->append(tmpl.data(), dollar);
-    tmpl.remove_prefix(dollar + 1);
-    if (!tmpl.empty() && tmpl[0] == '$') {
-      out->push_back('$');
-      tmpl.remove_prefix(1);
-      continue;
-    }
-    absl::string_view name;
-    absl::string_view rest;
-    if (!ExtractReference(tmpl, &name, &rest)) {
-      out->push_back('$');  // malformed: the '$' is text
-      continue;
-    }
-    tmpl = rest;
-    int num = GroupNumber(name);
-    if (num < 0) {
-      const auto& names = re.NamedCapturingGroups();
-      const auto it = names.find(std::string(name.data(), name.size()));
-      if (it != names.end()) num = it->second;
-    }
-    if (num >= 0 && static_cast<size_t>(num) < groups.size() &&
-        groups[num].data() != nullptr) {
-      out->append(groups[num].data(), groups[num].size());
-    }
-  }
-  out->append(tmpl.data(), tmpl.size());
-}
-
 std::optional<double> ParseGoFloat(absl::string_view s) {
   // Infinity and NaN, as Go's strconv.special.
   absl::string_view body = s;
@@ -269,6 +189,11 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
       return absl::InvalidArgumentError(
           absl::StrCat("spec.filterTags.pattern: invalid regular expression ",
                        Quote(filter.pattern()), ": ", re->error()));
+    }
+    absl::Status references = CheckTemplateReferences(*re, filter.extract());
+    if (!references.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("spec.filterTags.extract: ", references.message()));
     }
     p.filter_ = std::move(re);
     p.extract_ = filter.extract();

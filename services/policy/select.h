@@ -4,8 +4,9 @@
 //
 // filterTags: the RE2 pattern is unanchored; a tag is a candidate when it
 // matches, and its value is `extract` expanded from the leftmost match as Go's
-// Regexp.Expand does (ExpandTemplate), or the tag itself when extract is
-// empty. The policy orders the values and returns the original tag.
+// Regexp.Expand does (expand.h), or the tag itself when extract is empty. The
+// policy orders the values and returns the original tag. Compile refuses an
+// extract that refers to a group the pattern does not define.
 //
 // Policies:
 //   semver{range}      the highest version (semver.h) among values that are
@@ -22,7 +23,8 @@
 // is greatest in byte order wins, whatever the order of the input.
 //
 // Errors: INVALID_ARGUMENT for a bad spec only (no or several policies, bad
-// order, range or regex; the message quotes it); NOT_FOUND when no tag
+// order, range, regex or extract reference; the message names the field and
+// quotes the value); NOT_FOUND when no tag
 // qualifies (no tags, no tag matched the filter, nothing in the range);
 // FAILED_PRECONDITION when the numerical policy meets a value that is not a
 // number (the message names the tag), as Flux fails the policy then.
@@ -125,20 +127,12 @@ std::string FormatStatusTime(absl::Time t);
 absl::StatusOr<std::string> SelectTag(const v1::ImagePolicySpec& spec,
                                       const std::vector<std::string>& tags);
 
-// OK when Compile accepts `spec`: for validation at Apply time.
+// OK when Compile accepts `spec`: the ImagePolicy checks of the code that
+// interprets them (policy, filterTags pattern and extract, minAge), run on
+// Apply after common/validation.h. INVALID_ARGUMENT "<field>: <problem>",
+// e.g. "spec.filterTags.extract: \"$ts\" refers to group \"ts\", which the
+// pattern does not define".
 absl::Status ValidatePolicySpec(const v1::ImagePolicySpec& spec);
-
-// Appends to `out` the expansion of `tmpl` for a match of `re` whose groups
-// are `groups` (groups[0] the whole match; a group whose data() is null did
-// not participate; re2::StringPiece, which Debian's RE2 does not alias to
-// absl::string_view), as Go's Regexp.Expand: `$$` is '$'; `$name` takes the
-// longest run of letters, digits and '_'; `${name}` the braced name; a name
-// of digits without a leading zero is a group number; an unknown name or a
-// group that did not match expands to ""; a '$' not followed by a valid
-// reference is kept as is.
-void ExpandTemplate(const re2::RE2& re, absl::string_view tmpl,
-                    const std::vector<re2::StringPiece>& groups,
-                    std::string* out);
 
 // Parses `s` as Go's strconv.ParseFloat(s, 64) does: decimal and hexadecimal
 // (0x...p...) floats with an optional sign, '_' between digits, "inf",

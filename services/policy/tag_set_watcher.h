@@ -31,6 +31,7 @@
 #include "common/clock.h"
 #include "imageautomation/v1/reflector.pb.h"
 #include "services/policy/stream_backoff.h"
+#include "services/policy/tag_set_source.h"
 
 namespace grpc {
 class ChannelCredentials;
@@ -39,7 +40,7 @@ class ClientContext;
 
 namespace ia::policy {
 
-class TagSetWatcher {
+class TagSetWatcher final : public TagSetSource {
  public:
   using ChangedFn = std::function<void(const std::string& repository_key)>;
 
@@ -56,12 +57,10 @@ class TagSetWatcher {
   // Cancels the stream and joins the thread. Idempotent.
   void Stop();
 
-  // The latest tag set of `repository_key`, or null when none is known.
+  // TagSetSource.
   std::shared_ptr<const imageautomation::v1::TagSet> Get(
-      const std::string& repository_key) const;
-  // True once a first snapshot has been received: from then on a missing
-  // tag set means the reflector has none (and not that it is unknown yet).
-  bool synced() const;
+      const std::string& repository_key) const override;
+  bool synced() const override;
 
  private:
   using TagSetPtr = std::shared_ptr<const imageautomation::v1::TagSet>;

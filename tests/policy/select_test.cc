@@ -1,5 +1,5 @@
-// Tests of tag selection: semver, alphabetical, numerical, filterTags with
-// Go's Expand, ties, errors; and Go's ParseFloat syntax.
+// Tests of tag selection: semver, alphabetical, numerical, filterTags, ties,
+// errors; and Go's ParseFloat syntax. (Go's Expand: expand_test.cc.)
 #include "services/policy/select.h"
 
 #include <re2/re2.h>
@@ -166,36 +166,6 @@ TEST(SelectSpecTest, ExactlyOnePolicy) {
   two.mutable_policy()->mutable_alphabetical();
   EXPECT_EQ(ValidatePolicySpec(two).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ValidatePolicySpec(Semver("^1.2")).ok());
-}
-
-// Go's Regexp.Expand, checked against go1.19's output for the same cases.
-std::string Expand(const std::string& pattern, const std::string& text,
-                   const std::string& tmpl) {
-  RE2 re(pattern);
-  const int n = re.NumberOfCapturingGroups() + 1;
-  std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
-  EXPECT_TRUE(
-      re.Match(text, 0, text.size(), RE2::UNANCHORED, groups.data(), n));
-  std::string out;
-  ExpandTemplate(re, tmpl, groups, &out);
-  return out;
-}
-
-TEST(ExpandTemplateTest, AsGoRegexpExpand) {
-  const std::string re = "(?P<a>\\d+)-(\\d+)";
-  const std::string text = "x12-34y";
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"$1", "12"}, {"${1}", "12"},  {"$a", "12"},         {"${a}", "12"},
-      {"$$", "$"},  {"$2x", ""},     {"${2}x", "34x"},     {"$", "$"},
-      {"${", "${"}, {"${1", "${1"},  {"$01", ""},          {"$10", ""},
-      {"$-", "$-"}, {"$a_", ""},     {"$\xc3\xa4", ""},    {"${}", "${}"},
-      {"a$", "a$"}, {"$0", "12-34"}, {"v$1.$2", "v12.34"}, {"$1$2", "1234"},
-      {"$$1", "$1"}};
-  for (const auto& [tmpl, want] : cases) {
-    EXPECT_EQ(Expand(re, text, tmpl), want) << tmpl;
-  }
-  // A group that did not take part expands to "".
-  EXPECT_EQ(Expand("a(x)?(b)", "ab", "[$1][$2]"), "[][b]");
 }
 
 TEST(ParseGoFloatTest, AsStrconvParseFloat) {

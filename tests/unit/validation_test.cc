@@ -449,40 +449,6 @@ TEST(ValidationImagePolicy, ChecksOrder) {
                                          "\"DESC\" is not a valid order"));
 }
 
-TEST(ValidationImagePolicy, CompilesFilterTagsPattern) {
-  v1::ImagePolicy policy = ValidPolicy();
-  policy.mutable_spec()->mutable_filter_tags()->set_pattern("^main-(");
-  EXPECT_THAT(
-      ErrorOf(policy),
-      StartsWith("ImagePolicy flux-system/app: spec.filterTags.pattern: "
-                 "invalid regular expression \"^main-(\": "));
-}
-
-TEST(ValidationImagePolicy, ChecksExtractReferences) {
-  v1::ImagePolicy policy = ValidPolicy();
-  auto* filter = policy.mutable_spec()->mutable_filter_tags();
-  filter->set_pattern("^main-[a-f0-9]+-(?P<ts>[0-9]+)-([a-z]+)");
-  for (const char* ok : {"$ts", "${ts}", "$1", "${2}", "$0", "$$ts", "x$",
-                         "${ts}-$2", "$-", "${}", "${bad-name}", ""}) {
-    filter->set_extract(ok);
-    EXPECT_TRUE(ValidateAndDefault(&policy).ok()) << ok;
-  }
-  filter->set_extract("$timestamp");
-  EXPECT_EQ(ErrorOf(policy),
-            "ImagePolicy flux-system/app: spec.filterTags.extract: "
-            "\"$timestamp\" refers to group \"timestamp\", which the pattern "
-            "does not define");
-  filter->set_extract("v${3}");
-  EXPECT_THAT(ErrorOf(policy), HasSubstr("\"${3}\" refers to group \"3\""));
-  // Go reads "$1x" as the group named "1x".
-  filter->set_extract("$1x");
-  EXPECT_THAT(ErrorOf(policy), HasSubstr("refers to group \"1x\""));
-  // An empty pattern matches every tag but has no groups.
-  filter->set_pattern("");
-  filter->set_extract("$1");
-  EXPECT_THAT(ErrorOf(policy), HasSubstr("refers to group \"1\""));
-}
-
 TEST(ValidationImagePolicy, ChecksDigestReflectionPolicy) {
   for (const char* value : {"Never", "IfNotPresent"}) {
     v1::ImagePolicy policy = ValidPolicy();

@@ -7,6 +7,7 @@
 #include "common/duration.h"
 #include "common/status_macros.h"
 #include "common/validation.h"
+#include "services/policy/select.h"
 
 namespace ia::imagectl {
 namespace {
@@ -152,6 +153,14 @@ absl::StatusOr<v1::ImagePolicy> BuildImagePolicy(
                      NormalizeDuration("--interval", flags.common.interval));
   }
   RETURN_IF_ERROR(ValidateCopy(policy));
+  // What the policy service checks on Apply after ValidateAndDefault (the
+  // policy engine interprets filterTags, ranges and minAge): the same
+  // message, before any RPC.
+  if (absl::Status valid = policy::ValidatePolicySpec(spec); !valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(DisplayName(KindOf<v1::ImagePolicy>(), policy.metadata()),
+                     ": ", valid.message()));
+  }
   return policy;
 }
 

@@ -2,8 +2,10 @@
 // update` and `create source git` flags build, as pure functions from flags
 // to object. Each builder checks what flux's command checks (required flags,
 // mutually exclusive choices), normalises durations as flux prints them
-// ("1m" -> "1m0s"), then runs ValidateAndDefault() on a copy so that an
-// invalid value fails here, before any RPC, with the validation message.
+// ("1m" -> "1m0s"), then runs ValidateAndDefault() on a copy (and, for an
+// ImagePolicy, the policy engine's ValidatePolicySpec, as the service does
+// on Apply) so that an invalid value fails here, before any RPC, with the
+// validation message.
 // The object returned is the one flux would export: without the defaults
 // the service fills in.
 //
