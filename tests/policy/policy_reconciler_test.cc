@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/feed.h"
+#include "common/kv_object_store.h"
 #include "common/object_store.h"
 #include "common/store.h"
 #include "gmock/gmock.h"
@@ -65,7 +66,7 @@ class PolicyReconcilerTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     policies_ =
-        std::make_unique<ObjectStore<v1::ImagePolicy>>(store_.get(), &clock_);
+        std::make_unique<KvObjectStore<v1::ImagePolicy>>(store_.get(), &clock_);
     policies_->SetValidator([](const v1::ImagePolicy& policy) {
       return ValidatePolicySpec(policy.spec());
     });
