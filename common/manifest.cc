@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -528,7 +529,7 @@ std::string ObjectNameOf(absl::string_view kind, const YAML::Node& root) {
 
 // Parses one document (or one item of a List) into `set`.
 void ParseDocument(const YAML::Node& doc, absl::string_view source_name,
-                   ManifestSet* set) {
+                   const ObjectCheck& check, ManifestSet* set) {
   const int line = LineOfNode(doc);
   const std::string source = absl::StrCat(source_name, ":", line);
   auto fail = [&](absl::string_view message) {
@@ -557,7 +558,7 @@ void ParseDocument(const YAML::Node& doc, absl::string_view source_name,
       return;
     }
     for (size_t i = 0; i < items.size(); ++i) {
-      ParseDocument(items[i], source_name, set);
+      ParseDocument(items[i], source_name, check, set);
     }
     return;
   }
@@ -595,6 +596,16 @@ void ParseDocument(const YAML::Node& doc, absl::string_view source_name,
     return;
   }
   status = ValidateAndDefault(&object);
+  if (status.ok() && check) {
+    status = check(object);
+    if (!status.ok()) {
+      // The check names the field; the object is named here, as Apply does.
+      absl::Status named = absl::InvalidArgumentError(
+          absl::StrCat(ObjectNameOf(kind, doc), ": ", status.message()));
+      named.SetPayload(kFieldPathPayload, absl::Cord(FieldPathOf(status)));
+      status = std::move(named);
+    }
+  }
   if (!status.ok()) {
     const int field_line = reader.LineOf(FieldPathOf(status));
     set->errors.push_back(absl::InvalidArgumentError(
@@ -624,7 +635,8 @@ absl::StatusOr<std::vector<YAML::Node>> LoadDocuments(
 }  // namespace
 
 ManifestSet ParseManifests(absl::string_view yaml,
-                           absl::string_view source_name) {
+                           absl::string_view source_name,
+                           const ObjectCheck& check) {
   ManifestSet set;
   absl::StatusOr<std::vector<YAML::Node>> docs =
       LoadDocuments(yaml, source_name);
@@ -635,7 +647,7 @@ ManifestSet ParseManifests(absl::string_view yaml,
   for (const YAML::Node& doc : *docs) {
     if (!doc.IsDefined() || doc.IsNull()) continue;
     try {
-      ParseDocument(doc, source_name, &set);
+      ParseDocument(doc, source_name, check, &set);
     } catch (const YAML::Exception& e) {
       // Not expected: reading never throws on a loaded tree. Reported, not
       // thrown.

@@ -33,6 +33,7 @@
 #ifndef COMMON_MANIFEST_H_
 #define COMMON_MANIFEST_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,17 +61,27 @@ struct ManifestSet {
   std::vector<absl::Status> errors;
 };
 
+// A check that lives with the code interpreting a kind's fields (e.g. the
+// policy engine's ValidatePolicySpec), run on each object after
+// validation.h's. Its error names the field ("spec.x: problem", with the
+// field path payload of FieldError) but not the object.
+using ObjectCheck = std::function<absl::Status(const AnyObject&)>;
+
 // Parses YAML text holding any number of documents ('---' separated; empty
 // documents are skipped). `source_name` prefixes positions in messages.
-// Objects are parsed and validated (validation.h), with defaults filled in.
+// Objects are parsed and validated (validation.h, then `check` when given),
+// with defaults filled in.
 ManifestSet ParseManifests(absl::string_view yaml,
-                           absl::string_view source_name);
+                           absl::string_view source_name,
+                           const ObjectCheck& check = nullptr);
 
 // Reads a file, or every *.yaml / *.yml file under a directory (recursively,
 // in path order; hidden entries skipped, such as a mounted ConfigMap's
 // "..data"; links to files followed, links to directories not). A path that
 // cannot be read gives an error naming it (NOT_FOUND when missing).
-ManifestSet LoadManifests(const std::string& path);
+// `check` as for ParseManifests.
+ManifestSet LoadManifests(const std::string& path,
+                          const ObjectCheck& check = nullptr);
 
 // The object in Flux's JSON shape (apiVersion, kind, metadata, spec, status),
 // pretty-printed, fields absent when unset.

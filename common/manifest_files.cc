@@ -67,7 +67,7 @@ void Append(ManifestSet from, ManifestSet* to) {
 
 }  // namespace
 
-ManifestSet LoadManifests(const std::string& path) {
+ManifestSet LoadManifests(const std::string& path, const ObjectCheck& check) {
   ManifestSet set;
   std::error_code ec;
   const std::filesystem::file_status status = std::filesystem::status(path, ec);
@@ -90,7 +90,7 @@ ManifestSet LoadManifests(const std::string& path) {
       set.errors.push_back(content.status());
       continue;
     }
-    Append(ParseManifests(*content, file), &set);
+    Append(ParseManifests(*content, file, check), &set);
   }
   return set;
 }

@@ -501,12 +501,16 @@ std::string FieldPathOf(const absl::Status& status) {
   return std::string(*payload);
 }
 
+absl::Status FieldError(absl::string_view path, absl::string_view problem) {
+  absl::Status status =
+      absl::InvalidArgumentError(absl::StrCat(path, ": ", problem));
+  status.SetPayload(kFieldPathPayload, absl::Cord(path));
+  return status;
+}
+
 absl::Status ValidateObjectName(absl::string_view ns, absl::string_view name) {
-  auto error = [](absl::string_view path, std::string message) {
-    absl::Status status =
-        absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
-    status.SetPayload(kFieldPathPayload, absl::Cord(path));
-    return status;
+  auto error = [](absl::string_view path, absl::string_view message) {
+    return FieldError(path, message);
   };
   if (name.empty()) return error("metadata.name", "required");
   std::string problem = Dns1123SubdomainProblem(name);

@@ -52,6 +52,12 @@ inline constexpr absl::string_view kFieldPathPayload =
 // or "" when it carries none.
 std::string FieldPathOf(const absl::Status& status);
 
+// INVALID_ARGUMENT "<path>: <problem>" carrying `path` as the field path
+// payload: how the checks that live with the code interpreting a field (the
+// policy engine's, for instance) report, so that a manifest error still
+// points at the field's line.
+absl::Status FieldError(absl::string_view path, absl::string_view problem);
+
 }  // namespace ia
 
 #endif  // COMMON_VALIDATION_H_

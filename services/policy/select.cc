@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/duration.h"
 #include "common/status_macros.h"
+#include "common/validation.h"
 #include "services/policy/expand.h"
 
 namespace ia::policy {
@@ -143,11 +144,11 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
                      static_cast<int>(choice.has_alphabetical()) +
                      static_cast<int>(choice.has_numerical());
   if (chosen != 1) {
-    return absl::InvalidArgumentError(
-        chosen == 0
-            ? "spec.policy: one of semver, alphabetical, numerical must be set"
-            : "spec.policy: only one of semver, alphabetical, numerical may "
-              "be set");
+    return FieldError("spec.policy",
+                      chosen == 0
+                          ? "one of semver, alphabetical, numerical must be set"
+                          : "only one of semver, alphabetical, numerical may "
+                            "be set");
   }
   auto order = [&p](absl::string_view path,
                     absl::string_view value) -> absl::Status {
@@ -156,8 +157,9 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
     } else if (value == "desc") {
       p.ascending_ = false;
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": ", Quote(value), " is not a valid order (use asc or desc)"));
+      return FieldError(path, absl::StrCat(Quote(value),
+                                           " is not a valid order (use asc or "
+                                           "desc)"));
     }
     return absl::OkStatus();
   };
@@ -166,8 +168,7 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
     absl::StatusOr<SemverRange> range =
         SemverRange::Parse(choice.semver().range());
     if (!range.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("spec.policy.semver.range: ", range.status().message()));
+      return FieldError("spec.policy.semver.range", range.status().message());
     }
     p.range_ = *std::move(range);
   } else if (choice.has_alphabetical()) {
@@ -186,14 +187,14 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
     options.set_log_errors(false);
     auto re = std::make_shared<const RE2>(filter.pattern(), options);
     if (!re->ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("spec.filterTags.pattern: invalid regular expression ",
-                       Quote(filter.pattern()), ": ", re->error()));
+      return FieldError(
+          "spec.filterTags.pattern",
+          absl::StrCat("invalid regular expression ", Quote(filter.pattern()),
+                       ": ", re->error()));
     }
     absl::Status references = CheckTemplateReferences(*re, filter.extract());
     if (!references.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("spec.filterTags.extract: ", references.message()));
+      return FieldError("spec.filterTags.extract", references.message());
     }
     p.filter_ = std::move(re);
     p.extract_ = filter.extract();
@@ -202,8 +203,7 @@ absl::StatusOr<CompiledPolicy> CompiledPolicy::Compile(
   if (!spec.min_age().empty()) {
     absl::StatusOr<absl::Duration> min_age = ParseDuration(spec.min_age());
     if (!min_age.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("spec.minAge: ", min_age.status().message()));
+      return FieldError("spec.minAge", min_age.status().message());
     }
     p.min_age_ = *min_age;
     p.min_age_text_ = spec.min_age();

@@ -388,6 +388,31 @@ spec:
   EXPECT_EQ(fake_.calls.size(), 4u);
 }
 
+TEST_F(CliTest, ApplyReportsThePolicyEnginesChecksWithTheLine) {
+  // The policy engine checks filterTags (not validation.h): apply -f runs
+  // it before sending anything, and points at the field's line.
+  const std::string file =
+      WriteFile("policy.yaml", R"(apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata:
+  name: app
+spec:
+  imageRepositoryRef:
+    name: app
+  policy:
+    alphabetical: {}
+  filterTags:
+    pattern: '^main-([a-f0-9]+)$'
+    extract: '$01'
+)");
+  EXPECT_EQ(Run({"apply", "-f", file}), 2);
+  EXPECT_THAT(err(), HasSubstr(absl::StrCat(
+                         file,
+                         ":12: ImagePolicy flux-system/app: "
+                         "spec.filterTags.extract: \"$01\" refers to")));
+  EXPECT_TRUE(fake_.calls.empty());
+}
+
 TEST_F(CliTest, ApplyPartialFailureExitsOne) {
   fake_.apply_errors["auto"] =
       absl::FailedPreconditionError("store is read-only");

@@ -44,7 +44,10 @@ v1::ImagePolicySpec Filter(v1::ImagePolicySpec spec, const std::string& pattern,
 std::string Select(const v1::ImagePolicySpec& spec,
                    const std::vector<std::string>& tags) {
   absl::StatusOr<std::string> tag = SelectTag(spec, tags);
-  return tag.ok() ? *tag : std::string(tag.status().ToString());
+  // Code and message (payloads such as the field path left out).
+  return tag.ok() ? *tag
+                  : absl::StrCat(absl::StatusCodeToString(tag.status().code()),
+                                 ": ", tag.status().message());
 }
 
 TEST(SelectSemverTest, HighestInRangeOriginalTag) {

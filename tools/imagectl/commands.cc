@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/manifest.h"
+#include "services/policy/select.h"
 #include "tools/imagectl/output.h"
 #include "tools/imagectl/table.h"
 
@@ -117,12 +118,26 @@ absl::StatusOr<ObjectClient*> ClientProvider::Get() {
   return client_.get();
 }
 
+namespace {
+
+// The checks of the engines that interpret the fields, so that `apply -f`
+// reports them before sending anything, with the file and line, as it does
+// validation.h's.
+absl::Status CheckWithEngines(const AnyObject& object) {
+  if (const auto* policy = std::get_if<v1::ImagePolicy>(&object)) {
+    return policy::ValidatePolicySpec(policy->spec());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 int RunApply(const std::vector<std::string>& paths, ClientProvider& clients,
              Io io) {
   int code = kExitOk;
   std::vector<ManifestObject> objects;
   for (const std::string& path : paths) {
-    ManifestSet set = LoadManifests(path);
+    ManifestSet set = LoadManifests(path, CheckWithEngines);
     for (const absl::Status& error : set.errors) {
       io.err << kPrefix << error.message() << "\n";
       code = std::max<int>(code, kExitUsage);
