@@ -14,7 +14,7 @@
 #include "common/secrets.h"
 #include "imageautomation/v1/objects.pb.h"
 #include "imageautomation/v1/policy.pb.h"
-#include "services/automation/git.h"
+#include "services/automation/git_types.h"
 #include "services/automation/setters.h"
 
 namespace ia::automation {
