@@ -500,30 +500,6 @@ absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(
   return checkout;
 }
 
-absl::string_view GitPhaseName(GitPhase phase) {
-  switch (phase) {
-    case GitPhase::kNone:
-      return "none";
-    case GitPhase::kOptions:
-      return "options";
-    case GitPhase::kFetch:
-      return "fetch";
-    case GitPhase::kCheckout:
-      return "checkout";
-    case GitPhase::kRewrite:
-      return "rewrite";
-    case GitPhase::kCommit:
-      return "commit";
-    case GitPhase::kSign:
-      return "sign";
-    case GitPhase::kPush:
-      return "push";
-    case GitPhase::kPushRejected:
-      return "push-rejected";
-  }
-  return "unknown";
-}
-
 namespace {
 
 class LibGit2CheckoutFactory final : public GitCheckoutFactory {

@@ -75,23 +75,6 @@ struct UpdateResult {
   int attempts = 0;  // pushes tried
 };
 
-// The phase of UpdateBranch a failure happened in, so that callers classify
-// failures by type and never by their message.
-enum class GitPhase {
-  kNone,          // no failure
-  kOptions,       // invalid push options, refspec or branch (no Git work)
-  kFetch,         // fetching from the remote
-  kCheckout,      // resolving the ref or resetting the worktree to it
-  kRewrite,       // the caller's RewriteFunc returned an error
-  kCommit,        // staging the files or making the commit
-  kSign,          // signing the commit (gpgme)
-  kPush,          // pushing failed (not a rejection)
-  kPushRejected,  // the push was still rejected after the retries (ABORTED)
-};
-
-// "fetch", "checkout", ... for logs and test names.
-absl::string_view GitPhaseName(GitPhase phase);
-
 // What UpdateBranch returns: its UpdateResult, or the error together with
 // the phase it happened in. Used as an absl::StatusOr<UpdateResult>.
 class UpdateBranchResult : public absl::StatusOr<UpdateResult> {

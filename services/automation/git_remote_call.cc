@@ -226,6 +226,9 @@ absl::Status RemoteError(int rc, const RemoteCall& call,
     const git_error* e = git_error_last();
     const int klass = e != nullptr ? e->klass : GIT_ERROR_NONE;
     detail = LastGitError(rc);
+    // libgit2 1.5 reports an HTTP status only in its message text (no
+    // error code carries it): this adapter is the one place that reads it,
+    // turning it into a Status code for everyone else.
     if (rc == GIT_EAUTH || absl::StrContains(detail, "status code: 401") ||
         (klass == GIT_ERROR_SSH && absl::StrContains(detail, "authenticat"))) {
       code = absl::StatusCode::kUnauthenticated;

@@ -1,7 +1,8 @@
 // The small value types of an automation's Git work, shared by the plan of
 // a run (run_inputs.h) and the Git layer (git.h) so that neither includes
 // the other: a remote and its credentials, the ref to check out, the commit
-// author and signing key, where to push. Plain structs; thread-compatible.
+// author and signing key, where to push, the phases of an update. Plain
+// structs; thread-compatible.
 #ifndef SERVICES_AUTOMATION_GIT_TYPES_H_
 #define SERVICES_AUTOMATION_GIT_TYPES_H_
 
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ia::automation {
@@ -68,6 +70,23 @@ struct PushOptions {
   std::vector<std::pair<std::string, std::string>> options;
   int max_attempts = 5;  // pushes tried before ABORTED
 };
+
+// The phase of UpdateBranch a failure happened in, so that callers classify
+// failures by type and never by their message.
+enum class GitPhase {
+  kNone,          // no failure
+  kOptions,       // invalid push options, refspec or branch (no Git work)
+  kFetch,         // fetching from the remote
+  kCheckout,      // resolving the ref or resetting the worktree to it
+  kRewrite,       // the caller's RewriteFunc returned an error
+  kCommit,        // staging the files or making the commit
+  kSign,          // signing the commit (gpgme)
+  kPush,          // pushing failed (not a rejection)
+  kPushRejected,  // the push was still rejected after the retries (ABORTED)
+};
+
+// "fetch", "checkout", ... for logs and test names.
+absl::string_view GitPhaseName(GitPhase phase);
 
 }  // namespace ia::automation
 
