@@ -13,6 +13,7 @@
 #include "services/automation/automation_reconciler.h"
 #include "services/automation/git.h"
 #include "services/automation/selection_store.h"
+#include "services/automation/selection_stream.h"
 
 namespace ia::automation {
 namespace {
@@ -25,14 +26,27 @@ constexpr absl::Duration kSelectionBatchDelay = absl::Milliseconds(50);
 using Automations = ObjectController<v1::ImageUpdateAutomation>;
 using Sources = ObjectController<v1::GitRepository>;
 
-class AutomationImpl final : public v1::Automation::Service {
+class AutomationImpl final
+    : public v1::Automation::WithCallbackMethod_PublishSelections<
+          v1::Automation::Service> {
  public:
   AutomationImpl(Automations* automations, Sources* sources,
                  SelectionStore* selections)
       : automations_(&automations->objects()),
         sources_(&sources->objects()),
-        automation_controller_(automations),
-        selections_(selections) {}
+        selections_(selections),
+        streams_(selections->store(),
+                 [this, automations](const std::string& ns) {
+                   // A selection changed: the automations of its namespace look
+                   // again, shortly, so that selections arriving together make
+                   // one commit.
+                   auto list = automations_->List(ns);
+                   if (!list.ok()) return;
+                   for (const auto& automation : *list) {
+                     automations->controller().EnqueueAfter(
+                         KeyOf(automation.metadata()), kSelectionBatchDelay);
+                   }
+                 }) {}
 
   grpc::Status ApplyImageUpdateAutomation(
       grpc::ServerContext*,
@@ -87,34 +101,9 @@ class AutomationImpl final : public v1::Automation::Service {
     return ReconcileRpc(*sources_, *request, response);
   }
 
-  grpc::Status PublishSelections(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::PublishSelectionsAck, v1::SelectionEvent>*
-          stream) override {
-    log::Info("selection publisher connected").With("peer", context->peer());
-    SelectionSink sink(selections_->store(), [this](const std::string& ns) {
-      // A selection changed: the automations of its namespace look again,
-      // shortly, so that selections arriving together make one commit.
-      auto list = automations_->List(ns);
-      if (!list.ok()) return;
-      for (const auto& automation : *list) {
-        automation_controller_->controller().EnqueueAfter(
-            KeyOf(automation.metadata()), kSelectionBatchDelay);
-      }
-    });
-    v1::SelectionEvent event;
-    while (stream->Read(&event)) {
-      absl::Status status = sink.Apply(event);
-      if (!status.ok()) {
-        log::Warn("selection event refused").With("error", status);
-        return ToGrpcStatus(status);
-      }
-      v1::PublishSelectionsAck ack;
-      ack.set_sequence(event.sequence());
-      if (!stream->Write(ack)) break;
-    }
-    log::Info("selection publisher disconnected").With("peer", context->peer());
-    return grpc::Status::OK;
+  grpc::ServerBidiReactor<v1::SelectionEvent, v1::PublishSelectionsAck>*
+  PublishSelections(grpc::CallbackServerContext* context) override {
+    return streams_.Open(context->peer());
   }
 
   grpc::Status ListSelections(grpc::ServerContext*,
@@ -136,8 +125,9 @@ class AutomationImpl final : public v1::Automation::Service {
  private:
   ObjectStore<v1::ImageUpdateAutomation>* const automations_;
   ObjectStore<v1::GitRepository>* const sources_;
-  Automations* const automation_controller_;
   SelectionStore* const selections_;
+  // Last: destroyed (its writer thread joined) before the rest.
+  SelectionStreams streams_;
 };
 
 // Wires the service: the object controllers, the reconciler on its ports,
