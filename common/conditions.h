@@ -38,6 +38,9 @@ inline constexpr absl::string_view kInvalidSourceConfiguration =
     "InvalidSourceConfiguration";
 inline constexpr absl::string_view kGitOperationFailed = "GitOperationFailed";
 inline constexpr absl::string_view kUpdateFailed = "UpdateFailed";
+// spec.git.commit.messageTemplate does not parse.
+inline constexpr absl::string_view kInvalidMessageTemplate =
+    "InvalidMessageTemplate";
 }  // namespace reason
 
 using Conditions = google::protobuf::RepeatedPtrField<v1::Condition>;

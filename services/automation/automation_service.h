@@ -3,7 +3,8 @@
 // controller) rewrites, commits and pushes.
 //
 // This file is the service's entry point for main.cc and tests; the gRPC
-// implementation and the controllers live in automation_service.cc.
+// implementation and the wiring live in automation_service.cc, the work of
+// a run in automation_reconciler.h.
 #ifndef SERVICES_AUTOMATION_AUTOMATION_SERVICE_H_
 #define SERVICES_AUTOMATION_AUTOMATION_SERVICE_H_
 
@@ -13,10 +14,6 @@
 #include "common/service_host.h"
 
 namespace ia::automation {
-
-// Bucket of the store holding one v1::Selection per policy key, as last
-// published by the policy service.
-inline constexpr absl::string_view kSelectionBucket = "Selection";
 
 absl::StatusOr<std::unique_ptr<ServiceModule>> MakeModule(
     const ServiceContext& context);

@@ -39,69 +39,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "services/automation/git_types.h"
 
 namespace ia::automation {
-
-// Credentials and trust for one remote, from the GitRepository's secretRef
-// (keys `username`/`password`, `bearerToken`, `ca.crt`, `identity`,
-// `identity.pub`, `password` as the identity's passphrase, `known_hosts`).
-// Empty strings mean unset.
-struct GitAuth {
-  std::string username;
-  std::string password;
-  std::string bearer_token;  // HTTPS: Authorization: Bearer
-  std::string ca_pem;        // HTTPS: trusted in addition to the system CAs
-  std::string ssh_identity;  // SSH: private key (PEM / OpenSSH format)
-  std::string ssh_passphrase;
-  std::string known_hosts;  // SSH: required; the host key must match
-};
-
-struct GitRemote {
-  // https://, http://, ssh://user@host[:port]/path, user@host:path, file://
-  std::string url;
-  GitAuth auth;
-  absl::Duration timeout = absl::Seconds(60);
-};
-
-// What to check out; exactly one field set (a GitRepository's spec.ref or
-// an automation's git.checkout.ref). All empty means branch "master".
-struct GitRef {
-  std::string branch;
-  std::string tag;
-  std::string semver;  // highest tag satisfying this range
-  std::string commit;  // full SHA-1; with `branch`, that commit on the branch
-};
-
-struct GitSignature {
-  std::string name;
-  std::string email;
-};
-
-struct CommitOptions {
-  GitSignature author;
-  // ASCII-armored OpenPGP private key (the `git.asc` secret) and its
-  // passphrase; the commit is signed with gpgme when set.
-  std::string signing_key;
-  std::string signing_passphrase;
-};
-
-struct PushOptions {
-  // The branch to push to; created from the checked-out commit when it does
-  // not exist on the remote. Empty means the checked-out branch.
-  std::string branch;
-  // Extra refspec pushed together with the branch, e.g.
-  // "refs/heads/auto:refs/heads/auto-review"; empty means none.
-  std::string refspec;
-  // Push options ("-o key=value"). libgit2 1.5 cannot send them: a
-  // non-empty map is reported by UpdateBranch as INVALID_ARGUMENT.
-  std::vector<std::pair<std::string, std::string>> options;
-  int max_attempts = 5;  // pushes tried before ABORTED
-};
 
 // What a rewrite did to the worktree.
 struct Rewritten {
@@ -129,6 +75,23 @@ struct UpdateResult {
   int attempts = 0;  // pushes tried
 };
 
+// What UpdateBranch returns: its UpdateResult, or the error together with
+// the phase it happened in. Used as an absl::StatusOr<UpdateResult>.
+class UpdateBranchResult : public absl::StatusOr<UpdateResult> {
+ public:
+  UpdateBranchResult(UpdateResult result)  // NOLINT: implicit, as StatusOr
+      : absl::StatusOr<UpdateResult>(std::move(result)) {}
+  // `error` must not be OK.
+  UpdateBranchResult(GitPhase phase, absl::Status error)
+      : absl::StatusOr<UpdateResult>(std::move(error)), phase_(phase) {}
+
+  // kNone when ok().
+  GitPhase failed_phase() const { return phase_; }
+
+ private:
+  GitPhase phase_ = GitPhase::kNone;
+};
+
 class GitCheckout {
  public:
   virtual ~GitCheckout() = default;
@@ -148,16 +111,37 @@ class GitCheckout {
   // rejected because the branch moved. When push.branch differs from the
   // checked-out branch and already exists on the remote, the rewrite starts
   // from push.branch's head instead, so automation commits accumulate there
-  // (as Flux does).
-  virtual absl::StatusOr<UpdateResult> UpdateBranch(
-      const GitRef& ref, const RewriteFunc& rewrite,
-      const CommitOptions& commit, const PushOptions& push) = 0;
+  // (as Flux does). On failure the result names the phase that failed (the
+  // rewrite's own error is returned as it is, in phase kRewrite).
+  virtual UpdateBranchResult UpdateBranch(const GitRef& ref,
+                                          const RewriteFunc& rewrite,
+                                          const CommitOptions& commit,
+                                          const PushOptions& push) = 0;
 };
 
 // Opens the clone in `dir`, or clones `remote` into it when `dir` holds
 // none. A clone whose origin URL differs from remote.url is re-cloned.
 absl::StatusOr<std::unique_ptr<GitCheckout>> OpenGitCheckout(
     const std::string& dir, const GitRemote& remote);
+
+// The port through which the automation service gets its clones: one per
+// GitRepository, named by its namespace and name. Implementations are
+// thread-safe; the checkouts they return are not (see GitCheckout).
+class GitCheckoutFactory {
+ public:
+  virtual ~GitCheckoutFactory() = default;
+
+  // The clone of GitRepository `ns`/`name` with `remote` as its origin,
+  // opened, or cloned when there is none (or its origin URL changed).
+  // Errors as above (e.g. UNAUTHENTICATED when the first fetch is refused).
+  virtual absl::StatusOr<std::unique_ptr<GitCheckout>> Open(
+      absl::string_view ns, absl::string_view name,
+      const GitRemote& remote) = 0;
+};
+
+// The libgit2 factory: clones live in `root`/<namespace>/<name>
+// (OpenGitCheckout).
+std::unique_ptr<GitCheckoutFactory> MakeGitCheckoutFactory(std::string root);
 
 }  // namespace ia::automation
 

@@ -5,6 +5,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/duration.h"
+#include "common/objects.h"
+#include "services/automation/template.h"
 
 namespace ia::automation {
 namespace {
@@ -202,6 +204,88 @@ std::string RevisionString(const GitRef& ref, const std::string& commit) {
   if (!ref.branch.empty()) return absl::StrCat(ref.branch, "@sha1:", commit);
   if (!ref.tag.empty()) return absl::StrCat(ref.tag, "@sha1:", commit);
   return absl::StrCat("sha1:", commit);
+}
+
+std::string SourceKeyFor(const v1::ImageUpdateAutomation& automation) {
+  const v1::CrossNamespaceSourceReference& ref = automation.spec().source_ref();
+  return KeyOf(ref.namespace_().empty() ? automation.metadata().namespace_()
+                                        : ref.namespace_(),
+               ref.name());
+}
+
+std::variant<RunPlan, RunFailure> PlanRun(
+    const v1::ImageUpdateAutomation& automation,
+    const absl::StatusOr<std::optional<v1::GitRepository>>& source,
+    const absl::StatusOr<std::vector<v1::Selection>>& selections,
+    const Secrets& secrets) {
+  const v1::ImageUpdateAutomationSpec& spec = automation.spec();
+  const std::string& ns = automation.metadata().namespace_();
+  RunPlan plan;
+  plan.source_namespace = spec.source_ref().namespace_().empty()
+                              ? ns
+                              : spec.source_ref().namespace_();
+  plan.source_name = spec.source_ref().name();
+  if (!source.ok()) return RunFailure{RunStep::kReadSource, source.status()};
+  if (!source->has_value()) {
+    return RunFailure{
+        RunStep::kSourceNotFound,
+        absl::NotFoundError(absl::StrCat(
+            "spec.sourceRef: GitRepository ",
+            KeyOf(plan.source_namespace, plan.source_name), " not found"))};
+  }
+  const v1::GitRepository& repository = **source;
+
+  // Problems only a spec change can fix, found before any Git work.
+  if (!spec.git().push().options().empty()) {
+    return RunFailure{
+        RunStep::kPushOptions,
+        absl::InvalidArgumentError(
+            "spec.git.push.options: push options are not supported "
+            "(libgit2 1.5 cannot send them); remove them")};
+  }
+  auto checkout = CheckoutRefFor(automation, repository);
+  if (!checkout.ok())
+    return RunFailure{RunStep::kCheckoutRef, checkout.status()};
+  plan.checkout = *std::move(checkout);
+  auto push_branch = PushBranchFor(automation, plan.checkout);
+  if (!push_branch.ok()) {
+    return RunFailure{RunStep::kPushBranch, push_branch.status()};
+  }
+  plan.push.branch = *std::move(push_branch);
+  plan.push.refspec = spec.git().push().refspec();
+  plan.message_template = spec.git().commit().message_template();
+  // RenderCommitMessage parses its template the same way: when this fails,
+  // its error says why.
+  if (!Template::Parse("commit message", plan.message_template.empty()
+                                             ? kDefaultCommitMessage
+                                             : plan.message_template)
+           .ok()) {
+    auto rendered =
+        RenderCommitMessage(plan.message_template, CommitMessageData{});
+    return RunFailure{
+        RunStep::kMessageTemplate,
+        absl::InvalidArgumentError(absl::StrCat(
+            "spec.git.commit.messageTemplate: ", rendered.status().message()))};
+  }
+
+  auto remote = RemoteFor(repository, secrets);
+  if (!remote.ok()) return RunFailure{RunStep::kRemote, remote.status()};
+  plan.remote = *std::move(remote);
+  auto commit = CommitOptionsFor(automation, secrets);
+  if (!commit.ok()) return RunFailure{RunStep::kCommitOptions, commit.status()};
+  plan.commit = *std::move(commit);
+
+  if (!selections.ok()) {
+    return RunFailure{RunStep::kReadSelections, selections.status()};
+  }
+  plan.selected = SelectPolicies(automation, *selections);
+  plan.update_path = spec.update().path();
+  plan.message_data.automation_namespace = ns;
+  plan.message_data.automation_name = automation.metadata().name();
+  plan.message_data.values.insert(
+      spec.git().commit().message_template_values().begin(),
+      spec.git().commit().message_template_values().end());
+  return plan;
 }
 
 }  // namespace ia::automation

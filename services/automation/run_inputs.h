@@ -1,20 +1,27 @@
 // What one automation run needs, worked out from the objects and secrets
 // before any Git work: the policies its markers may use, the remote and its
 // credentials, the ref to check out, the branch to push to, the commit
-// author and signing key. Pure functions (secrets are read through
-// ia::Secrets); errors name the object's field and never a secret's value.
+// author and signing key; PlanRun puts them together into the run's plan,
+// or says which step failed (run_failure.h). Pure functions: no I/O but
+// the secrets read through the ia::Secrets passed in (no clock: nothing
+// here depends on the time). Errors name the object's field and never a
+// secret's value. Thread-safe.
 #ifndef SERVICES_AUTOMATION_RUN_INPUTS_H_
 #define SERVICES_AUTOMATION_RUN_INPUTS_H_
 
 #include <map>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/secrets.h"
 #include "imageautomation/v1/objects.pb.h"
 #include "imageautomation/v1/policy.pb.h"
-#include "services/automation/git.h"
+#include "services/automation/commit_message.h"
+#include "services/automation/git_types.h"
+#include "services/automation/run_failure.h"
 #include "services/automation/setters.h"
 
 namespace ia::automation {
@@ -71,6 +78,38 @@ absl::StatusOr<CommitOptions> CommitOptionsFor(
 // The revision as Flux writes it: "main@sha1:<hex>" for a branch,
 // "v1.0.0@sha1:<hex>" for a tag, "sha1:<hex>" otherwise.
 std::string RevisionString(const GitRef& ref, const std::string& commit);
+
+// "namespace/name" of the GitRepository spec.sourceRef names (its
+// namespace defaults to the automation's).
+std::string SourceKeyFor(const v1::ImageUpdateAutomation& automation);
+
+// Everything one run does, decided before any Git work.
+struct RunPlan {
+  std::string source_namespace;
+  std::string source_name;
+  GitRemote remote;
+  GitRef checkout;
+  PushOptions push;  // branch and refspec
+  CommitOptions commit;
+  SelectedPolicies selected;
+  std::string update_path;  // spec.update.path
+  std::string message_template;
+  // The commit message's data, but for the changes (the rewrite adds them).
+  CommitMessageData message_data;
+};
+
+// The plan of a run of `automation`, from what the caller read: its
+// GitRepository (`source`: nullopt when there is none) and the stored
+// selections, each with the error of reading it, and the secrets. On
+// failure, the first step that failed, in the order Run takes them: the
+// source, spec problems only a spec change can fix (push options, the
+// checkout ref, the push branch, a message template that does not parse),
+// then secrets, then the selections.
+std::variant<RunPlan, RunFailure> PlanRun(
+    const v1::ImageUpdateAutomation& automation,
+    const absl::StatusOr<std::optional<v1::GitRepository>>& source,
+    const absl::StatusOr<std::vector<v1::Selection>>& selections,
+    const Secrets& secrets);
 
 }  // namespace ia::automation
 

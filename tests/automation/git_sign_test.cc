@@ -33,8 +33,8 @@ class GitSignTest : public ::testing::Test {
     checkout_ = std::move(*checkout);
   }
 
-  absl::StatusOr<UpdateResult> Update(const std::string& key,
-                                      const std::string& passphrase) {
+  UpdateBranchResult Update(const std::string& key,
+                            const std::string& passphrase) {
     CommitOptions commit = BotCommit();
     commit.signing_key = key;
     commit.signing_passphrase = passphrase;
@@ -85,6 +85,7 @@ TEST_F(GitSignTest, PassphraseProtectedKey) {
 
   auto wrong = Update((*key)->armored_secret_key(), "not-the-passphrase");
   EXPECT_TRUE(absl::IsFailedPrecondition(wrong.status())) << wrong.status();
+  EXPECT_EQ(wrong.failed_phase(), GitPhase::kSign);
   EXPECT_THAT(std::string(wrong.status().message()),
               Not(HasSubstr("not-the-passphrase")));
   auto missing = Update((*key)->armored_secret_key(), "");
@@ -103,6 +104,7 @@ TEST_F(GitSignTest, AKeyThatIsNotASecretKeyIsInvalidArgument) {
   auto public_only = Update((*key)->armored_public_key(), "");
   EXPECT_TRUE(absl::IsInvalidArgument(public_only.status()))
       << public_only.status();
+  EXPECT_EQ(public_only.failed_phase(), GitPhase::kSign);
   auto garbage = SignDetached("payload", "not a key", "");
   EXPECT_TRUE(absl::IsInvalidArgument(garbage.status())) << garbage.status();
   EXPECT_EQ(*repo_->RevParse("main"), seed_);

@@ -106,6 +106,18 @@ TEST_F(GitTest, ClonesOnceAndReopeningReusesTheClone) {
   EXPECT_EQ(ReadText(tmp_.Join("clone/NEW")), "new\n");
 }
 
+TEST_F(GitTest, TheFactoryKeepsOneClonePerRepositoryUnderItsRoot) {
+  std::unique_ptr<GitCheckoutFactory> factory =
+      MakeGitCheckoutFactory(tmp_.Join("git"));
+  auto checkout = factory->Open("apps", "repo", Remote());
+  ASSERT_TRUE(checkout.ok()) << checkout.status();
+  EXPECT_EQ((*checkout)->worktree(), tmp_.Join("git/apps/repo"));
+  auto head = (*checkout)->Checkout(GitRef{.branch = "main"});
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(*head, seed_);
+  EXPECT_EQ(ReadText(tmp_.Join("git/apps/repo/deploy/app.yaml")), kAppYaml);
+}
+
 TEST_F(GitTest, AChangedOriginUrlClonesAgain) {
   auto other = BareRepo::Create(tmp_.Join("remote/other.git"));
   ASSERT_TRUE(other.ok()) << other.status();
@@ -347,6 +359,7 @@ TEST_F(GitTest, TagCheckoutPushesToTheGivenBranch) {
                                           BotCommit(), PushOptions{});
   EXPECT_TRUE(absl::IsInvalidArgument(no_branch.status()))
       << no_branch.status();
+  EXPECT_EQ(no_branch.failed_phase(), GitPhase::kOptions);
   auto result = checkout->UpdateBranch(
       GitRef{.tag = "v1.0.0"},
       WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "from tag"),
@@ -367,6 +380,7 @@ TEST_F(GitTest, PushOptionsAndForceRefspecsAreRefused) {
       with_options);
   EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), HasSubstr("push options"));
+  EXPECT_EQ(result.failed_phase(), GitPhase::kOptions);
 
   PushOptions force;
   force.refspec = "+refs/heads/main:refs/heads/other";
@@ -447,6 +461,7 @@ TEST_F(GitTest, GivesUpWithAbortedWhenTheBranchKeepsMoving) {
                                        BotCommit(), push);
   EXPECT_TRUE(absl::IsAborted(result.status())) << result.status();
   EXPECT_THAT(result.status().message(), HasSubstr("\"main\""));
+  EXPECT_EQ(result.failed_phase(), GitPhase::kPushRejected);
   EXPECT_EQ(calls, 3);
   // Nothing of ours on the branch, nothing of theirs lost.
   EXPECT_THAT(*repo_->Log("main", "%s"),
@@ -485,6 +500,7 @@ TEST_F(GitTest, ARewriteErrorStopsTheRun) {
       },
       BotCommit(), PushOptions{});
   EXPECT_TRUE(absl::IsDataLoss(result.status())) << result.status();
+  EXPECT_EQ(result.failed_phase(), GitPhase::kRewrite);
   EXPECT_EQ(*repo_->RevParse("main"), seed_);
 }
 

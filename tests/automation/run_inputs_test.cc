@@ -1,5 +1,9 @@
 #include "services/automation/run_inputs.h"
 
+#include <functional>
+#include <optional>
+#include <variant>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
@@ -173,6 +177,163 @@ TEST(RevisionString, AsFluxWritesIt) {
   EXPECT_EQ(RevisionString(GitRef{.branch = "main"}, "abc"), "main@sha1:abc");
   EXPECT_EQ(RevisionString(GitRef{.tag = "v1"}, "abc"), "v1@sha1:abc");
   EXPECT_EQ(RevisionString(GitRef{.commit = "abc"}, "abc"), "sha1:abc");
+}
+
+v1::GitRepository MakeSource() {
+  v1::GitRepository source;
+  source.mutable_metadata()->set_namespace_("apps");
+  source.mutable_metadata()->set_name("repo");
+  source.mutable_spec()->set_url("https://git.local/repo.git");
+  source.mutable_spec()->mutable_ref()->set_branch("main");
+  return source;
+}
+
+// One row of PlanRun's table: what differs from a plan that works, and the
+// step that then fails (nullopt: a plan) with a part of its message.
+struct PlanCase {
+  std::string name;
+  std::function<void(v1::ImageUpdateAutomation*, v1::GitRepository*)> edit =
+      [](v1::ImageUpdateAutomation*, v1::GitRepository*) {};
+  absl::StatusOr<bool> source_exists = true;
+  absl::Status selections_read = absl::OkStatus();
+  std::optional<RunStep> failed_step;
+  std::string message;
+};
+
+TEST(PlanRun, FailsAtTheFirstStepThatFailsOrPlans) {
+  const std::vector<PlanCase> cases = {
+      {.name = "plan"},
+      {.name = "source unreadable",
+       .source_exists = absl::InternalError("disk on fire"),
+       .failed_step = RunStep::kReadSource,
+       .message = "disk on fire"},
+      {.name = "source missing",
+       .source_exists = false,
+       .selections_read = absl::InternalError("not reached"),
+       .failed_step = RunStep::kSourceNotFound,
+       .message = "spec.sourceRef: GitRepository apps/repo not found"},
+      {.name = "push options",
+       .edit =
+           [](v1::ImageUpdateAutomation* a, v1::GitRepository*) {
+             (*a->mutable_spec()
+                   ->mutable_git()
+                   ->mutable_push()
+                   ->mutable_options())["ci.skip"] = "";
+           },
+       .failed_step = RunStep::kPushOptions,
+       .message = "spec.git.push.options: push options are not supported"},
+      {.name = "unsupported ref name",
+       .edit =
+           [](v1::ImageUpdateAutomation*, v1::GitRepository* s) {
+             s->mutable_spec()->mutable_ref()->set_name("refs/pull/1/head");
+           },
+       .failed_step = RunStep::kCheckoutRef,
+       .message = "GitRepository spec.ref.name"},
+      {.name = "tag without a push branch",
+       .edit =
+           [](v1::ImageUpdateAutomation*, v1::GitRepository* s) {
+             s->mutable_spec()->mutable_ref()->Clear();
+             s->mutable_spec()->mutable_ref()->set_tag("v1");
+           },
+       .failed_step = RunStep::kPushBranch,
+       .message = "spec.git.push.branch: required"},
+      {.name = "template that does not parse",
+       .edit =
+           [](v1::ImageUpdateAutomation* a, v1::GitRepository*) {
+             a->mutable_spec()
+                 ->mutable_git()
+                 ->mutable_commit()
+                 ->set_message_template("{{ range .Changed.Changes }");
+           },
+       .failed_step = RunStep::kMessageTemplate,
+       .message = "spec.git.commit.messageTemplate: unable to create commit "
+                  "message template from spec: template: commit message:1:"},
+      {.name = "template that parses but reads a removed field",
+       .edit =
+           [](v1::ImageUpdateAutomation* a, v1::GitRepository*) {
+             a->mutable_spec()
+                 ->mutable_git()
+                 ->mutable_commit()
+                 ->set_message_template("{{ .Updated }}");
+           }},
+      {.name = "ssh without a secret",
+       .edit =
+           [](v1::ImageUpdateAutomation*, v1::GitRepository* s) {
+             s->mutable_spec()->set_url("ssh://git@git.local/repo.git");
+           },
+       .selections_read = absl::InternalError("not reached"),
+       .failed_step = RunStep::kRemote,
+       .message = "GitRepository spec.secretRef: required for an SSH URL"},
+      {.name = "signing key secret missing",
+       .edit =
+           [](v1::ImageUpdateAutomation* a, v1::GitRepository*) {
+             a->mutable_spec()
+                 ->mutable_git()
+                 ->mutable_commit()
+                 ->mutable_signing_key()
+                 ->mutable_secret_ref()
+                 ->set_name("gpg");
+           },
+       .failed_step = RunStep::kCommitOptions,
+       .message = "spec.git.commit.signingKey.secretRef"},
+      {.name = "selections unreadable",
+       .selections_read = absl::InternalError("list failed"),
+       .failed_step = RunStep::kReadSelections,
+       .message = "list failed"},
+  };
+  testing::TempDir dir;
+  const Secrets secrets(dir.Join("secrets"));
+  for (const PlanCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    v1::ImageUpdateAutomation automation = MakeAutomation();
+    automation.mutable_spec()->mutable_update()->set_path("./deploy");
+    (*automation.mutable_spec()
+          ->mutable_git()
+          ->mutable_commit()
+          ->mutable_message_template_values())["env"] = "prod";
+    v1::GitRepository source = MakeSource();
+    c.edit(&automation, &source);
+    absl::StatusOr<std::optional<v1::GitRepository>> found = std::nullopt;
+    if (!c.source_exists.ok()) {
+      found = c.source_exists.status();
+    } else if (*c.source_exists) {
+      found = source;
+    }
+    absl::StatusOr<std::vector<v1::Selection>> selections =
+        std::vector<v1::Selection>{MakeSelection("apps", "app", "1.3.0"),
+                                   MakeSelection("other", "app", "9.9.9")};
+    if (!c.selections_read.ok()) selections = c.selections_read;
+
+    std::variant<RunPlan, RunFailure> planned =
+        PlanRun(automation, found, selections, secrets);
+    if (c.failed_step.has_value()) {
+      const RunFailure* failure = std::get_if<RunFailure>(&planned);
+      ASSERT_NE(failure, nullptr);
+      EXPECT_EQ(RunStepName(failure->step), RunStepName(*c.failed_step));
+      EXPECT_THAT(failure->status.message(), HasSubstr(c.message));
+      continue;
+    }
+    const RunPlan* plan = std::get_if<RunPlan>(&planned);
+    ASSERT_NE(plan, nullptr) << std::get<RunFailure>(planned).status;
+    EXPECT_EQ(plan->source_namespace, "apps");
+    EXPECT_EQ(plan->source_name, "repo");
+    EXPECT_EQ(plan->remote.url, "https://git.local/repo.git");
+    EXPECT_EQ(plan->checkout.branch, "main");
+    EXPECT_EQ(plan->push.branch, "main");
+    EXPECT_EQ(plan->commit.author.email, "bot@example.com");
+    EXPECT_THAT(plan->selected.policies, ElementsAre(Key("apps:app")));
+    EXPECT_EQ(plan->update_path, "./deploy");
+    EXPECT_EQ(plan->message_data.automation_namespace, "apps");
+    EXPECT_EQ(plan->message_data.automation_name, "auto");
+    EXPECT_EQ(plan->message_data.values.at("env"), "prod");
+  }
+}
+
+TEST(SourceKeyFor, DefaultsToTheAutomationsNamespace) {
+  v1::ImageUpdateAutomation automation = MakeAutomation();
+  EXPECT_EQ(SourceKeyFor(automation), "apps/repo");
+  automation.mutable_spec()->mutable_source_ref()->set_namespace_("flux");
+  EXPECT_EQ(SourceKeyFor(automation), "flux/repo");
 }
 
 }  // namespace
