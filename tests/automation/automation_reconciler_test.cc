@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/conditions.h"
+#include "common/kv_object_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/harness.h"
@@ -119,10 +120,10 @@ class AutomationReconcilerTest : public ::testing::Test {
     auto store = Store::Open(":memory:");
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
-    automations_ = std::make_unique<ObjectStore<v1::ImageUpdateAutomation>>(
+    automations_ = std::make_unique<KvObjectStore<v1::ImageUpdateAutomation>>(
         store_.get(), &clock_);
-    sources_ =
-        std::make_unique<ObjectStore<v1::GitRepository>>(store_.get(), &clock_);
+    sources_ = std::make_unique<KvObjectStore<v1::GitRepository>>(store_.get(),
+                                                                  &clock_);
     selections_ = std::make_unique<SelectionStore>(store_.get());
     secrets_ = std::make_unique<Secrets>(dir_.Join("secrets"));
     dir_.WriteFile("worktree/deploy/app.yaml", kDeployment);
