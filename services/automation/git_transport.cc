@@ -180,27 +180,6 @@ int SocketInit(git_stream** out, const char* host, const char* port) {
   return 0;
 }
 
-std::string PercentDecode(absl::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    int hi, lo;
-    auto hex = [](char c) {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    if (in[i] == '%' && i + 2 < in.size() && (hi = hex(in[i + 1])) >= 0 &&
-        (lo = hex(in[i + 2])) >= 0) {
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
-
 // The key type written at the start of an SSH key blob ("ssh-ed25519").
 std::string SshKeyType(absl::string_view blob) {
   if (blob.size() < 4) return "unknown";
@@ -320,100 +299,6 @@ void IoDeadline::Watch() {
     for (int fd : sockets_) shutdown(fd, SHUT_RDWR);
   }
   mu_.Unlock();
-}
-
-absl::StatusOr<GitUrl> ParseGitUrl(absl::string_view url) {
-  auto invalid = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Git URL \"", RedactUrl(url), "\" ", why,
-                     " (use https://, http://, ssh://[user@]host[:port]/path, "
-                     "user@host:path or "
-                     "file:///path)"));
-  };
-  GitUrl out;
-  const size_t sep = url.find("://");
-  if (sep == absl::string_view::npos) {
-    // scp-like: [user@]host:path, with no '/' before the ':'.
-    const size_t colon = url.find(':');
-    const size_t slash = url.find('/');
-    if (colon == absl::string_view::npos || colon == 0 ||
-        (slash != absl::string_view::npos && slash < colon) ||
-        colon + 1 == url.size()) {
-      return invalid("is not a URL");
-    }
-    absl::string_view authority = url.substr(0, colon);
-    const size_t at = authority.rfind('@');
-    if (at != absl::string_view::npos) {
-      out.user = std::string(authority.substr(0, at));
-      authority.remove_prefix(at + 1);
-    }
-    if (authority.empty()) return invalid("has no host");
-    out.scheme = "ssh";
-    out.scp = true;
-    out.host = std::string(authority);
-    out.path = std::string(url.substr(colon + 1));
-    return out;
-  }
-  out.scheme = absl::AsciiStrToLower(url.substr(0, sep));
-  absl::string_view rest = url.substr(sep + 3);
-  if (out.scheme == "file") {
-    if (!absl::StartsWith(rest, "/")) return invalid("needs an absolute path");
-    out.path = std::string(rest);
-    return out;
-  }
-  if (out.scheme != "https" && out.scheme != "http" && out.scheme != "ssh") {
-    return invalid(
-        absl::StrCat("has the unsupported scheme \"", out.scheme, "\""));
-  }
-  const size_t slash = rest.find('/');
-  absl::string_view authority = rest.substr(0, slash);
-  out.path =
-      slash == absl::string_view::npos ? "/" : std::string(rest.substr(slash));
-  const size_t at = authority.rfind('@');
-  if (at != absl::string_view::npos) {
-    absl::string_view userinfo = authority.substr(0, at);
-    authority.remove_prefix(at + 1);
-    const size_t colon = userinfo.find(':');
-    out.user = PercentDecode(userinfo.substr(0, colon));
-    if (colon != absl::string_view::npos)
-      out.password = PercentDecode(userinfo.substr(colon + 1));
-  }
-  absl::string_view port;
-  if (absl::StartsWith(authority, "[")) {
-    const size_t close = authority.find(']');
-    if (close == absl::string_view::npos) return invalid("has an unclosed '['");
-    out.host = std::string(authority.substr(1, close - 1));
-    absl::string_view after = authority.substr(close + 1);
-    if (absl::ConsumePrefix(&after, ":")) port = after;
-  } else {
-    const size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != absl::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return invalid("has no host");
-  if (!port.empty() && (!absl::SimpleAtoi(port, &out.port) || out.port <= 0 ||
-                        out.port > 65535)) {
-    return invalid("has an invalid port");
-  }
-  return out;
-}
-
-std::string RedactUrl(absl::string_view url) {
-  const size_t sep = url.find("://");
-  if (sep == absl::string_view::npos) return std::string(url);
-  const std::string scheme = absl::AsciiStrToLower(url.substr(0, sep));
-  const size_t start = sep + 3;
-  size_t end = url.find('/', start);
-  if (end == absl::string_view::npos) end = url.size();
-  const size_t at = url.substr(0, end).rfind('@');
-  if (at == absl::string_view::npos || at < start) return std::string(url);
-  if (scheme == "http" || scheme == "https") {
-    return absl::StrCat(url.substr(0, start), url.substr(at + 1));
-  }
-  // ssh: the user name stays (it is needed and not a secret), a password goes.
-  absl::string_view userinfo = url.substr(start, at - start);
-  return absl::StrCat(url.substr(0, start),
-                      userinfo.substr(0, userinfo.find(':')), url.substr(at));
 }
 
 std::string RedactMessage(absl::string_view message,

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/git_url.h"
 
 namespace ia::automation::git_internal {
 
@@ -63,25 +64,11 @@ class IoDeadline {
   std::thread watchdog_;
 };
 
-// The parts of a Git URL that matter here. `scp` is true for the
-// "user@host:path" form (always SSH).
-struct GitUrl {
-  std::string scheme;  // "https", "http", "ssh", "file"
-  std::string user;
-  std::string password;
-  std::string host;  // without brackets for IPv6
-  int port = 0;      // 0: the scheme's default
-  std::string path;
-  bool scp = false;
-};
-
-// Parses `url`; INVALID_ARGUMENT (naming the URL without its credentials)
-// when it is not one of the forms of GitRemote::url.
-absl::StatusOr<GitUrl> ParseGitUrl(absl::string_view url);
-
-// `url` without a password, and for http(s) without any userinfo: what may
-// be logged, returned in errors and stored as the clone's origin.
-std::string RedactUrl(absl::string_view url);
+// Git URLs are parsed and redacted by common/git_url.h (the one grammar,
+// also used on Apply).
+using ::ia::GitUrl;
+using ::ia::ParseGitUrl;
+using ::ia::RedactUrl;
 
 // Removes, from an error message, the credentials of every URL in it (as
 // RedactUrl does) and every occurrence of the given secrets (those shorter than

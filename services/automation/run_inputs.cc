@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/duration.h"
+#include "common/git_url.h"
 #include "common/objects.h"
 #include "services/automation/template.h"
 
@@ -14,14 +15,6 @@ namespace {
 bool Contains(const google::protobuf::RepeatedPtrField<std::string>& values,
               const std::string& value) {
   return std::find(values.begin(), values.end(), value) != values.end();
-}
-
-bool IsSsh(absl::string_view url) {
-  if (absl::StartsWith(url, "ssh://")) return true;
-  // scp-like user@host:path (no scheme).
-  return url.find("://") == absl::string_view::npos &&
-         url.find('@') != absl::string_view::npos &&
-         url.find(':') != absl::string_view::npos;
 }
 
 }  // namespace
@@ -123,7 +116,9 @@ absl::StatusOr<GitRemote> RemoteFor(const v1::GitRepository& source,
     }
     remote.timeout = *timeout;
   }
-  const bool ssh = IsSsh(remote.url);
+  // A URL that does not parse fails at the fetch with the parser's message.
+  absl::StatusOr<GitUrl> url = ParseGitUrl(remote.url);
+  const bool ssh = url.ok() && url->scheme == "ssh";
   const std::string& name = source.spec().secret_ref().name();
   if (name.empty()) {
     if (ssh) {

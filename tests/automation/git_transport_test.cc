@@ -18,51 +18,8 @@ using ::ia::testing::RunCommand;
 using ::ia::testing::TempDir;
 using ::testing::HasSubstr;
 
-TEST(GitUrlTest, ParsesEveryForm) {
-  auto https = ParseGitUrl("https://user:p%40ss@git.example:8443/org/repo.git");
-  ASSERT_TRUE(https.ok()) << https.status();
-  EXPECT_EQ(https->scheme, "https");
-  EXPECT_EQ(https->user, "user");
-  EXPECT_EQ(https->password, "p@ss");
-  EXPECT_EQ(https->host, "git.example");
-  EXPECT_EQ(https->port, 8443);
-  EXPECT_EQ(https->path, "/org/repo.git");
-
-  auto ssh = ParseGitUrl("ssh://git@[::1]:2222/repo.git");
-  ASSERT_TRUE(ssh.ok()) << ssh.status();
-  EXPECT_EQ(ssh->host, "::1");
-  EXPECT_EQ(ssh->port, 2222);
-  EXPECT_EQ(ssh->user, "git");
-
-  auto scp = ParseGitUrl("git@github.com:org/repo.git");
-  ASSERT_TRUE(scp.ok()) << scp.status();
-  EXPECT_TRUE(scp->scp);
-  EXPECT_EQ(scp->scheme, "ssh");
-  EXPECT_EQ(scp->host, "github.com");
-  EXPECT_EQ(scp->path, "org/repo.git");
-  EXPECT_EQ(scp->port, 0);
-
-  auto file = ParseGitUrl("file:///srv/git/repo.git");
-  ASSERT_TRUE(file.ok()) << file.status();
-  EXPECT_EQ(file->path, "/srv/git/repo.git");
-
-  for (const char* bad : {"", "ftp://host/x", "file://relative",
-                          "https://host:99999/x", "/abs/path", "https:///x"}) {
-    EXPECT_TRUE(absl::IsInvalidArgument(ParseGitUrl(bad).status())) << bad;
-  }
-}
-
-TEST(GitUrlTest, RedactsCredentials) {
-  EXPECT_EQ(RedactUrl("https://user:secret@host/repo.git"),
-            "https://host/repo.git");
-  EXPECT_EQ(RedactUrl("http://token@host:8080/repo.git"),
-            "http://host:8080/repo.git");
-  EXPECT_EQ(RedactUrl("ssh://git:secret@host:22/repo.git"),
-            "ssh://git@host:22/repo.git");
-  EXPECT_EQ(RedactUrl("ssh://git@host/repo.git"), "ssh://git@host/repo.git");
-  EXPECT_EQ(RedactUrl("git@host:org/repo.git"), "git@host:org/repo.git");
-  EXPECT_EQ(RedactUrl("https://host/a@b"), "https://host/a@b");
-
+// ParseGitUrl and RedactUrl: tests/unit/git_url_test.cc.
+TEST(RedactMessageTest, RedactsCredentials) {
   EXPECT_EQ(
       RedactMessage("failed 'https://u:pw1234@h/r.git' and http://x@y/z", {}),
       "failed 'https://h/r.git' and http://y/z");
