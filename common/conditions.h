@@ -8,6 +8,7 @@
 #define COMMON_CONDITIONS_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -56,6 +57,19 @@ void SetReady(Conditions* conditions, absl::string_view reason,
 void SetNotReady(Conditions* conditions, absl::string_view reason,
                  absl::string_view message, bool stalled,
                  int64_t observed_generation, absl::Time now);
+
+// Records in `object`'s status that its current generation and its pending
+// reconcile request (if any) have been handled. For any of the four kinds.
+template <typename T>
+void MarkObserved(T* object) {
+  const auto& annotations = object->metadata().annotations();
+  auto it = annotations.find(std::string(kReconcileRequestedAt));
+  if (it != annotations.end()) {
+    object->mutable_status()->set_last_handled_reconcile_at(it->second);
+  }
+  object->mutable_status()->set_observed_generation(
+      object->metadata().generation());
+}
 
 }  // namespace ia
 

@@ -41,14 +41,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/conditions.h"
 #include "common/objects.h"
 
 namespace ia {
-
-// The annotation `flux reconcile` sets to ask for a reconcile now; handled
-// requests are copied to status.lastHandledReconcileAt.
-inline constexpr absl::string_view kReconcileRequestedAt =
-    "reconcile.fluxcd.io/requestedAt";
 
 template <typename T>
 class ObjectStore {
@@ -101,19 +97,6 @@ class ObjectStore {
   virtual absl::StatusOr<std::optional<T>> Find(
       const std::string& key) const = 0;
 };
-
-// Records in `object`'s status that its current generation and its pending
-// reconcile request (if any) have been handled. For any of the four kinds.
-template <typename T>
-void MarkObserved(T* object) {
-  const auto& annotations = object->metadata().annotations();
-  auto it = annotations.find(std::string(kReconcileRequestedAt));
-  if (it != annotations.end()) {
-    object->mutable_status()->set_last_handled_reconcile_at(it->second);
-  }
-  object->mutable_status()->set_observed_generation(
-      object->metadata().generation());
-}
 
 }  // namespace ia
 

@@ -61,6 +61,11 @@ bool SplitKey(absl::string_view key, std::string* ns, std::string* name);
 // "ImageRepository flux-system/app": how messages name an object.
 std::string DisplayName(absl::string_view kind, const v1::ObjectMeta& meta);
 
+// The annotation `flux reconcile` sets to ask for a reconcile now; handled
+// requests are copied to status.lastHandledReconcileAt.
+inline constexpr absl::string_view kReconcileRequestedAt =
+    "reconcile.fluxcd.io/requestedAt";
+
 // Condition types and status values (kstatus).
 inline constexpr absl::string_view kReady = "Ready";
 inline constexpr absl::string_view kReconciling = "Reconciling";

@@ -18,6 +18,8 @@ runtime="clock log metrics work_queue controller feed store object_store kv_obje
 server="grpc_status health http_server service_host tls_credentials object_rpc feed_stream"
 # Engines: services' pure files (shell globs; missing ones are skipped).
 engines="services/policy/select services/policy/expand services/policy/decide
+  services/reflector/scan_decision services/reflector/tag_sets
+  services/automation/run_failure services/automation/git_types
   services/automation/setters services/automation/setters_* services/automation/safe_files
   services/automation/template services/automation/template_* services/automation/commit_message"
 # What no engine and no model file may include.

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "common/duration.h"
-#include "common/object_store.h"
 #include "common/objects.h"
 #include "common/status_macros.h"
 
