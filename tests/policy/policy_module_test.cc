@@ -123,8 +123,8 @@ class FakeReflector final : public v1::Reflector::Service {
       v1::TagSetEvent event;
       {
         absl::MutexLock lock(&mu_);
-        auto ready = [this] { return !pending_.empty(); };
-        mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(20));
+        mu_.AwaitWithTimeout(absl::Condition(this, &FakeReflector::HasPending),
+                             absl::Milliseconds(20));
         if (pending_.empty()) continue;
         event.set_type(v1::TagSetEvent::UPDATED);
         *event.mutable_tag_set() = std::move(pending_.front());
@@ -136,7 +136,11 @@ class FakeReflector final : public v1::Reflector::Service {
   }
 
  private:
-  absl::Mutex mu_;
+  bool HasPending() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !pending_.empty();
+  }
+
+  mutable absl::Mutex mu_;
   int digest_generation_ ABSL_GUARDED_BY(mu_) = 1;
   bool fail_digests_ ABSL_GUARDED_BY(mu_) = false;
   int digest_lookups_ ABSL_GUARDED_BY(mu_) = 0;
