@@ -13,6 +13,7 @@
 #include "services/reflector/http_transport.h"
 #include "services/reflector/registry_client.h"
 #include "tests/reflector/mock_http_transport.h"
+#include "tests/support/jump_clock.h"
 
 namespace ia::reflector {
 namespace {
@@ -28,36 +29,7 @@ using ::testing::StrictMock;
 constexpr char kTags[] = "https://registry.example/v2/org/app/tags/list?n=1000";
 constexpr char kName[] = "registry.example/org/app";
 
-// A clock that jumps to whatever deadline a waiter asks for and records
-// each wait, so retries and the budget finish at once.
-class JumpClock : public Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void WaitUntil(absl::CondVar* cv, absl::Mutex* mu,
-                 absl::Time deadline) const override {
-    if (deadline == absl::InfiniteFuture()) {
-      cv->Wait(mu);
-      return;
-    }
-    absl::MutexLock lock(&mu_);
-    if (deadline > now_) {
-      waits_.push_back(deadline - now_);
-      now_ = deadline;
-    }
-  }
-  std::vector<absl::Duration> waits() const {
-    absl::MutexLock lock(&mu_);
-    return waits_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  mutable absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
-  mutable std::vector<absl::Duration> waits_;
-};
+using ::ia::testing::JumpClock;
 
 std::string Basic(const std::string& user, const std::string& password) {
   return absl::StrCat("Basic ",

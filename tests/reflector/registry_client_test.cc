@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/fake_registry.h"
 #include "tests/support/harness.h"
+#include "tests/support/jump_clock.h"
 
 namespace ia::reflector {
 namespace {
@@ -25,46 +26,7 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A clock that jumps straight to whatever deadline a waiter asks for and
-// records how long each wait was: retries and the budget finish at once and
-// the test reads exactly how long they would have waited.
-class JumpClock : public Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void WaitUntil(absl::CondVar* cv, absl::Mutex* mu,
-                 absl::Time deadline) const override {
-    if (deadline == absl::InfiniteFuture()) {
-      cv->Wait(mu);
-      return;
-    }
-    absl::MutexLock lock(&mu_);
-    if (deadline > now_) {
-      waits_.push_back(deadline - now_);
-      now_ = deadline;
-    }
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-  std::vector<absl::Duration> waits() const {
-    absl::MutexLock lock(&mu_);
-    return waits_;
-  }
-  absl::Duration waited() const {
-    absl::Duration total;
-    for (absl::Duration d : waits()) total += d;
-    return total;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  mutable absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
-  mutable std::vector<absl::Duration> waits_;
-};
+using ::ia::testing::JumpClock;
 
 std::string Basic(const std::string& user, const std::string& password) {
   return absl::StrCat("Basic ",
