@@ -46,6 +46,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/defaults.h"
 #include "common/image_ref.h"
 
 namespace ia::reflector {
@@ -67,10 +68,10 @@ struct RegistryOptions {
   std::string proxy_url;  // e.g. "http://proxy:3128"; empty = none
   std::string proxy_username;
   std::string proxy_password;
-  absl::Duration timeout = absl::Minutes(1);  // the whole ListTags / Digest
-  int page_size = 1000;                       // ?n= on tags/list
-  int64_t max_tags = 100000;                  // cap on tags per scan
-  int64_t max_reply_bytes = 8 << 20;          // cap on one reply's body
+  absl::Duration timeout = absl::Minutes(1);    // the whole ListTags / Digest
+  int page_size = defaults::kRegistryPageSize;  // ?n= on tags/list
+  int64_t max_tags = defaults::kScanMaxTags;    // cap per scan
+  int64_t max_reply_bytes = defaults::kScanMaxReplyBytes;  // one reply's body
 };
 
 // Counters of one ListTags call, for logs and metrics.
@@ -100,7 +101,7 @@ class RegistryClient {
 struct RegistryClientConfig {
   // Budget per registry host, shared by all repositories: requests per
   // second (a token bucket with a burst of the same size). <= 0: no limit.
-  double requests_per_second = 20;
+  double requests_per_second = defaults::kRegistryRequestsPerSecond;
   // 429/503 retries per request before UNAVAILABLE.
   int max_retries = 5;
   absl::Duration initial_backoff = absl::Milliseconds(500);

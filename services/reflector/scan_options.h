@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "common/defaults.h"
 #include "common/image_ref.h"
 #include "common/secrets.h"
 #include "imageautomation/v1/objects.pb.h"
@@ -17,9 +18,9 @@ namespace v1 = ::imageautomation::v1;
 
 // Service-wide settings (flags) that the objects do not carry.
 struct ScanLimits {
-  int page_size = 1000;
-  int64_t max_tags = 100000;
-  int64_t max_reply_bytes = 8 << 20;
+  int page_size = defaults::kRegistryPageSize;
+  int64_t max_tags = defaults::kScanMaxTags;
+  int64_t max_reply_bytes = defaults::kScanMaxReplyBytes;
 };
 
 // Reads spec.secretRef (`.dockerconfigjson`: the entry for the image's
