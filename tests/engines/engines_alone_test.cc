@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "services/automation/commit_message.h"
 #include "services/automation/setters.h"
+#include "services/policy/decide.h"
 #include "services/policy/select.h"
 
 namespace ia {
@@ -21,6 +22,32 @@ TEST(EnginesAloneTest, SelectionEngine) {
   absl::StatusOr<std::string> tag = policy::SelectTag(spec, tags);
   ASSERT_TRUE(tag.ok()) << tag.status();
   EXPECT_EQ(*tag, "1.2.3");
+}
+
+TEST(EnginesAloneTest, SelectionDecision) {
+  // decide.h reads the services' messages (TagSet, Selection): they link
+  // with protobuf alone too.
+  v1::ImagePolicy policy;
+  policy.mutable_spec()->mutable_policy()->mutable_alphabetical();
+  const absl::StatusOr<policy::CompiledPolicy> compiled =
+      policy::CompiledPolicy::Compile(policy.spec());
+  ASSERT_TRUE(compiled.ok()) << compiled.status();
+  v1::TagSet tag_set;
+  tag_set.set_image("ghcr.io/org/app");
+  tag_set.add_tags()->set_name("a");
+  tag_set.add_tags()->set_name("b");
+  policy::SelectionInputs in;
+  in.policy = &policy;
+  in.compiled = &compiled;
+  in.tag_set = &tag_set;
+  in.synced = true;
+  in.now = absl::FromUnixSeconds(1'700'000'000);
+  absl::StatusOr<policy::SelectionDecision> decision =
+      policy::DecideSelection(in);
+  ASSERT_TRUE(decision.ok()) << decision.status();
+  const auto* selected = std::get_if<policy::Selected>(&*decision);
+  ASSERT_NE(selected, nullptr);
+  EXPECT_EQ(selected->latest.tag(), "b");
 }
 
 TEST(EnginesAloneTest, Setters) {
