@@ -58,17 +58,35 @@ void SetNotReady(Conditions* conditions, absl::string_view reason,
                  absl::string_view message, bool stalled,
                  int64_t observed_generation, absl::Time now);
 
-// Records in `object`'s status that its current generation and its pending
-// reconcile request (if any) have been handled. For any of the four kinds.
+// What a reconcile saw of its object when it read it: the generation and
+// the pending reconcile request. A reconcile takes it at its read and records
+// it at its status write (MarkObserved), so that a spec changed meanwhile is
+// not reported as observed (the object UpdateStatus hands to `mutate` is the
+// one stored at write time, possibly newer).
+struct Observed {
+  int64_t generation = 0;
+  std::string requested_at;  // kReconcileRequestedAt's value; "" when none
+};
+
+// The Observed of `object` as it is now. For any of the four kinds.
 template <typename T>
-void MarkObserved(T* object) {
-  const auto& annotations = object->metadata().annotations();
+Observed ObservedOf(const T& object) {
+  Observed observed{.generation = object.metadata().generation()};
+  const auto& annotations = object.metadata().annotations();
   auto it = annotations.find(std::string(kReconcileRequestedAt));
-  if (it != annotations.end()) {
-    object->mutable_status()->set_last_handled_reconcile_at(it->second);
+  if (it != annotations.end()) observed.requested_at = it->second;
+  return observed;
+}
+
+// Records in `object`'s status that `observed` (its generation, and its
+// reconcile request if any) has been handled. For any of the four kinds.
+template <typename T>
+void MarkObserved(T* object, const Observed& observed) {
+  if (!observed.requested_at.empty()) {
+    object->mutable_status()->set_last_handled_reconcile_at(
+        observed.requested_at);
   }
-  object->mutable_status()->set_observed_generation(
-      object->metadata().generation());
+  object->mutable_status()->set_observed_generation(observed.generation);
 }
 
 }  // namespace ia

@@ -29,7 +29,14 @@ class ObjectController {
   ObjectController(std::unique_ptr<ObjectStore<T>> objects,
                    Controller::Options options, ReconcileFunc reconcile)
       : objects_(std::move(objects)),
-        controller_(std::move(options), std::move(reconcile)) {
+        controller_(
+            std::move(options),
+            [this, reconcile = std::move(reconcile)](
+                const std::string& key) -> absl::StatusOr<ReconcileResult> {
+              absl::StatusOr<ReconcileResult> result = reconcile(key);
+              if (result.ok()) objects_->Reconciled(key);
+              return result;
+            }) {
     objects_->SetChangeListener(
         [this](const std::string& key) { controller_.Enqueue(key); });
   }

@@ -24,12 +24,17 @@
 //    calls `mutate` again. So `mutate` must be a function of the object it
 //    is given (and of values captured before the call), with no side effect.
 //    Writes happen only when the status changed.
-//  - Find answers nullopt for an object that is gone or being deleted.
-//    Clean-up is the reconciler's "object gone" path; an adapter with
-//    finalizers (Kubernetes) removes its finalizer once a reconcile of that
-//    key has returned OK, so deletion never skips the clean-up.
+//  - Find answers nullopt, and List leaves out, an object that is gone or
+//    being deleted. Clean-up is the reconciler's "object gone" path; the
+//    controller calls Reconciled(key) after every reconcile that returned
+//    OK, and an adapter with finalizers (Kubernetes) removes its finalizer
+//    there once the object is being deleted, so deletion never skips the
+//    clean-up.
+//  - A reconcile records the generation it read, not the stored one
+//    (conditions.h: ObservedOf at the read, MarkObserved at the write).
 //
-// Thread-safe: every method may be called from any thread.
+// Thread-safe: every method may be called from any thread, but for
+// SetChangeListener and SetValidator, which are called once, before serving.
 #ifndef COMMON_OBJECT_STORE_H_
 #define COMMON_OBJECT_STORE_H_
 
@@ -41,7 +46,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "common/conditions.h"
 #include "common/objects.h"
 
 namespace ia {
@@ -96,6 +100,11 @@ class ObjectStore {
   // The object under `key`, or nullopt when it does not exist.
   virtual absl::StatusOr<std::optional<T>> Find(
       const std::string& key) const = 0;
+
+  // Called by the controller after a reconcile of `key` returned OK: an
+  // adapter with finalizers releases a deleted object here. Nothing to do
+  // for an adapter that deletes at once.
+  virtual void Reconciled(const std::string& key) {}
 };
 
 }  // namespace ia

@@ -45,6 +45,7 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileAutomation(
   ASSIGN_OR_RETURN(auto found, ports_.automations->Find(key));
   if (!found || found->spec().suspend()) return ReconcileResult{};
   const v1::ImageUpdateAutomation& automation = *found;
+  const Observed observed = ObservedOf(automation);
   ASSIGN_OR_RETURN(absl::Duration interval,
                    ParseDuration(automation.spec().interval()));
 
@@ -78,10 +79,10 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileAutomation(
           ->UpdateStatus(
               key,
               [&](v1::ImageUpdateAutomation* a) {
-                MarkObserved(a);
+                MarkObserved(a, observed);
                 v1::ImageUpdateAutomationStatus* status = a->mutable_status();
                 auto* conditions = status->mutable_conditions();
-                const int64_t generation = a->metadata().generation();
+                const int64_t generation = observed.generation;
                 if (failure.has_value()) {
                   SetNotReady(conditions, failure->reason,
                               error->status.message(), failure->stalled,
@@ -121,7 +122,10 @@ std::optional<RunFailure> AutomationReconciler::Run(
   const auto selections = ports_.selections->List();
   std::variant<RunPlan, RunFailure> planned =
       PlanRun(automation, source, selections, *ports_.secrets);
-  if (source.ok() && source->has_value()) outcome->source_key = source_key;
+  if (source.ok() && source->has_value()) {
+    outcome->source_key = source_key;
+    outcome->source_observed = ObservedOf(**source);
+  }
   if (auto* failure = std::get_if<RunFailure>(&planned)) {
     return std::move(*failure);
   }
@@ -203,9 +207,9 @@ absl::Status AutomationReconciler::RecordSourceFetch(
   const absl::Time now = ports_.clock->Now();
   auto updated =
       ports_.sources->UpdateStatus(source_key, [&](v1::GitRepository* source) {
-        MarkObserved(source);
+        MarkObserved(source, outcome.source_observed);
         auto* conditions = source->mutable_status()->mutable_conditions();
-        const int64_t generation = source->metadata().generation();
+        const int64_t generation = outcome.source_observed.generation;
         if (outcome.fetched) {
           source->mutable_status()->set_observed_revision(
               outcome.source_revision);
@@ -245,22 +249,25 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileSource(
     slots_.erase(key);
     return ReconcileResult{};
   }
-  const bool has_ready = std::any_of(
-      found->status().conditions().begin(), found->status().conditions().end(),
-      [](const v1::Condition& c) { return c.type() == kReady; });
+  const Observed observed = ObservedOf(*found);
   const absl::Time now = ports_.clock->Now();
   RETURN_IF_ERROR(
       ports_.sources
           ->UpdateStatus(key,
                          [&](v1::GitRepository* source) {
-                           MarkObserved(source);
+                           MarkObserved(source, observed);
+                           // Read here, not before: a run may have recorded
+                           // its fetch since (RecordSourceFetch).
+                           const bool has_ready =
+                               FindCondition(source->status().conditions(),
+                                             kReady) != nullptr;
                            if (has_ready && used) return;
                            SetCondition(
                                source->mutable_status()->mutable_conditions(),
                                kReady, kUnknown, "Progressing",
                                used ? "waiting for the first fetch"
                                     : "not used by any ImageUpdateAutomation",
-                               source->metadata().generation(), now);
+                               observed.generation, now);
                          })
           .status());
   return ReconcileResult{};

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "common/conditions.h"
 #include "common/controller.h"
 #include "common/object_store.h"
 #include "common/secrets.h"
@@ -72,7 +73,8 @@ class AutomationReconciler {
 
   // What a run did (also when it failed part-way).
   struct RunOutcome {
-    std::string source_key;  // set once the source was found
+    std::string source_key;    // set once the source was found
+    Observed source_observed;  // the source as the run read it
     std::string source_revision;
     std::string pushed_commit;
     std::string push_branch;

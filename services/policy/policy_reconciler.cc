@@ -42,6 +42,7 @@ absl::StatusOr<ReconcileResult> PolicyReconciler::Reconcile(
   ports_.index->Set(key, repository);
   if (policy.spec().suspend()) return ReconcileResult{};
   const int64_t generation = policy.metadata().generation();
+  const Observed observed = ObservedOf(policy);
   const absl::Time now = ports_.clock->Now();
 
   const absl::StatusOr<CompiledPolicy> compiled =
@@ -63,7 +64,7 @@ absl::StatusOr<ReconcileResult> PolicyReconciler::Reconcile(
     return policies
         .UpdateStatus(key,
                       [&](v1::ImagePolicy* p) {
-                        MarkObserved(p);
+                        MarkObserved(p, observed);
                         SetNotReady(p->mutable_status()->mutable_conditions(),
                                     not_ready.reason, not_ready.message,
                                     not_ready.stalled, generation, now);
@@ -104,7 +105,7 @@ absl::StatusOr<ReconcileResult> PolicyReconciler::Reconcile(
           .UpdateStatus(key,
                         [&](v1::ImagePolicy* p) {
                           RecordSelection(p->mutable_status(), selected.latest);
-                          MarkObserved(p);
+                          MarkObserved(p, observed);
                           SetReady(p->mutable_status()->mutable_conditions(),
                                    reason::kSucceeded, selected.message,
                                    generation, now);

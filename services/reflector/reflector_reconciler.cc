@@ -140,6 +140,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
     return ReconcileResult{};
   }
   const v1::ImageRepository& repository = *found;
+  const Observed observed = ObservedOf(repository);
   if (repository.spec().suspend()) {
     DropPushes(key);
     log::Debug("suspended; not scanning").With("name", key);
@@ -150,7 +151,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
   if (!image.ok()) {
     DropPushes(key);
     RETURN_IF_ERROR(
-        ReportFailure(key, reason::kImageURLInvalid,
+        ReportFailure(key, observed, reason::kImageURLInvalid,
                       absl::StrCat("spec.image: ", image.status().message()),
                       /*stalled=*/true));
     return ReconcileResult{};
@@ -161,7 +162,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
   auto exclusions = Exclusions::Compile(exclusion_list);
   if (!exclusions.ok()) {
     DropPushes(key);
-    RETURN_IF_ERROR(ReportFailure(key, reason::kInvalidExclusionList,
+    RETURN_IF_ERROR(ReportFailure(key, observed, reason::kInvalidExclusionList,
                                   exclusions.status().message(),
                                   /*stalled=*/true, &*image));
     return ReconcileResult{};
@@ -193,10 +194,12 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
     const ImageReference& image, const Exclusions& exclusions,
     const ScanDecision& decision) {
   const ReconcileResult next{.requeue_after = decision.requeue_after};
+  const Observed observed = ObservedOf(repository);
   auto options =
       RegistryOptionsFor(repository, image, *ports_.secrets, options_.limits);
   if (!options.ok()) {
-    RETURN_IF_ERROR(ReportFailure(key, FailureReason(options.status()),
+    RETURN_IF_ERROR(ReportFailure(key, observed,
+                                  FailureReason(options.status()),
                                   options.status().message(),
                                   /*stalled=*/false, &image));
     return next;
@@ -215,7 +218,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
         .With("reason", ScanReasonName(decision.reason))
         .With("requests", stats.requests)
         .With("error", tags.status());
-    RETURN_IF_ERROR(ReportFailure(key, FailureReason(tags.status()),
+    RETURN_IF_ERROR(ReportFailure(key, observed, FailureReason(tags.status()),
                                   tags.status().message(),
                                   /*stalled=*/false, &image));
     return next;
@@ -248,7 +251,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
           ->UpdateStatus(
               key,
               [&](v1::ImageRepository* r) {
-                MarkObserved(r);
+                MarkObserved(r, observed);
                 v1::ImageRepositoryStatus* status = r->mutable_status();
                 status->set_canonical_image_name(image.CanonicalName());
                 SetScanResult(tag_set, status);
@@ -344,13 +347,13 @@ std::optional<absl::Time> ImageRepositoryReconciler::ConfirmAt(
 }
 
 absl::Status ImageRepositoryReconciler::ReportFailure(
-    const std::string& key, absl::string_view reason, absl::string_view message,
-    bool stalled, const ImageReference* image) {
+    const std::string& key, const Observed& observed, absl::string_view reason,
+    absl::string_view message, bool stalled, const ImageReference* image) {
   const absl::Time now = ports_.clock->Now();
   return ports_.repositories
       ->UpdateStatus(key,
                      [&](v1::ImageRepository* r) {
-                       MarkObserved(r);
+                       MarkObserved(r, observed);
                        if (image != nullptr) {
                          r->mutable_status()->set_canonical_image_name(
                              image->CanonicalName());

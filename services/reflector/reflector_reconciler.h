@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/conditions.h"
 #include "common/controller.h"
 #include "common/feed.h"
 #include "common/image_ref.h"
@@ -101,7 +102,8 @@ class ImageRepositoryReconciler {
   // Ready=False (and Stalled=True when `stalled`) with `reason` and
   // `message`; the last good tag set and lastScanResult stay.
   // canonicalImageName is set when `image` is known.
-  absl::Status ReportFailure(const std::string& key, absl::string_view reason,
+  absl::Status ReportFailure(const std::string& key, const Observed& observed,
+                             absl::string_view reason,
                              absl::string_view message, bool stalled,
                              const ImageReference* image = nullptr);
   // The stored set of `key`; nullopt when none (or unparsable: logged, and

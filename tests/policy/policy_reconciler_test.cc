@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "services/policy/select.h"
 #include "tests/policy/mock_reflector_stub.h"
+#include "tests/support/conflicting_object_store.h"
 #include "tests/support/objects.h"
 
 namespace ia::policy {
@@ -155,6 +156,39 @@ TEST_F(PolicyReconcilerTest, SelectsPublishesAndWritesStatus) {
 
 // The no-downgrade rule end to end: kept while the previous tag is there
 // and the spec is the same; stepped down once it is gone.
+// The port's contract (common/object_store.h): the spec changes while the
+// reconcile runs, and every status mutate runs twice, as with Kubernetes
+// after a resourceVersion conflict. The status records the generation the
+// reconcile read, and the same selection as without the conflict.
+TEST_F(PolicyReconcilerTest, KeepsThePortsContractUnderConflicts) {
+  ia::testing::ConflictingObjectStore<v1::ImagePolicy> conflicting(
+      policies_.get());
+  PolicyReconciler reconciler(PolicyReconciler::Ports{.policies = &conflicting,
+                                                      .tag_sets = &tag_sets_,
+                                                      .reflector = &reflector_,
+                                                      .selections = book_.get(),
+                                                      .index = &index_,
+                                                      .clock = &clock_});
+  Apply(">=1.0.0");
+  SetTags({{"1.0.0", absl::Hours(2)}, {"1.2.3", absl::Hours(2)}});
+  conflicting.BeforeNextStatusWrite([&] { Apply(">=1.0.0 <2.0.0"); });
+  ASSERT_TRUE(reconciler.Reconcile(kKey).ok());
+  EXPECT_GT(conflicting.mutate_calls(), 0);
+  v1::ImagePolicy stored = Stored();
+  EXPECT_EQ(stored.metadata().generation(), 2);
+  EXPECT_EQ(stored.status().observed_generation(), 1)
+      << "generation 2 was never reconciled";
+  ASSERT_NE(Ready(stored), nullptr);
+  EXPECT_EQ(Ready(stored)->observed_generation(), 1);
+  EXPECT_EQ(stored.status().latest_ref().tag(), "1.2.3");
+  EXPECT_FALSE(stored.status().has_observed_previous_ref());
+
+  ASSERT_TRUE(reconciler.Reconcile(kKey).ok());
+  stored = Stored();
+  EXPECT_EQ(stored.status().observed_generation(), 2);
+  EXPECT_EQ(Ready(stored)->observed_generation(), 2);
+}
+
 TEST_F(PolicyReconcilerTest, NoDowngrade) {
   Apply(">=1.0.0", [](v1::ImagePolicySpec* spec) { spec->set_min_age("1h"); });
   SetTags({{"1.2.3", absl::Hours(2)}, {"1.3.0", absl::Hours(2)}});

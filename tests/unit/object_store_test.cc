@@ -1,3 +1,4 @@
+#include "common/conditions.h"
 #include "common/kv_object_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -146,7 +147,7 @@ TEST_F(ObjectStoreTest, ReconcileRequestIsRecordedAndSurvivesApply) {
   ASSERT_TRUE(applied.ok());
   EXPECT_EQ(applied->action, "unchanged");
 
-  MarkObserved(&got);
+  MarkObserved(&got, ObservedOf(got));
   EXPECT_EQ(got.status().last_handled_reconcile_at(), *requested);
   EXPECT_EQ(got.status().observed_generation(), 1);
 }
