@@ -109,8 +109,22 @@ absl::StatusOr<SelectionDecision> DecideSelection(const SelectionInputs& in) {
   std::string note;
   if (!previous.tag().empty() && previous.tag() != tag &&
       previous.name() == tag_set->image()) {
-    const bool spec_changed = in.published == nullptr ||
-                              in.published->policy_generation() != generation;
+    // The spec changed since the previous selection unless it was made at
+    // this generation, or a reconcile at this generation already kept it
+    // (Ready=True for it): an edit that left the selection alone (a new
+    // interval, an added minAge) does not switch the rule off.
+    const v1::Condition* ready =
+        FindCondition(policy.status().conditions(), kReady);
+    const bool confirmed_at_generation =
+        in.published != nullptr &&
+        policy.status().observed_generation() == generation &&
+        ready != nullptr && ready->status() == kTrue &&
+        policy.status().latest_ref().name() == previous.name() &&
+        policy.status().latest_ref().tag() == previous.tag();
+    const bool spec_changed =
+        in.published == nullptr ||
+        (in.published->policy_generation() != generation &&
+         !confirmed_at_generation);
     const bool still_there =
         std::find(tags.begin(), tags.end(), previous.tag()) != tags.end();
     absl::StatusOr<std::string> higher = compiled.Select({previous.tag(), tag});

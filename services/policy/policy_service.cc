@@ -163,6 +163,9 @@ class PolicyModule final : public ServiceModule {
     publisher_.Stop();
     policies_.Stop();
   }
+  // The workers and the watchers call members declared after them: they
+  // stop before those go. Stop() is idempotent.
+  ~PolicyModule() override { Stop(); }
 
  private:
   const Peers peers_;

@@ -242,6 +242,44 @@ std::vector<Case> Cases() {
                 .requeue_after = absl::Minutes(50),
                 .tag = "1.2.3",
                 .downgrade = DowngradeRule::kSteppedDownSpecChanged}},
+      {.name = "no downgrade: a spec edit that kept the selection keeps the "
+               "rule",
+       .edit =
+           [](v1::ImagePolicy* p) {
+             p->mutable_spec()->set_min_age("1h");
+             // Generation 2 was reconciled and kept 1.3.0 (published at 1:
+             // an unchanged selection is not published again).
+             SetStatus(p, Ref("1.3.0"));
+             SetCondition(p->mutable_status()->mutable_conditions(), kReady,
+                          kTrue, "Succeeded", "...", 2, absl::UnixEpoch());
+           },
+       .tags = std::vector<TestTag>{{"1.2.3", absl::Hours(2)},
+                                    {"1.3.0", absl::Minutes(10)}},
+       .published = Ref("1.3.0"),
+       .published_generation = 1,
+       .want = {.message = resolved + "1.3.0; kept 1.3.0 over lower 1.2.3",
+                .requeue_after = absl::Minutes(50),
+                .tag = "1.3.0",
+                .downgrade = DowngradeRule::kKeptPrevious}},
+      {.name = "no downgrade: a spec edit whose reconcile failed is a change",
+       .edit =
+           [](v1::ImagePolicy* p) {
+             p->mutable_spec()->set_min_age("1h");
+             SetStatus(p, Ref("1.3.0"));
+             SetCondition(p->mutable_status()->mutable_conditions(), kReady,
+                          kFalse, "Failure", "...", 2, absl::UnixEpoch());
+           },
+       .tags = std::vector<TestTag>{{"1.2.3", absl::Hours(2)},
+                                    {"1.3.0", absl::Minutes(10)}},
+       .published = Ref("1.3.0"),
+       .published_generation = 1,
+       .want = {.message = resolved +
+                           "1.2.3 (previously registry.example/app:1.3.0); "
+                           "stepped down from 1.3.0: the spec changed; 1.3.0 "
+                           "held back by minAge 1h until 2023-11-14T23:03:20Z",
+                .requeue_after = absl::Minutes(50),
+                .tag = "1.2.3",
+                .downgrade = DowngradeRule::kSteppedDownSpecChanged}},
       {.name = "no downgrade: nothing published counts as a spec change",
        .edit =
            [](v1::ImagePolicy* p) {
