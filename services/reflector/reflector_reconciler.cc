@@ -156,10 +156,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
                       /*stalled=*/true));
     return ReconcileResult{};
   }
-  const std::vector<std::string> exclusion_list(
-      repository.spec().exclusion_list().begin(),
-      repository.spec().exclusion_list().end());
-  auto exclusions = Exclusions::Compile(exclusion_list);
+  auto exclusions = Exclusions::Of(repository);
   if (!exclusions.ok()) {
     DropPushes(key);
     RETURN_IF_ERROR(ReportFailure(key, observed, reason::kInvalidExclusionList,

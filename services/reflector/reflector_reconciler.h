@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/conditions.h"
 #include "common/controller.h"
+#include "common/defaults.h"
 #include "common/feed.h"
 #include "common/image_ref.h"
 #include "common/object_store.h"
@@ -56,7 +57,7 @@ struct ReconcilerPorts {
 struct ReconcilerOptions {
   ScanLimits limits;
   // A push notification's confirming scan comes this long after it.
-  absl::Duration confirm_scan_delay = absl::Seconds(5);
+  absl::Duration confirm_scan_delay = defaults::kPushConfirmScanDelay;
   // Draws DecideScan's jitter, in [0, 1); uniformly at random when null.
   std::function<double()> jitter;
 };

@@ -36,6 +36,13 @@ absl::StatusOr<Exclusions> Exclusions::Compile(
   return exclusions;
 }
 
+absl::StatusOr<Exclusions> Exclusions::Of(
+    const v1::ImageRepository& repository) {
+  return Compile(
+      std::vector<std::string>(repository.spec().exclusion_list().begin(),
+                               repository.spec().exclusion_list().end()));
+}
+
 bool Exclusions::Excludes(const std::string& tag) const {
   for (const auto& re : patterns_) {
     if (RE2::PartialMatch(tag, *re)) return true;

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "imageautomation/v1/objects.pb.h"
 #include "imageautomation/v1/reflector.pb.h"
 #include "re2/re2.h"
 
@@ -23,6 +24,8 @@ class Exclusions {
   // INVALID_ARGUMENT naming `spec.exclusionList[i]` for a bad pattern.
   static absl::StatusOr<Exclusions> Compile(
       const std::vector<std::string>& patterns);
+  // Compile of `repository`'s spec.exclusionList.
+  static absl::StatusOr<Exclusions> Of(const v1::ImageRepository& repository);
   // True when any pattern matches anywhere in `tag` (unanchored, as Flux).
   bool Excludes(const std::string& tag) const;
 
