@@ -34,6 +34,9 @@ struct ReflectorOptions {
   // A push notification adds its tag at once and asks for a confirming
   // scan this long after.
   absl::Duration confirm_scan_delay = defaults::kPushConfirmScanDelay;
+  // How long (real time) the webhook waits for a generic post's pushes to
+  // be applied before answering them as pending.
+  absl::Duration push_answer_wait = defaults::kPushAnswerWait;
 };
 
 // Makes the module RunService() hosts. Objects already in the store are
