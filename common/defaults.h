@@ -1,7 +1,7 @@
 // The defaults that more than one place needs, in one place: the services'
 // addresses (the brief's interface contract; imagectl and the example
-// clients dial the same ones), and the reflector's registry manners, which
-// both its flags and its option structs default to.
+// clients dial the same ones), and the reflector's registry manners and
+// push timings, which both its flags and its option structs default to.
 //
 // Constants only; thread-safe.
 #ifndef COMMON_DEFAULTS_H_
@@ -30,6 +30,14 @@ inline constexpr int kRegistryPageSize = 1000;
 inline constexpr double kRegistryRequestsPerSecond = 20;
 inline constexpr int64_t kScanMaxTags = 100000;
 inline constexpr int64_t kScanMaxReplyBytes = int64_t{8} << 20;
+
+// Reflector push notifications: a push's confirming scan comes this long
+// after it (a registry's listing may lag the push), and the webhook waits at
+// most this long (real time) for a generic post's pushes to reach the tag
+// set before answering them as pending (Docker distribution gives up on a
+// notification after 1 s by default).
+inline constexpr absl::Duration kPushConfirmScanDelay = absl::Seconds(5);
+inline constexpr absl::Duration kPushAnswerWait = absl::Milliseconds(500);
 
 }  // namespace ia::defaults
 

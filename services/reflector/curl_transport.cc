@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "common/files.h"
 #include "common/metrics.h"
 #include "services/reflector/registry_headers.h"
 
@@ -44,10 +44,6 @@ struct CurlSlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 using CurlHeaders = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
-struct FileCloser {
-  void operator()(std::FILE* file) const { std::fclose(file); }
-};
 
 // One count per HTTP request to a registry or its token service (retries
 // included), registered at start so that /metrics shows it at once.
@@ -346,14 +342,9 @@ class CurlTransport final : public HttpTransport {
       if (curl != nullptr &&
           curl_easy_getinfo(curl.get(), CURLINFO_CAINFO, &path) == CURLE_OK &&
           path != nullptr) {
-        std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path, "rb"));
-        if (file != nullptr) {
-          char buffer[65536];
-          size_t n;
-          while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
-            system_ca_.append(buffer, n);
-          }
-        }
+        // When it cannot be read, only ca_pem is trusted.
+        absl::StatusOr<std::string> bundle = ReadFileToString(path);
+        if (bundle.ok()) system_ca_ = *std::move(bundle);
       }
     }
     return system_ca_;

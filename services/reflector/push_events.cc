@@ -152,10 +152,7 @@ PushMatch MatchPush(const v1::ImageRepository& repository,
       push.host != image->RegistryHost()) {
     return PushMatch::kScanOnly;
   }
-  const std::vector<std::string> exclusion_list(
-      repository.spec().exclusion_list().begin(),
-      repository.spec().exclusion_list().end());
-  auto exclusions = Exclusions::Compile(exclusion_list);
+  auto exclusions = Exclusions::Of(repository);
   if (!exclusions.ok() || exclusions->Excludes(push.tag)) {
     return PushMatch::kExcluded;
   }

@@ -1,9 +1,10 @@
 // PushInbox: push notifications on their way from the webhook to the
 // reconciler. The webhook records what a push means for a repository and
-// queues its key; the reconciler, the only writer of tag sets and status,
-// takes the repository's pending pushes on its next reconcile, applies them
-// and completes each push's ticket with the outcome, which the webhook may
-// wait for to answer the sender.
+// queues its key on the push lane; the reconciler, the only writer of tag
+// sets and status, takes the repository's pending pushes
+// (ReconcilePushes, or the next Reconcile, whichever comes first), applies
+// them and completes each push's ticket with the outcome, which the webhook
+// may wait for to answer the sender.
 //
 // Thread-safe.
 #ifndef SERVICES_REFLECTOR_PUSH_INBOX_H_

@@ -46,7 +46,7 @@ HttpResponse PushWebhook::Handle(const HttpRequest& request) {
         500, {{"error", std::string(repositories.status().message())}});
   }
 
-  // Record every match first, then wait for the reconciler.
+  // Record every match first, then wait for the push lane.
   struct Added {
     std::string entry;  // "namespace/name:tag"
     std::shared_ptr<PushTicket> ticket;
@@ -77,13 +77,14 @@ HttpResponse PushWebhook::Handle(const HttpRequest& request) {
   }
 
   nlohmann::json updated = nlohmann::json::array();
-  const absl::Time deadline = absl::Now() + options_.wait;
+  nlohmann::json pending = nlohmann::json::array();
+  // A registry ignores the answer: it gets it at once.
+  const absl::Time deadline =
+      envelope ? absl::InfinitePast() : absl::Now() + options_.wait;
   for (const Added& push : added) {
     auto outcome = push.ticket->Wait(deadline - absl::Now());
     if (!outcome.has_value()) {
-      log::Debug("push not applied yet; answered as updated")
-          .With("push", push.entry);
-      updated.push_back(push.entry);
+      pending.push_back(push.entry);
       continue;
     }
     if (!outcome->ok()) {
@@ -97,6 +98,7 @@ HttpResponse PushWebhook::Handle(const HttpRequest& request) {
                    : log::Info("registry events"))
       .With("pushes", static_cast<int64_t>(pushes->size()))
       .With("updated", updated.dump())
+      .With("pending", pending.dump())
       .With("unmatched", unmatched.dump());
   // A distribution registry sends every repository's pushes and retries a
   // non-2xx answer forever, stalling its queue: its envelope is always
@@ -106,7 +108,9 @@ HttpResponse PushWebhook::Handle(const HttpRequest& request) {
     return JsonResponse(404, {{"error", "no ImageRepository matches"},
                               {"unmatched", unmatched}});
   }
-  return JsonResponse(202, {{"updated", updated}, {"unmatched", unmatched}});
+  return JsonResponse(
+      202,
+      {{"updated", updated}, {"pending", pending}, {"unmatched", unmatched}});
 }
 
 }  // namespace ia::reflector

@@ -1,5 +1,6 @@
 #include "services/reflector/reflector_reconciler.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -129,10 +130,11 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
   ASSIGN_OR_RETURN(auto found, ports_.repositories->Find(key));
   if (!found) {
     // Deleted: its tag set goes with it.
+    absl::MutexLock lock(&WriteLock(key));
     DropPushes(key);
     {
-      absl::MutexLock lock(&confirm_mu_);
-      confirm_at_.erase(key);
+      absl::MutexLock confirm_lock(&confirm_mu_);
+      unconfirmed_.erase(key);
     }
     RETURN_IF_ERROR(ports_.tag_sets->Delete(key));
     ports_.tag_set_feed->Remove(key);
@@ -156,10 +158,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
                       /*stalled=*/true));
     return ReconcileResult{};
   }
-  const std::vector<std::string> exclusion_list(
-      repository.spec().exclusion_list().begin(),
-      repository.spec().exclusion_list().end());
-  auto exclusions = Exclusions::Compile(exclusion_list);
+  auto exclusions = Exclusions::Of(repository);
   if (!exclusions.ok()) {
     DropPushes(key);
     RETURN_IF_ERROR(ReportFailure(key, observed, reason::kInvalidExclusionList,
@@ -168,7 +167,10 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
     return ReconcileResult{};
   }
 
-  RETURN_IF_ERROR(ApplyPushes(key, repository, *image, *exclusions));
+  {
+    absl::MutexLock lock(&WriteLock(key));
+    RETURN_IF_ERROR(ApplyPushesLocked(key, repository, *image, *exclusions));
+  }
 
   StoredScanState state{.confirm_at = ConfirmAt(key)};
   {
@@ -176,17 +178,47 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
     state.tag_set_stored = stored.ok() && stored->has_value();
   }
   const double jitter = options_.jitter ? options_.jitter() : UniformJitter();
+  const absl::Time now = ports_.clock->Now();
   ASSIGN_OR_RETURN(ScanDecision decision,
-                   DecideScan(repository, state, ports_.clock->Now(), jitter));
+                   DecideScan(repository, state, now, jitter));
   if (!decision.scan) {
     return ReconcileResult{.requeue_after = decision.requeue_after};
   }
-  {
-    // This scan confirms every push applied so far.
-    absl::MutexLock lock(&confirm_mu_);
-    confirm_at_.erase(key);
+  // This scan confirms the pushes that are due; the registry's listing may
+  // not show a later one yet, so it stays pending and its tag is kept.
+  ConfirmDue(key, now);
+  ASSIGN_OR_RETURN(ReconcileResult result,
+                   Scan(key, repository, *image, *exclusions, decision));
+  // A confirmation due before the next scan brings that scan forward.
+  if (std::optional<absl::Duration> until = UntilConfirm(
+          key, ports_.clock->Now(), /*at_least=*/absl::Milliseconds(1));
+      until.has_value() && *until < result.requeue_after) {
+    result.requeue_after = *until;
   }
-  return Scan(key, repository, *image, *exclusions, decision);
+  return result;
+}
+
+absl::StatusOr<std::optional<absl::Duration>>
+ImageRepositoryReconciler::ReconcilePushes(const std::string& key) {
+  {
+    absl::MutexLock lock(&WriteLock(key));
+    // Read under the lock: a repository deleted meanwhile gets no set.
+    ASSIGN_OR_RETURN(auto found, ports_.repositories->Find(key));
+    if (!found || found->spec().suspend()) {
+      DropPushes(key);
+      return std::optional<absl::Duration>();
+    }
+    auto image = ParseImageReference(found->spec().image());
+    auto exclusions = Exclusions::Of(*found);
+    if (!image.ok() || !exclusions.ok()) {
+      // Reconcile reports it.
+      DropPushes(key);
+      return std::optional<absl::Duration>();
+    }
+    RETURN_IF_ERROR(ApplyPushesLocked(key, *found, *image, *exclusions));
+  }
+  return UntilConfirm(key, ports_.clock->Now(),
+                      /*at_least=*/absl::ZeroDuration());
 }
 
 absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
@@ -225,10 +257,19 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
   }
   const size_t scanned = tags->size();
 
+  // Merged into the set stored now, not when the scan started: pushes
+  // applied meanwhile are in it. Their tags, and those of pushes not yet
+  // confirmed, are kept even if the listing does not show them yet.
+  absl::MutexLock lock(&WriteLock(key));
   ASSIGN_OR_RETURN(std::optional<v1::TagSet> previous, LoadTagSet(key));
+  absl::Time keep_since = scan_start;
+  if (std::optional<absl::Time> earliest = EarliestUnconfirmed(key);
+      earliest.has_value() && *earliest < keep_since) {
+    keep_since = *earliest;
+  }
   v1::TagSet tag_set =
       MergeScan(previous ? &*previous : nullptr, *std::move(tags), exclusions,
-                scan_start, scan_end);
+                keep_since, scan_end);
   FillIdentity(repository, image, &tag_set);
   tag_set.mutable_scan_time()->CopyFrom(ToProtoTime(scan_end));
   const bool changed = !previous.has_value() ||
@@ -268,38 +309,42 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
   return next;
 }
 
-absl::Status ImageRepositoryReconciler::ApplyPushes(
+absl::Status ImageRepositoryReconciler::ApplyPushesLocked(
     const std::string& key, const v1::ImageRepository& repository,
     const ImageReference& image, const Exclusions& exclusions) {
   std::vector<PendingPush> pushes = ports_.pushes->Take(key);
   if (pushes.empty()) return absl::OkStatus();
 
-  const absl::Time now = ports_.clock->Now();
   std::vector<PushOutcome> outcomes(pushes.size(), PushOutcome::kKnown);
+  std::vector<bool> excluded(pushes.size(), false);
   std::optional<v1::TagSet> tag_set;
+  absl::Status written;
   bool added = false;
-  for (size_t i = 0; i < pushes.size(); ++i) {
+  for (size_t i = 0; i < pushes.size() && written.ok(); ++i) {
     if (pushes[i].tag.empty()) {
       outcomes[i] = PushOutcome::kScanOnly;
       continue;
     }
-    if (exclusions.Excludes(pushes[i].tag)) continue;  // the spec changed
+    if (exclusions.Excludes(pushes[i].tag)) {  // the spec changed
+      excluded[i] = true;
+      continue;
+    }
     if (!tag_set.has_value()) {
       auto stored = LoadTagSet(key);
       if (!stored.ok()) {
-        for (PendingPush& push : pushes) push.ticket->Complete(stored.status());
-        return stored.status();
+        written = stored.status();
+        break;
       }
       tag_set = stored->has_value() ? **std::move(stored) : v1::TagSet();
       FillIdentity(repository, image, &*tag_set);
     }
-    if (AddTag(&*tag_set, pushes[i].tag, now)) {
+    // First seen when the push was received, not when it is applied.
+    if (AddTag(&*tag_set, pushes[i].tag, pushes[i].received_at)) {
       outcomes[i] = PushOutcome::kAdded;
       added = true;
     }
   }
-  absl::Status written;
-  if (added) {
+  if (added && written.ok()) {
     SetRevision(&*tag_set);
     written = StoreTagSet(key, *tag_set);
     if (written.ok()) {
@@ -312,22 +357,16 @@ absl::Status ImageRepositoryReconciler::ApplyPushes(
               .status();
     }
   }
-  // A new tag or another host's push asks for a confirming scan; the
-  // earliest asked for is kept.
-  std::optional<absl::Time> confirm_at;
+  // A new tag or another host's push asks for a confirming scan; so does
+  // any push not excluded when the set could not be written (a scan finds
+  // what it lacks).
   for (size_t i = 0; i < pushes.size(); ++i) {
-    if (outcomes[i] != PushOutcome::kKnown) {
-      const absl::Time at = pushes[i].received_at + options_.confirm_scan_delay;
-      if (!confirm_at.has_value() || at < *confirm_at) confirm_at = at;
+    if (outcomes[i] != PushOutcome::kKnown || (!written.ok() && !excluded[i])) {
+      AddUnconfirmed(key, pushes[i].received_at);
     }
     pushes[i].ticket->Complete(written.ok()
                                    ? absl::StatusOr<PushOutcome>(outcomes[i])
                                    : absl::StatusOr<PushOutcome>(written));
-  }
-  if (confirm_at.has_value()) {
-    absl::MutexLock lock(&confirm_mu_);
-    auto [it, inserted] = confirm_at_.emplace(key, *confirm_at);
-    if (!inserted && *confirm_at < it->second) it->second = *confirm_at;
   }
   return written;
 }
@@ -338,12 +377,49 @@ void ImageRepositoryReconciler::DropPushes(const std::string& key) {
   }
 }
 
-std::optional<absl::Time> ImageRepositoryReconciler::ConfirmAt(
+absl::Mutex& ImageRepositoryReconciler::WriteLock(const std::string& key) {
+  absl::MutexLock lock(&write_locks_mu_);
+  return write_locks_[key];
+}
+
+void ImageRepositoryReconciler::AddUnconfirmed(const std::string& key,
+                                               absl::Time received_at) {
+  absl::MutexLock lock(&confirm_mu_);
+  unconfirmed_[key].insert(received_at);
+}
+
+void ImageRepositoryReconciler::ConfirmDue(const std::string& key,
+                                           absl::Time now) {
+  absl::MutexLock lock(&confirm_mu_);
+  auto it = unconfirmed_.find(key);
+  if (it == unconfirmed_.end()) return;
+  std::set<absl::Time>& pushed = it->second;
+  // Due: received_at + delay <= now.
+  pushed.erase(pushed.begin(),
+               pushed.upper_bound(now - options_.confirm_scan_delay));
+  if (pushed.empty()) unconfirmed_.erase(it);
+}
+
+std::optional<absl::Time> ImageRepositoryReconciler::EarliestUnconfirmed(
     const std::string& key) {
   absl::MutexLock lock(&confirm_mu_);
-  auto it = confirm_at_.find(key);
-  if (it == confirm_at_.end()) return std::nullopt;
-  return it->second;
+  auto it = unconfirmed_.find(key);
+  if (it == unconfirmed_.end() || it->second.empty()) return std::nullopt;
+  return *it->second.begin();
+}
+
+std::optional<absl::Time> ImageRepositoryReconciler::ConfirmAt(
+    const std::string& key) {
+  std::optional<absl::Time> earliest = EarliestUnconfirmed(key);
+  if (!earliest.has_value()) return std::nullopt;
+  return *earliest + options_.confirm_scan_delay;
+}
+
+std::optional<absl::Duration> ImageRepositoryReconciler::UntilConfirm(
+    const std::string& key, absl::Time now, absl::Duration at_least) {
+  std::optional<absl::Time> at = ConfirmAt(key);
+  if (!at.has_value()) return std::nullopt;
+  return std::max(*at - now, at_least);
 }
 
 absl::Status ImageRepositoryReconciler::ReportFailure(

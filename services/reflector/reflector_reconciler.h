@@ -3,21 +3,29 @@
 // tag set and the pending push notifications, asks DecideScan
 // (scan_decision.h) whether to scan, scans through the RegistryClient when
 // it says so, and writes: the tag set (stored and published to the
-// WatchTagSets feed) and status. It is the only writer of both.
+// WatchTagSets feed) and status. ReconcilePushes(key) only applies pending
+// push notifications, so that a push never waits for a scan. The
+// reconciler is the only writer of both.
 //
 // Built from ports only (the object store, the tag-set store and feed, the
 // registry client, the secrets reader, the clock and the push inbox), so a
 // test builds one with an in-memory store, a fake clock and a registry that
 // answers from memory.
 //
-// Thread-safe, with one rule the Controller's work queue keeps: Reconcile
-// of one key never runs twice at once (different keys may).
+// Thread-safe. Reconcile of one key never runs twice at once (the
+// Controller's work queue keeps that rule), and neither does
+// ReconcilePushes (its own queue); the two may run at once for one key.
+// They meet only at the read-modify-write of the key's tag set (and the
+// status written with it), which holds the key's write lock: a push's
+// store read and write, or a scan's re-read, merge and write, never the
+// registry I/O.
 #ifndef SERVICES_REFLECTOR_REFLECTOR_RECONCILER_H_
 #define SERVICES_REFLECTOR_REFLECTOR_RECONCILER_H_
 
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -26,6 +34,7 @@
 #include "common/clock.h"
 #include "common/conditions.h"
 #include "common/controller.h"
+#include "common/defaults.h"
 #include "common/feed.h"
 #include "common/image_ref.h"
 #include "common/object_store.h"
@@ -56,7 +65,7 @@ struct ReconcilerPorts {
 struct ReconcilerOptions {
   ScanLimits limits;
   // A push notification's confirming scan comes this long after it.
-  absl::Duration confirm_scan_delay = absl::Seconds(5);
+  absl::Duration confirm_scan_delay = defaults::kPushConfirmScanDelay;
   // Draws DecideScan's jitter, in [0, 1); uniformly at random when null.
   std::function<double()> jitter;
 };
@@ -70,15 +79,30 @@ class ImageRepositoryReconciler {
   //  - suspended: nothing;
   //  - spec.image or spec.exclusionList invalid: Ready=False and
   //    Stalled=True (ImageURLInvalid, InvalidExclusionList), no requeue;
-  //  - pending pushes: adds their tags to the set, stores and publishes it,
-  //    updates lastScanResult, completes their tickets and schedules a
-  //    confirming scan;
+  //  - pending pushes: adds their tags to the set (first seen when each
+  //    push was received), stores and publishes it, updates
+  //    lastScanResult, completes their tickets and schedules a confirming
+  //    scan;
   //  - then scans if DecideScan says so: Ready=True "successful scan: found
   //    N tags" or Ready=False (AuthenticationFailed, ReadOperationFailed)
   //    keeping the last good tag set, and requeues as the decision says.
+  //    The scan confirms the pushes whose confirmation is due when it
+  //    starts; the tags of the others are kept by its merge (MergeScan's
+  //    keep_since) even if the listing does not show them yet, and the
+  //    requeue comes no later than the earliest of them is due.
   // An error when the store cannot be read or written (the controller
   // retries with backoff); registry failures are status, not errors.
   absl::StatusOr<ReconcileResult> Reconcile(const std::string& key);
+
+  // Applies `key`'s pending push notifications as Reconcile does, without
+  // scanning, and completes their tickets; a repository deleted, suspended
+  // or invalid drops them (kKnown). Returns how long until the earliest
+  // pending push confirmation is due (zero: now), when the caller queues
+  // the key for Reconcile; nullopt when none is pending. An error when the
+  // store cannot be read or written (the tickets carry it too; pushes not
+  // yet taken stay pending).
+  absl::StatusOr<std::optional<absl::Duration>> ReconcilePushes(
+      const std::string& key);
 
   // Publishes every stored tag set to the feed, so that subscribers get
   // them before any scan. Call once, before the controller starts. A set
@@ -86,14 +110,19 @@ class ImageRepositoryReconciler {
   void PublishStored();
 
  private:
-  // Applies `key`'s pending pushes (see Reconcile).
-  absl::Status ApplyPushes(const std::string& key,
-                           const v1::ImageRepository& repository,
-                           const ImageReference& image,
-                           const Exclusions& exclusions);
+  // The lock serialising the writes of `key`'s tag set (see the file
+  // comment). One per key ever seen; never freed (a mutex per repository).
+  absl::Mutex& WriteLock(const std::string& key);
+  // Applies `key`'s pending pushes (see Reconcile) to `repository`. The
+  // caller holds WriteLock(key).
+  absl::Status ApplyPushesLocked(const std::string& key,
+                                 const v1::ImageRepository& repository,
+                                 const ImageReference& image,
+                                 const Exclusions& exclusions);
   // Completes every pending push of `key` as kKnown (it no longer applies).
   void DropPushes(const std::string& key);
-  // Scans and records the result; see Reconcile.
+  // Scans and records the result; see Reconcile. Takes WriteLock(key)
+  // after the registry answered.
   absl::StatusOr<ReconcileResult> Scan(const std::string& key,
                                        const v1::ImageRepository& repository,
                                        const ImageReference& image,
@@ -112,13 +141,30 @@ class ImageRepositoryReconciler {
   // Stores and publishes `tag_set` under `key`.
   absl::Status StoreTagSet(const std::string& key, const v1::TagSet& tag_set);
 
+  // Push confirmations: each push that added a tag (or asked for a scan)
+  // stays unconfirmed until a scan starts at or after its received time
+  // plus options_.confirm_scan_delay.
+  void AddUnconfirmed(const std::string& key, absl::Time received_at);
+  // Confirms the pushes of `key` that are due at `now`; later ones stay.
+  void ConfirmDue(const std::string& key, absl::Time now);
+  // When the earliest pending confirmation of `key` is due; nullopt: none.
   std::optional<absl::Time> ConfirmAt(const std::string& key);
+  // The received time of the earliest unconfirmed push of `key`.
+  std::optional<absl::Time> EarliestUnconfirmed(const std::string& key);
+  // How long from `now` until ConfirmAt(key), at least `at_least`.
+  std::optional<absl::Duration> UntilConfirm(const std::string& key,
+                                             absl::Time now,
+                                             absl::Duration at_least);
 
   const ReconcilerPorts ports_;
   const ReconcilerOptions options_;
+  absl::Mutex write_locks_mu_;
+  std::map<std::string, absl::Mutex> write_locks_
+      ABSL_GUARDED_BY(write_locks_mu_);
   absl::Mutex confirm_mu_;
-  // When each repository's pending push confirmation is due.
-  std::map<std::string, absl::Time> confirm_at_ ABSL_GUARDED_BY(confirm_mu_);
+  // The received times of each repository's unconfirmed pushes.
+  std::map<std::string, std::set<absl::Time>> unconfirmed_
+      ABSL_GUARDED_BY(confirm_mu_);
 };
 
 }  // namespace ia::reflector

@@ -1,8 +1,13 @@
 // The reflector module: wires the ports together (the store's objects and
 // tag sets, the feed, the registry client, secrets, clock, push inbox) into
-// the reconciler, the gRPC service and the push webhook. No work here.
+// the reconciler, its two lanes (the objects' controller, which scans, and
+// the push lane, which only applies pushes), the gRPC service and the push
+// webhook. No work here.
 #include "services/reflector/reflector_service.h"
 
+#include <optional>
+
+#include "common/controller.h"
 #include "common/http_server.h"
 #include "common/object_controller.h"
 #include "grpcpp/impl/service_type.h"
@@ -14,6 +19,9 @@
 
 namespace ia::reflector {
 namespace {
+
+// Workers of the push lane: applying a push is a store read and write.
+constexpr int kPushWorkers = 2;
 
 class ReflectorModule final : public ServiceModule {
  public:
@@ -43,15 +51,30 @@ class ReflectorModule final : public ServiceModule {
                               .registry = registry_.get(),
                               .secrets = context.secrets,
                               .limits = options.limits})),
+        // A push neither waits behind the queued scans nor for a scan of its
+        // repository in flight; its confirming scan goes to the objects'
+        // controller.
+        push_lane_(
+            Controller::Options{.name = "imagerepository-push",
+                                .workers = kPushWorkers,
+                                .clock = context.clock},
+            [this](const std::string& key) -> absl::StatusOr<ReconcileResult> {
+              absl::StatusOr<std::optional<absl::Duration>> confirm_after =
+                  reconciler_.ReconcilePushes(key);
+              if (!confirm_after.ok()) return confirm_after.status();
+              if (confirm_after->has_value()) {
+                repositories_.controller().EnqueueAfter(key, **confirm_after);
+              }
+              return ReconcileResult{};
+            }),
         webhook_(
             &repositories_.objects(), &pushes_, context.clock,
-            [this](const std::string& key) {
-              repositories_.controller().Enqueue(key);
-            },
-            PushWebhook::Options{.token = options.events_token}) {}
+            [this](const std::string& key) { push_lane_.Enqueue(key); },
+            PushWebhook::Options{.token = options.events_token,
+                                 .wait = options.push_answer_wait}) {}
 
   // The workers call the reconciler: they stop before it goes.
-  ~ReflectorModule() override { repositories_.Stop(); }
+  ~ReflectorModule() override { Stop(); }
 
   std::vector<std::pair<grpc::Service*, std::string>> Services() override {
     return {{rpc_.get(), ReflectorRpcName()}};
@@ -77,10 +100,14 @@ class ReflectorModule final : public ServiceModule {
   void Start() override {
     // Subscribers get the stored tag sets at once, before any scan.
     reconciler_.PublishStored();
+    push_lane_.Start();
     repositories_.Start();
   }
   void Drain() override { tag_set_feed_.Close(); }
-  void Stop() override { repositories_.Stop(); }
+  void Stop() override {
+    push_lane_.Stop();
+    repositories_.Stop();
+  }
 
  private:
   const std::shared_ptr<RegistryClient> registry_;
@@ -92,6 +119,8 @@ class ReflectorModule final : public ServiceModule {
   ObjectController<v1::ImageRepository> repositories_;
   ImageRepositoryReconciler reconciler_;
   const std::unique_ptr<grpc::Service> rpc_;
+  // Keys with pushes to apply; calls reconciler_.ReconcilePushes.
+  Controller push_lane_;
   PushWebhook webhook_;
 };
 

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/defaults.h"
 #include "common/service_host.h"
 #include "services/reflector/registry_client.h"
 #include "services/reflector/scan_options.h"
@@ -32,7 +33,10 @@ struct ReflectorOptions {
   std::string events_token;
   // A push notification adds its tag at once and asks for a confirming
   // scan this long after.
-  absl::Duration confirm_scan_delay = absl::Seconds(5);
+  absl::Duration confirm_scan_delay = defaults::kPushConfirmScanDelay;
+  // How long (real time) the webhook waits for a generic post's pushes to
+  // be applied before answering them as pending.
+  absl::Duration push_answer_wait = defaults::kPushAnswerWait;
 };
 
 // Makes the module RunService() hosts. Objects already in the store are

@@ -36,6 +36,13 @@ absl::StatusOr<Exclusions> Exclusions::Compile(
   return exclusions;
 }
 
+absl::StatusOr<Exclusions> Exclusions::Of(
+    const v1::ImageRepository& repository) {
+  return Compile(
+      std::vector<std::string>(repository.spec().exclusion_list().begin(),
+                               repository.spec().exclusion_list().end()));
+}
+
 bool Exclusions::Excludes(const std::string& tag) const {
   for (const auto& re : patterns_) {
     if (RE2::PartialMatch(tag, *re)) return true;
@@ -45,7 +52,7 @@ bool Exclusions::Excludes(const std::string& tag) const {
 
 v1::TagSet MergeScan(const v1::TagSet* previous,
                      std::vector<std::string> scanned,
-                     const Exclusions& exclusions, absl::Time scan_start,
+                     const Exclusions& exclusions, absl::Time keep_since,
                      absl::Time now) {
   std::sort(scanned.begin(), scanned.end());
   scanned.erase(std::unique(scanned.begin(), scanned.end()), scanned.end());
@@ -63,12 +70,12 @@ v1::TagSet MergeScan(const v1::TagSet* previous,
   static const v1::TagSet kEmpty;
   const auto& old_tags = previous != nullptr ? previous->tags() : kEmpty.tags();
   auto old_it = old_tags.begin();
-  // First-seen times are whole seconds: a push in the scan's first second
-  // counts as after its start.
-  const absl::Time started =
-      absl::FromUnixSeconds(absl::ToUnixSeconds(scan_start));
+  // First-seen times are whole seconds: a push in keep_since's second
+  // counts as after it.
+  const absl::Time since =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(keep_since));
   auto keep_pushed = [&](const v1::Tag& tag) {
-    if (FromProtoTime(tag.first_seen()) >= started) *result.add_tags() = tag;
+    if (FromProtoTime(tag.first_seen()) >= since) *result.add_tags() = tag;
   };
   for (std::string& name : scanned) {
     while (old_it != old_tags.end() && old_it->name() < name)

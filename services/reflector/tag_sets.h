@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "imageautomation/v1/objects.pb.h"
 #include "imageautomation/v1/reflector.pb.h"
 #include "re2/re2.h"
 
@@ -23,6 +24,8 @@ class Exclusions {
   // INVALID_ARGUMENT naming `spec.exclusionList[i]` for a bad pattern.
   static absl::StatusOr<Exclusions> Compile(
       const std::vector<std::string>& patterns);
+  // Compile of `repository`'s spec.exclusionList.
+  static absl::StatusOr<Exclusions> Of(const v1::ImageRepository& repository);
   // True when any pattern matches anywhere in `tag` (unanchored, as Flux).
   bool Excludes(const std::string& tag) const;
 
@@ -32,19 +35,23 @@ class Exclusions {
 
 // The stored set after a scan that returned `scanned` (in any order, maybe
 // with duplicates): the tags that no exclusion matches, sorted, each with
-// the first_seen it had in `previous` (or `now`, to the second, when new). A
-// tag that is in `previous` but not in `scanned` is dropped, except one that a
-// push notification added after the scan started (first_seen > `scan_start`):
-// the registry's listing may not show it yet, and dropping it would flap.
-// `previous` may be null.
+// the first_seen it had in `previous` (or `now`, to the second, when new).
+// `previous` is the set stored when the scan ends (re-read then, so that
+// pushes applied during the scan are in it); it may be null. A tag that is
+// in `previous` but not in `scanned` is dropped, except one first seen at
+// or after `keep_since` (to the second): the caller passes the earlier of
+// the scan's start and the received time of the earliest push not yet
+// confirmed, so that a pushed tag stays until a scan due after it has
+// looked (the registry's listing may lag the push; dropping it would flap).
 v1::TagSet MergeScan(const v1::TagSet* previous,
                      std::vector<std::string> scanned,
-                     const Exclusions& exclusions, absl::Time scan_start,
+                     const Exclusions& exclusions, absl::Time keep_since,
                      absl::Time now);
 
-// Adds `tag` (first seen `now`) to `tag_set`, keeping it sorted, unless it
-// is there already. Returns whether the set changed. Does not update the
-// revision: call SetRevision after.
+// Adds `tag` (first seen `now`, to the second: for a push, when it was
+// received) to `tag_set`, keeping it sorted, unless it is there already.
+// Returns whether the set changed. Does not update the revision: call
+// SetRevision after.
 bool AddTag(v1::TagSet* tag_set, const std::string& tag, absl::Time now);
 
 // Sets tag_set->revision from its tag names: a stable hex hash that changes

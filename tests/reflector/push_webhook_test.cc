@@ -73,8 +73,9 @@ TEST_F(PushWebhookTest, RecordsQueuesAndAnswersWithTheOutcome) {
   EXPECT_EQ(response.status, 202) << response.body;
   EXPECT_THAT(queued_, ElementsAre("flux-system/app"));
   EXPECT_THAT(taken_, ElementsAre("1.2.0"));
-  EXPECT_EQ(nlohmann::json::parse(response.body)["updated"],
-            nlohmann::json::array({"flux-system/app:1.2.0"}));
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["updated"], nlohmann::json::array({"flux-system/app:1.2.0"}));
+  EXPECT_EQ(body["pending"], nlohmann::json::array());
 }
 
 TEST_F(PushWebhookTest, AKnownTagIsNotUpdated) {
@@ -93,17 +94,44 @@ TEST_F(PushWebhookTest, ExcludedTagIsNeitherRecordedNorQueued) {
       Post(R"({"image":"registry.local/team/app","tag":"1.2.0.sig"})"));
   EXPECT_EQ(response.status, 202) << response.body;
   EXPECT_TRUE(queued_.empty());
+  EXPECT_TRUE(taken_.empty());
+  EXPECT_TRUE(inbox_.Take("flux-system/app").empty());
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["updated"], nlohmann::json::array());
+  EXPECT_EQ(body["pending"], nlohmann::json::array());
 }
 
-TEST_F(PushWebhookTest, AReconcilerTooBusyToAnswerCountsAsUpdated) {
+TEST_F(PushWebhookTest, APushNotAppliedInTimeIsPending) {
   auto webhook = Webhook(std::nullopt, absl::ZeroDuration());
   HttpResponse response = webhook->Handle(
       Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})"));
   EXPECT_EQ(response.status, 202) << response.body;
-  EXPECT_EQ(nlohmann::json::parse(response.body)["updated"],
-            nlohmann::json::array({"flux-system/app:1.2.0"}));
-  // Still waiting for the reconciler.
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["updated"], nlohmann::json::array());
+  EXPECT_EQ(body["pending"], nlohmann::json::array({"flux-system/app:1.2.0"}));
+  // Still waiting for the push lane.
   EXPECT_EQ(inbox_.Take("flux-system/app").size(), 1u);
+}
+
+TEST_F(PushWebhookTest, ARegistrysEnvelopeIsAnsweredWithoutWaiting) {
+  // Nothing applies the push: a generic post would wait the full minute.
+  auto webhook = Webhook(std::nullopt, absl::Minutes(1));
+  const absl::Time start = absl::Now();
+  HttpResponse response =
+      webhook->Handle(Post(R"({"events":[{"action":"push","target":)"
+                           R"({"repository":"team/app","tag":"1.2.0"}}]})"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+  EXPECT_EQ(response.status, 202) << response.body;
+  const nlohmann::json body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body["updated"], nlohmann::json::array());
+  EXPECT_EQ(body["pending"], nlohmann::json::array({"flux-system/app:1.2.0"}));
+  EXPECT_THAT(queued_, ElementsAre("flux-system/app"));
+  EXPECT_EQ(inbox_.Take("flux-system/app").size(), 1u);
+}
+
+TEST_F(PushWebhookTest, AGenericPostWaitsLessThanARegistrysTimeout) {
+  // Docker distribution's notification timeout defaults to 1 s.
+  EXPECT_LT(PushWebhook::Options().wait, absl::Seconds(1));
 }
 
 TEST_F(PushWebhookTest, OnlyAGenericPostMatchingNothingIs404) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,22 @@ class MemoryRegistry : public RegistryClient {
     absl::MutexLock lock(&mu_);
     return last_options_;
   }
+  // Scans of `path` wait in ListTags (after reading its tags) until
+  // Release(path).
+  void Hold(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    held_.insert(path);
+  }
+  void Release(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    held_.erase(path);
+    released_.SignalAll();
+  }
+  // A scan of `path` is waiting in ListTags.
+  bool Waiting(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    return waiting_.count(path) > 0;
+  }
 
   absl::StatusOr<std::vector<std::string>> ListTags(
       const ImageReference& image, const RegistryOptions& options,
@@ -56,9 +73,16 @@ class MemoryRegistry : public RegistryClient {
     if (stats != nullptr) stats->requests = 1;
     if (auto it = errors_.find(image.path); it != errors_.end())
       return it->second;
-    if (auto it = tags_.find(image.path); it != tags_.end()) return it->second;
-    return absl::NotFoundError(
-        absl::StrCat("repository ", image.path, " not found"));
+    auto it = tags_.find(image.path);
+    if (it == tags_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("repository ", image.path, " not found"));
+    }
+    std::vector<std::string> listed = it->second;
+    waiting_.insert(image.path);
+    while (held_.count(image.path) > 0) released_.Wait(&mu_);
+    waiting_.erase(image.path);
+    return listed;
   }
   // "sha256:<path>:<tag>" for a known tag.
   absl::StatusOr<std::string> Digest(const ImageReference& image,
@@ -82,6 +106,9 @@ class MemoryRegistry : public RegistryClient {
   std::map<std::string, absl::Status> errors_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> scans_ ABSL_GUARDED_BY(mu_);
   RegistryOptions last_options_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> held_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> waiting_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar released_;
 };
 
 class ReflectorModuleTest : public ::testing::Test {
@@ -361,6 +388,8 @@ TEST_F(ReflectorModuleTest, PushNotificationAddsTagAtOnceAndStreamsIt) {
       [&] { return Get("app").status().last_scan_result().tag_count() == 1; }));
 
   grpc::ClientContext context;
+  // A push that never arrives fails the Read below instead of hanging.
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
   auto stream = stub_->WatchTagSets(&context, v1::WatchTagSetsRequest());
   v1::TagSetEvent event;
   ASSERT_TRUE(stream->Read(&event));  // snapshot
@@ -375,8 +404,11 @@ TEST_F(ReflectorModuleTest, PushNotificationAddsTagAtOnceAndStreamsIt) {
      "request":{"host":"registry.local:5000","method":"PUT"}}]})");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 202) << result->body;
-  EXPECT_THAT(result->body, HasSubstr("flux-system/app:1.3.0"));
+  // A registry is answered at once, so the push is still pending then.
+  EXPECT_THAT(result->body,
+              HasSubstr(R"("pending":["flux-system/app:1.3.0"])"));
 
+  // The outcome: the tag set with the pushed tag, streamed.
   ASSERT_TRUE(stream->Read(&event));
   EXPECT_EQ(event.type(), v1::TagSetEvent::UPDATED);
   ASSERT_EQ(event.tag_set().tags_size(), 2);
@@ -419,16 +451,59 @@ TEST_F(ReflectorModuleTest, GenericPushFormAndItsErrors) {
   result = Post(R"({"image":"registry.local/team/unknown","tag":"1.2.0"})",
                 "s3cret");
   EXPECT_EQ(result->status, 404);
-  // Excluded by the default exclusionList: accepted, not stored.
+  // Excluded by the default exclusionList: accepted, not recorded.
   result = Post(R"({"image":"registry.local/team/app","tag":"1.2.0.sig"})",
                 "s3cret");
   EXPECT_EQ(result->status, 202);
+  EXPECT_THAT(result->body, HasSubstr(R"("updated":[])"));
+  EXPECT_THAT(result->body, HasSubstr(R"("pending":[])"));
   EXPECT_THAT(StoredTags("app"), ElementsAre("1.0.0"));
 
   result =
       Post(R"({"image":"registry.local/team/app","tag":"1.2.0"})", "s3cret");
   EXPECT_EQ(result->status, 202) << result->body;
-  EXPECT_THAT(StoredTags("app"), ElementsAre("1.0.0", "1.2.0"));
+  // Updated, or pending if the machine is slow: either way it is stored.
+  EXPECT_THAT(result->body, HasSubstr("flux-system/app:1.2.0"));
+  ASSERT_TRUE(Eventually([&] {
+    return StoredTags("app") == std::vector<std::string>{"1.0.0", "1.2.0"};
+  }));
+}
+
+TEST_F(ReflectorModuleTest, APushDoesNotWaitForAScanInFlight) {
+  registry_->Set("team/app", {"1.0.0"});
+  StartModule();
+  Apply("app", "registry.local/team/app", "1h");
+  ASSERT_TRUE(Eventually(
+      [&] { return Get("app").status().last_scan_result().tag_count() == 1; }));
+
+  // A scan that stays in flight (a slow registry, up to spec.timeout).
+  registry_->Hold("team/app");
+  grpc::ClientContext context;
+  v1::ObjectKey key;
+  key.set_namespace_("flux-system");
+  key.set_name("app");
+  v1::ReconcileResponse response;
+  ASSERT_TRUE(stub_->ReconcileImageRepository(&context, key, &response).ok());
+  ASSERT_TRUE(Eventually([&] { return registry_->Waiting("team/app"); }));
+
+  auto result = Post(R"({"image":"registry.local/team/app","tag":"1.3.0"})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 202) << result->body;
+  const bool stored = Eventually([&] {
+    return StoredTags("app") == std::vector<std::string>{"1.0.0", "1.3.0"};
+  });
+  EXPECT_TRUE(registry_->Waiting("team/app"));
+  registry_->Release("team/app");
+  ASSERT_TRUE(stored) << "the push waited for the scan";
+
+  // The scan's listing lacks the pushed tag; its merge keeps it. (Its
+  // status, written after its tag set, marks the request handled.)
+  ASSERT_TRUE(Eventually([&] {
+    return !Get("app").status().last_handled_reconcile_at().empty();
+  }));
+  EXPECT_EQ(registry_->scans("team/app"), 2);
+  EXPECT_THAT(StoredTags("app"), ElementsAre("1.0.0", "1.3.0"));
+  EXPECT_EQ(Get("app").status().last_scan_result().tag_count(), 2);
 }
 
 TEST_F(ReflectorModuleTest, DeleteRemovesTagSet) {

@@ -4,7 +4,9 @@
 // when it asks to come back. No server, no threads, no wall clock.
 #include "services/reflector/reflector_reconciler.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,13 +27,17 @@ class FakeRegistry : public RegistryClient {
   std::vector<std::string> tags;
   absl::Status error;
   int scans = 0;
+  // Runs while a scan is in flight (after the listing was read).
+  std::function<void()> during_scan;
 
   absl::StatusOr<std::vector<std::string>> ListTags(const ImageReference&,
                                                     const RegistryOptions&,
                                                     ScanStats*) override {
     ++scans;
     if (!error.ok()) return error;
-    return tags;
+    std::vector<std::string> listed = tags;
+    if (during_scan) during_scan();
+    return listed;
   }
   absl::StatusOr<std::string> Digest(const ImageReference&, absl::string_view,
                                      const RegistryOptions&) override {
@@ -86,6 +92,29 @@ class ReflectorReconcilerTest : public ::testing::Test {
       if (c.type() == kReady) return &c;
     }
     return nullptr;
+  }
+
+  // The tag set stored for kKey (empty when none).
+  v1::TagSet Stored() {
+    v1::TagSet tag_set;
+    auto bytes = tag_sets_->Get(kKey);
+    EXPECT_TRUE(bytes.ok()) << bytes.status();
+    if (bytes.ok() && bytes->has_value()) tag_set.ParseFromString(**bytes);
+    return tag_set;
+  }
+
+  // The outcome of `ticket`, which must be complete.
+  static PushOutcome OutcomeOf(PushTicket& ticket) {
+    auto outcome = ticket.Wait(absl::ZeroDuration());
+    if (!outcome.has_value()) {
+      ADD_FAILURE() << "the push was not applied";
+      return PushOutcome::kKnown;
+    }
+    if (!outcome->ok()) {
+      ADD_FAILURE() << outcome->status();
+      return PushOutcome::kKnown;
+    }
+    return **outcome;
   }
 
   // The tag names the feed publishes for kKey.
@@ -175,7 +204,7 @@ TEST_F(ReflectorReconcilerTest, PushAddsTheTagAtOnceAndAConfirmingScanFollows) {
   // The same tag again is known: nothing written, no new confirmation.
   auto again = pushes_.Record(kKey, "1.3.0", clock_.Now());
   EXPECT_EQ(Reconcile(), absl::Seconds(5));
-  EXPECT_EQ(**again->Wait(absl::ZeroDuration()), PushOutcome::kKnown);
+  EXPECT_EQ(OutcomeOf(*again), PushOutcome::kKnown);
 
   registry_.tags = {"1.0.0", "1.3.0"};
   clock_.Advance(absl::Seconds(5));
@@ -193,10 +222,138 @@ TEST_F(ReflectorReconcilerTest, PushFromAnotherHostOnlyAsksForAScan) {
   Reconcile();
   auto ticket = pushes_.Record(kKey, "", clock_.Now());
   EXPECT_EQ(Reconcile(), absl::Seconds(5));
-  EXPECT_EQ(**ticket->Wait(absl::ZeroDuration()), PushOutcome::kScanOnly);
+  EXPECT_EQ(OutcomeOf(*ticket), PushOutcome::kScanOnly);
   clock_.Advance(absl::Seconds(5));
   Reconcile();
   EXPECT_EQ(registry_.scans, 2);
+}
+
+TEST_F(ReflectorReconcilerTest, APushedTagIsFirstSeenWhenThePushWasReceived) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+  const absl::Time received = clock_.Now();
+  auto ticket = pushes_.Record(kKey, "1.3.0", received);
+  clock_.Advance(absl::Seconds(3));
+  ASSERT_TRUE(reconciler_->ReconcilePushes(kKey).ok());
+  EXPECT_EQ(OutcomeOf(*ticket), PushOutcome::kAdded);
+  v1::TagSet stored = Stored();
+  ASSERT_EQ(stored.tags_size(), 2);
+  EXPECT_EQ(stored.tags(1).name(), "1.3.0");
+  EXPECT_EQ(stored.tags(1).first_seen().seconds(),
+            absl::ToUnixSeconds(received));
+}
+
+TEST_F(ReflectorReconcilerTest, ReconcilePushesAppliesWithoutScanning) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+  auto ticket = pushes_.Record(kKey, "1.3.0", clock_.Now());
+  auto confirm_after = reconciler_->ReconcilePushes(kKey);
+  ASSERT_TRUE(confirm_after.ok()) << confirm_after.status();
+  EXPECT_EQ(*confirm_after, absl::Seconds(5));
+  EXPECT_EQ(OutcomeOf(*ticket), PushOutcome::kAdded);
+  EXPECT_EQ(registry_.scans, 1);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.3.0"));
+  EXPECT_EQ(Get().status().last_scan_result().tag_count(), 2);
+
+  // Nothing new: still says when the confirmation is due.
+  clock_.Advance(absl::Seconds(2));
+  confirm_after = reconciler_->ReconcilePushes(kKey);
+  ASSERT_TRUE(confirm_after.ok()) << confirm_after.status();
+  EXPECT_EQ(*confirm_after, absl::Seconds(3));
+
+  // The confirming scan sees the tag; nothing is pending after it.
+  registry_.tags = {"1.0.0", "1.3.0"};
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_EQ(Reconcile(), absl::Hours(1));
+  EXPECT_EQ(registry_.scans, 2);
+  confirm_after = reconciler_->ReconcilePushes(kKey);
+  ASSERT_TRUE(confirm_after.ok()) << confirm_after.status();
+  EXPECT_EQ(*confirm_after, std::nullopt);
+}
+
+TEST_F(ReflectorReconcilerTest, APushAppliedDuringAScanIsKeptByItsMerge) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+  std::shared_ptr<PushTicket> ticket;
+  registry_.during_scan = [&] {
+    // The listing is read; the push lane applies a push meanwhile. It must
+    // not wait for the scan (it would never return here).
+    clock_.Advance(absl::Seconds(1));
+    ticket = pushes_.Record(kKey, "1.3.0", clock_.Now());
+    auto applied = reconciler_->ReconcilePushes(kKey);
+    EXPECT_TRUE(applied.ok()) << applied.status();
+  };
+  clock_.Advance(absl::Hours(1));
+  Reconcile();
+  EXPECT_EQ(registry_.scans, 2);
+  ASSERT_NE(ticket, nullptr);
+  EXPECT_EQ(OutcomeOf(*ticket), PushOutcome::kAdded);
+  // The listing did not show it; the merge into the set stored at the end
+  // of the scan keeps it.
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.3.0"));
+  EXPECT_EQ(Get().status().last_scan_result().tag_count(), 2);
+}
+
+TEST_F(ReflectorReconcilerTest, AScanForAnotherReasonLeavesAPushUnconfirmed) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+  auto ticket = pushes_.Record(kKey, "1.3.0", clock_.Now());
+  clock_.Advance(absl::Seconds(2));
+  // A spec change scans at once, in the reconcile that applies the push;
+  // the registry's listing does not show the pushed tag yet.
+  Apply("2h");
+  EXPECT_EQ(Reconcile(), absl::Seconds(3));  // the confirmation still comes
+  EXPECT_EQ(registry_.scans, 2);
+  EXPECT_EQ(OutcomeOf(*ticket), PushOutcome::kAdded);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.3.0"));
+
+  // The confirming scan is the registry's word.
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_EQ(Reconcile(), absl::Hours(2));
+  EXPECT_EQ(registry_.scans, 3);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0"));
+}
+
+TEST_F(ReflectorReconcilerTest, AConfirmingScanLeavesLaterPushesPending) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+  pushes_.Record(kKey, "1.3.0", clock_.Now());
+  EXPECT_EQ(Reconcile(), absl::Seconds(5));
+  clock_.Advance(absl::Seconds(3));
+  pushes_.Record(kKey, "1.4.0", clock_.Now());
+  EXPECT_EQ(Reconcile(), absl::Seconds(2));
+  EXPECT_EQ(registry_.scans, 1);
+
+  // 1.3.0's confirmation is due; 1.4.0's comes 3 s later. The listing
+  // shows neither: 1.3.0 goes, 1.4.0 stays until its own confirmation.
+  clock_.Advance(absl::Seconds(2));
+  EXPECT_EQ(Reconcile(), absl::Seconds(3));
+  EXPECT_EQ(registry_.scans, 2);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.4.0"));
+
+  registry_.tags = {"1.0.0", "1.4.0"};
+  clock_.Advance(absl::Seconds(3));
+  EXPECT_EQ(Reconcile(), absl::Hours(1));
+  EXPECT_EQ(registry_.scans, 3);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.4.0"));
+}
+
+TEST_F(ReflectorReconcilerTest, ReconcilePushesDropsThePushesOfADeletedRepo) {
+  registry_.tags = {"1.0.0"};
+  Apply("1h");
+  Reconcile();
+  ASSERT_TRUE(repositories_->Delete("flux-system", "app").ok());
+  auto ticket = pushes_.Record(kKey, "1.3.0", clock_.Now());
+  auto confirm_after = reconciler_->ReconcilePushes(kKey);
+  ASSERT_TRUE(confirm_after.ok()) << confirm_after.status();
+  EXPECT_EQ(*confirm_after, std::nullopt);
+  EXPECT_EQ(OutcomeOf(*ticket), PushOutcome::kKnown);
+  EXPECT_THAT(Published(), ElementsAre("1.0.0"));  // Reconcile drops it
 }
 
 TEST_F(ReflectorReconcilerTest, SuspendedRepositoryIsNotScanned) {
@@ -207,7 +364,7 @@ TEST_F(ReflectorReconcilerTest, SuspendedRepositoryIsNotScanned) {
   auto ticket = pushes_.Record(kKey, "1.3.0", clock_.Now());
   EXPECT_EQ(Reconcile(), absl::ZeroDuration());
   EXPECT_EQ(registry_.scans, 0);
-  EXPECT_EQ(**ticket->Wait(absl::ZeroDuration()), PushOutcome::kKnown);
+  EXPECT_EQ(OutcomeOf(*ticket), PushOutcome::kKnown);
 }
 
 TEST_F(ReflectorReconcilerTest, DeletedRepositoryLosesItsTagSet) {

@@ -64,6 +64,19 @@ TEST(MergeScan, KeepsTagsPushedAfterTheScanStarted) {
   EXPECT_THAT(Names(merged), ElementsAre("1.0.0", "3.0.0"));
 }
 
+TEST(MergeScan, KeepsTagsFirstSeenSinceKeepSince) {
+  auto exclusions = *Exclusions::Compile({});
+  v1::TagSet stored = MergeScan(nullptr, {"1.0.0"}, exclusions, kT0, kT0);
+  const absl::Time scan_start = kT0 + absl::Minutes(1);
+  // Pushed 3 s and 10 s before the scan; the first is not yet confirmed.
+  ASSERT_TRUE(AddTag(&stored, "2.0.0", scan_start - absl::Seconds(3)));
+  ASSERT_TRUE(AddTag(&stored, "0.9.0", scan_start - absl::Seconds(10)));
+  v1::TagSet merged =
+      MergeScan(&stored, {"1.0.0"}, exclusions,
+                /*keep_since=*/scan_start - absl::Seconds(3), scan_start);
+  EXPECT_THAT(Names(merged), ElementsAre("1.0.0", "2.0.0"));
+}
+
 TEST(Revision, ChangesExactlyWhenNamesDo) {
   auto exclusions = *Exclusions::Compile({});
   v1::TagSet a = MergeScan(nullptr, {"x", "y"}, exclusions, kT0, kT0);
