@@ -245,8 +245,13 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileSource(
     ports_.enqueue_automation(KeyOf(automation.metadata()));
   }
   if (!found) {
+    // Forget the slot only when no run holds it: a run still using the
+    // old clone must keep excluding the runs of a re-applied repository.
     absl::MutexLock lock(&slots_mu_);
-    slots_.erase(key);
+    auto slot = slots_.find(key);
+    if (slot != slots_.end() && slot->second.use_count() == 1) {
+      slots_.erase(slot);
+    }
     return ReconcileResult{};
   }
   const Observed observed = ObservedOf(*found);
