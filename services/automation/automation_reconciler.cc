@@ -119,7 +119,7 @@ std::optional<RunFailure> AutomationReconciler::Run(
     const v1::ImageUpdateAutomation& automation, RunOutcome* outcome) {
   const std::string source_key = SourceKeyFor(automation);
   const auto source = ports_.sources->Find(source_key);
-  const auto selections = ports_.selections->List();
+  const auto selections = ports_.selections->List("");
   std::variant<RunPlan, RunFailure> planned =
       PlanRun(automation, source, selections, *ports_.secrets);
   if (source.ok() && source->has_value()) {
