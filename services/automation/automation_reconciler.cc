@@ -62,6 +62,8 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileAutomation(
   if (failure.has_value()) {
     log::Warn("automation run failed")
         .With("name", key)
+        .With("step", RunStepName(error->step))
+        .With("phase", GitPhaseName(error->phase))
         .With("reason", failure->reason)
         .With("error", error->status);
   } else if (!outcome.pushed_commit.empty()) {
@@ -269,7 +271,7 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileSource(
                            if (has_ready && used) return;
                            SetCondition(
                                source->mutable_status()->mutable_conditions(),
-                               kReady, kUnknown, "Progressing",
+                               kReady, kUnknown, reason::kProgressing,
                                used ? "waiting for the first fetch"
                                     : "not used by any ImageUpdateAutomation",
                                observed.generation, now);

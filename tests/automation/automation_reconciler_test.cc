@@ -365,6 +365,7 @@ TEST_F(AutomationReconcilerTest, AMissingSourceWaitsAndItsArrivalRunsAgain) {
   EXPECT_THAT(enqueued_, ElementsAre("apps/auto"));
   const v1::Condition waiting = Condition(GetSource(), kReady);
   EXPECT_EQ(waiting.status(), "Unknown");
+  EXPECT_EQ(waiting.reason(), "Progressing");
   EXPECT_EQ(waiting.message(), "waiting for the first fetch");
 }
 
