@@ -1,19 +1,54 @@
-// SelectionStreams' writer thread: tasks run in order, and a task posted
-// once the writer is stopping is refused (so that its stream can end with
-// UNAVAILABLE) instead of being dropped. The streams themselves are tested
-// over gRPC in automation_module_test.cc.
+// SelectionStore's listing by namespace, and SelectionStreams' writer
+// thread: tasks run in order, and a task posted once the writer is stopping
+// is refused (so that its stream can end with UNAVAILABLE) instead of being
+// dropped. The streams themselves are tested over gRPC in
+// automation_module_test.cc.
 #include "services/automation/selection_stream.h"
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/objects.h"
 #include "common/store.h"
 #include "gtest/gtest.h"
 
 namespace ia::automation {
 namespace {
+
+TEST(SelectionStore, ListsANamespaceAndLeavesOutWhatDoesNotParse) {
+  auto store = Store::Open(":memory:");
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (const char* key : {"a/one", "a/two", "ab/three"}) {
+    std::string ns, name;
+    ASSERT_TRUE(SplitKey(key, &ns, &name));
+    v1::Selection selection;
+    selection.mutable_policy()->set_namespace_(ns);
+    selection.mutable_policy()->set_name(name);
+    ASSERT_TRUE((*store)
+                    ->Put(kSelectionBucket, key, selection.SerializeAsString())
+                    .ok());
+  }
+  ASSERT_TRUE((*store)->Put(kSelectionBucket, "a/corrupt", "\xff\xff").ok());
+  SelectionStore selections(store->get());
+
+  const auto names = [&](absl::string_view ns) {
+    std::vector<std::string> out;
+    auto listed = selections.List(ns);
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    if (!listed.ok()) return out;
+    for (const v1::Selection& s : *listed) {
+      out.push_back(KeyOf(s.policy().namespace_(), s.policy().name()));
+    }
+    return out;
+  };
+  EXPECT_EQ(names("a"), (std::vector<std::string>{"a/one", "a/two"}));
+  EXPECT_EQ(names("ab"), (std::vector<std::string>{"ab/three"}));
+  EXPECT_EQ(names(""),
+            (std::vector<std::string>{"a/one", "a/two", "ab/three"}));
+}
 
 TEST(SelectionStreams, TasksRunInOrderAndArePostedUntilTheWriterStops) {
   auto store = Store::Open(":memory:");
