@@ -22,6 +22,7 @@ namespace reason {
 inline constexpr absl::string_view kSucceeded = "Succeeded";
 inline constexpr absl::string_view kFailure = "Failure";
 inline constexpr absl::string_view kDependencyNotReady = "DependencyNotReady";
+inline constexpr absl::string_view kProgressing = "Progressing";
 // ImageRepository.
 inline constexpr absl::string_view kAuthenticationFailed =
     "AuthenticationFailed";

@@ -62,6 +62,8 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileAutomation(
   if (failure.has_value()) {
     log::Warn("automation run failed")
         .With("name", key)
+        .With("step", RunStepName(error->step))
+        .With("phase", GitPhaseName(error->phase))
         .With("reason", failure->reason)
         .With("error", error->status);
   } else if (!outcome.pushed_commit.empty()) {
@@ -119,7 +121,7 @@ std::optional<RunFailure> AutomationReconciler::Run(
     const v1::ImageUpdateAutomation& automation, RunOutcome* outcome) {
   const std::string source_key = SourceKeyFor(automation);
   const auto source = ports_.sources->Find(source_key);
-  const auto selections = ports_.selections->List();
+  const auto selections = ports_.selections->List("");
   std::variant<RunPlan, RunFailure> planned =
       PlanRun(automation, source, selections, *ports_.secrets);
   if (source.ok() && source->has_value()) {
@@ -245,8 +247,13 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileSource(
     ports_.enqueue_automation(KeyOf(automation.metadata()));
   }
   if (!found) {
+    // Forget the slot only when no run holds it: a run still using the
+    // old clone must keep excluding the runs of a re-applied repository.
     absl::MutexLock lock(&slots_mu_);
-    slots_.erase(key);
+    auto slot = slots_.find(key);
+    if (slot != slots_.end() && slot->second.use_count() == 1) {
+      slots_.erase(slot);
+    }
     return ReconcileResult{};
   }
   const Observed observed = ObservedOf(*found);
@@ -264,7 +271,7 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileSource(
                            if (has_ready && used) return;
                            SetCondition(
                                source->mutable_status()->mutable_conditions(),
-                               kReady, kUnknown, "Progressing",
+                               kReady, kUnknown, reason::kProgressing,
                                used ? "waiting for the first fetch"
                                     : "not used by any ImageUpdateAutomation",
                                observed.generation, now);

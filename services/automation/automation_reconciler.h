@@ -66,7 +66,10 @@ class AutomationReconciler {
   absl::StatusOr<ReconcileResult> ReconcileSource(const std::string& key);
 
  private:
-  // One clone per GitRepository; runs that use it hold its mutex.
+  // One clone per GitRepository; runs that use it hold its mutex. A slot
+  // is dropped (with its repository) only while no run holds a reference
+  // to it: slots_ then owns the only one, under slots_mu_, and Slot() hands
+  // out new references only under slots_mu_.
   struct CheckoutSlot {
     absl::Mutex mu;
   };

@@ -35,18 +35,17 @@ class AutomationImpl final
       : automations_(&automations->objects()),
         sources_(&sources->objects()),
         selections_(selections),
-        streams_(selections->store(),
-                 [this, automations](const std::string& ns) {
-                   // A selection changed: the automations of its namespace look
-                   // again, shortly, so that selections arriving together make
-                   // one commit.
-                   auto list = automations_->List(ns);
-                   if (!list.ok()) return;
-                   for (const auto& automation : *list) {
-                     automations->controller().EnqueueAfter(
-                         KeyOf(automation.metadata()), kSelectionBatchDelay);
-                   }
-                 }) {}
+        streams_(selections, [this, automations](const std::string& ns) {
+          // A selection changed: the automations of its namespace look
+          // again, shortly, so that selections arriving together make
+          // one commit.
+          auto list = automations_->List(ns);
+          if (!list.ok()) return;
+          for (const auto& automation : *list) {
+            automations->controller().EnqueueAfter(KeyOf(automation.metadata()),
+                                                   kSelectionBatchDelay);
+          }
+        }) {}
 
   grpc::Status ApplyImageUpdateAutomation(
       grpc::ServerContext*,
@@ -101,6 +100,9 @@ class AutomationImpl final
     return ReconcileRpc(*sources_, *request, response);
   }
 
+  // Ends the PublishSelections streams (ServiceModule::Drain).
+  void CloseStreams() { streams_.Close(); }
+
   grpc::ServerBidiReactor<v1::SelectionEvent, v1::PublishSelectionsAck>*
   PublishSelections(grpc::CallbackServerContext* context) override {
     return streams_.Open(context->peer());
@@ -109,15 +111,10 @@ class AutomationImpl final
   grpc::Status ListSelections(grpc::ServerContext*,
                               const v1::ListRequest* request,
                               v1::SelectionList* response) override {
-    const std::string prefix =
-        request->namespace_().empty() ? "" : request->namespace_() + "/";
-    auto rows = selections_->store()->List(kSelectionBucket, prefix);
-    if (!rows.ok()) return ToGrpcStatus(rows.status());
-    for (const auto& [key, value] : *rows) {
-      if (!response->add_items()->ParseFromString(value)) {
-        return grpc::Status(grpc::StatusCode::DATA_LOSS,
-                            "stored selection " + key + " cannot be parsed");
-      }
+    auto selections = selections_->List(request->namespace_());
+    if (!selections.ok()) return ToGrpcStatus(selections.status());
+    for (v1::Selection& selection : *selections) {
+      *response->add_items() = std::move(selection);
     }
     return grpc::Status::OK;
   }
@@ -181,6 +178,11 @@ class AutomationModule final : public ServiceModule {
     sources_.Start();
     automations_.Start();
   }
+
+  // The policy services' streams end at once, so that the gRPC server's
+  // Shutdown() need not wait for them (they reconnect to another replica
+  // or after the restart, and publish a snapshot).
+  void Drain() override { impl_.CloseStreams(); }
 
   void Stop() override {
     automations_.Stop();

@@ -60,7 +60,25 @@ TemplateValue ObjectChanges(
                             std::string(kObjectChanges));
 }
 
+// Parses `message_template` (kDefaultCommitMessage when empty).
+absl::StatusOr<Template> ParseCommitMessageTemplate(
+    absl::string_view message_template) {
+  if (message_template.empty()) message_template = kDefaultCommitMessage;
+  absl::StatusOr<Template> parsed =
+      Template::Parse(kTemplateName, message_template);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unable to create commit message template from spec: ",
+                     parsed.status().message()));
+  }
+  return parsed;
+}
+
 }  // namespace
+
+absl::Status CheckCommitMessageTemplate(absl::string_view message_template) {
+  return ParseCommitMessageTemplate(message_template).status();
+}
 
 TemplateValue BuildCommitTemplateData(const CommitMessageData& data) {
   // file -> object -> changes, and object -> changes across files.
@@ -112,14 +130,9 @@ TemplateValue BuildCommitTemplateData(const CommitMessageData& data) {
 absl::StatusOr<std::string> RenderCommitMessage(
     absl::string_view message_template, const CommitMessageData& data,
     const TemplateOptions& options) {
-  if (message_template.empty()) message_template = kDefaultCommitMessage;
   absl::StatusOr<Template> parsed =
-      Template::Parse(kTemplateName, message_template);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unable to create commit message template from spec: ",
-                     parsed.status().message()));
-  }
+      ParseCommitMessageTemplate(message_template);
+  if (!parsed.ok()) return parsed.status();
   absl::StatusOr<std::string> out =
       parsed->Execute(BuildCommitTemplateData(data), options);
   if (!out.ok()) {

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/automation/setters.h"
@@ -55,6 +56,11 @@ struct CommitMessageData {
 
 // The template data (Flux's TemplateData) for `data`.
 TemplateValue BuildCommitTemplateData(const CommitMessageData& data);
+
+// OK when `message_template` (or kDefaultCommitMessage when it is empty)
+// parses; otherwise INVALID_ARGUMENT with RenderCommitMessage's error for
+// it ("unable to create commit message template from spec: ...").
+absl::Status CheckCommitMessageTemplate(absl::string_view message_template);
 
 // Renders `message_template` (or kDefaultCommitMessage when it is empty)
 // against `data`. INVALID_ARGUMENT when the template does not parse

@@ -307,14 +307,6 @@ UpdateBranchResult GitCheckoutImpl::UpdateBranch(const GitRef& ref,
   const auto failed = [](GitPhase phase, absl::Status status) {
     return UpdateBranchResult(phase, std::move(status));
   };
-  if (!push.options.empty()) {
-    return failed(
-        GitPhase::kOptions,
-        absl::InvalidArgumentError(
-            "git.push.options are not supported: libgit2 1.5 cannot send push "
-            "options; "
-            "remove them from the ImageUpdateAutomation"));
-  }
   if (push.max_attempts < 1) {
     return failed(
         GitPhase::kOptions,
@@ -331,14 +323,11 @@ UpdateBranchResult GitCheckoutImpl::UpdateBranch(const GitRef& ref,
       ref.commit.empty() && ref.semver.empty() && ref.tag.empty();
   const std::string checkout_branch =
       on_branch ? (ref.branch.empty() ? "master" : ref.branch) : ref.branch;
-  const std::string push_branch =
-      push.branch.empty() ? checkout_branch : push.branch;
+  // Which branch to push to is the caller's decision (PushBranchFor).
+  const std::string& push_branch = push.branch;
   if (push_branch.empty()) {
-    return failed(
-        GitPhase::kOptions,
-        absl::InvalidArgumentError(
-            "git.push.branch is required when the checkout is a tag, a semver "
-            "range or a commit"));
+    return failed(GitPhase::kOptions,
+                  absl::InvalidArgumentError("no branch to push to"));
   }
   if (!ValidBranchName(push_branch)) {
     return failed(GitPhase::kOptions, absl::InvalidArgumentError(absl::StrCat(

@@ -12,12 +12,12 @@
 // Credentials are used by libgit2 callbacks only: never logged, never part
 // of a returned error (errors name the URL without userinfo).
 //
+// clang-format off
 // Errors:
 //   UNAUTHENTICATED     the remote refused the credentials (or wanted some).
-//   PERMISSION_DENIED   the HTTP remote answered 403 (e.g. a wrong bearer
-//   token). NOT_FOUND           the HTTP remote answered 404 (no such
-//   repository). FAILED_PRECONDITION an SSH host key unknown to or different
-//   from
+//   PERMISSION_DENIED   the HTTP remote answered 403 (e.g. a wrong bearer token).
+//   NOT_FOUND           the HTTP remote answered 404 (no such repository).
+//   FAILED_PRECONDITION an SSH host key unknown to or different from
 //                       known_hosts (the message says which), a TLS
 //                       certificate not trusted (nor by ca.crt), or no such
 //                       ref (the message names it).
@@ -25,6 +25,7 @@
 //   UNAVAILABLE         the remote cannot be reached.
 //   DEADLINE_EXCEEDED   an operation took longer than GitRemote::timeout.
 //   INVALID_ARGUMENT    a bad URL, key, ref or template of a ref.
+// clang-format on
 //
 // The timeout bounds each network operation (a fetch, a push): connecting,
 // and every read and write, for HTTP, HTTPS and SSH alike.
@@ -107,12 +108,13 @@ class GitCheckout {
   virtual std::string worktree() const = 0;
 
   // Fetch, checkout `ref`, `rewrite`, commit if anything changed, push to
-  // `push.branch`; retried from the new remote head when the push is
-  // rejected because the branch moved. When push.branch differs from the
-  // checked-out branch and already exists on the remote, the rewrite starts
-  // from push.branch's head instead, so automation commits accumulate there
-  // (as Flux does). On failure the result names the phase that failed (the
-  // rewrite's own error is returned as it is, in phase kRewrite).
+  // `push.branch` (INVALID_ARGUMENT in phase kOptions when empty); retried from
+  // the new remote head when the push is rejected because the branch moved.
+  // When push.branch differs from the checked-out branch and already exists on
+  // the remote, the rewrite starts from push.branch's head instead, so
+  // automation commits accumulate there (as Flux does). On failure the result
+  // names the phase that failed (the rewrite's own error is returned as it is,
+  // in phase kRewrite).
   virtual UpdateBranchResult UpdateBranch(const GitRef& ref,
                                           const RewriteFunc& rewrite,
                                           const CommitOptions& commit,

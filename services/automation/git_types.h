@@ -7,8 +7,6 @@
 #define SERVICES_AUTOMATION_GIT_TYPES_H_
 
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -59,15 +57,13 @@ struct CommitOptions {
 };
 
 struct PushOptions {
-  // The branch to push to; created from the checked-out commit when it does
-  // not exist on the remote. Empty means the checked-out branch.
+  // The branch to push to (required; an automation's is PushBranchFor's);
+  // created from the checked-out commit when it does not exist on the
+  // remote.
   std::string branch;
   // Extra refspec pushed together with the branch, e.g.
   // "refs/heads/auto:refs/heads/auto-review"; empty means none.
   std::string refspec;
-  // Push options ("-o key=value"). libgit2 1.5 cannot send them: a
-  // non-empty map is reported by UpdateBranch as INVALID_ARGUMENT.
-  std::vector<std::pair<std::string, std::string>> options;
   int max_attempts = 5;  // pushes tried before ABORTED
 };
 
@@ -75,7 +71,7 @@ struct PushOptions {
 // failures by type and never by their message.
 enum class GitPhase {
   kNone,          // no failure
-  kOptions,       // invalid push options, refspec or branch (no Git work)
+  kOptions,       // invalid PushOptions: refspec, branch (no Git work)
   kFetch,         // fetching from the remote
   kCheckout,      // resolving the ref or resetting the worktree to it
   kRewrite,       // the caller's RewriteFunc returned an error

@@ -5,48 +5,70 @@
 namespace ia::automation {
 namespace {
 
-// Terminal until the spec changes: not tried again.
-FailureClass Stalled(absl::string_view reason) {
-  return {.reason = reason, .stalled = true, .retry = false};
-}
+// What each step's failure means, one row per step (kUpdateBranch's depend
+// on the phase: UpdateBranchClass).
+struct StepClass {
+  RunStep step;
+  FailureClass failure;
+};
 
-// Tried again after the interval (a secret may appear, a remote recover).
-FailureClass Transient(absl::string_view reason) {
-  return {.reason = reason,
-          .stalled = false,
-          .retry = true,
-          .source_failed = reason == reason::kGitOperationFailed};
+// source_failed: a Git operation on the GitRepository's remote or clone
+// failed, which its Ready condition records. Reading the GitRepository from
+// the store is not one.
+constexpr StepClass kStepClasses[] = {
+    {RunStep::kReadSource,
+     {.reason = reason::kGitOperationFailed, .source_failed = false}},
+    {RunStep::kSourceNotFound,
+     {.reason = reason::kDependencyNotReady, .source_failed = false}},
+    // Only a spec change can help: Stalled, not tried again.
+    {RunStep::kPushOptions,
+     {.reason = reason::kInvalidSourceConfiguration,
+      .stalled = true,
+      .retry = false,
+      .source_failed = false}},
+    {RunStep::kCheckoutRef,
+     {.reason = reason::kInvalidSourceConfiguration,
+      .stalled = true,
+      .retry = false,
+      .source_failed = false}},
+    {RunStep::kPushBranch,
+     {.reason = reason::kInvalidSourceConfiguration,
+      .stalled = true,
+      .retry = false,
+      .source_failed = false}},
+    {RunStep::kMessageTemplate,
+     {.reason = reason::kInvalidMessageTemplate,
+      .stalled = true,
+      .retry = false,
+      .source_failed = false}},
+    // A secret may appear later: tried again.
+    {RunStep::kRemote,
+     {.reason = reason::kInvalidSourceConfiguration, .source_failed = false}},
+    {RunStep::kCommitOptions,
+     {.reason = reason::kInvalidSourceConfiguration, .source_failed = false}},
+    {RunStep::kReadSelections,
+     {.reason = reason::kUpdateFailed, .source_failed = false}},
+    {RunStep::kOpenCheckout,
+     {.reason = reason::kGitOperationFailed, .source_failed = true}},
+};
+
+// UpdateBranch's failures: the rewrite (setters, commit message) is ours,
+// every other phase is Git's.
+FailureClass UpdateBranchClass(GitPhase phase) {
+  if (phase == GitPhase::kRewrite) {
+    return {.reason = reason::kUpdateFailed, .source_failed = false};
+  }
+  return {.reason = reason::kGitOperationFailed, .source_failed = true};
 }
 
 }  // namespace
 
 FailureClass ClassifyFailure(RunStep step, GitPhase phase) {
-  switch (step) {
-    case RunStep::kReadSource:
-      return Transient(reason::kGitOperationFailed);
-    case RunStep::kSourceNotFound:
-      return Transient(reason::kDependencyNotReady);
-    case RunStep::kPushOptions:
-    case RunStep::kCheckoutRef:
-    case RunStep::kPushBranch:
-      return Stalled(reason::kInvalidSourceConfiguration);
-    case RunStep::kMessageTemplate:
-      return Stalled(reason::kInvalidMessageTemplate);
-    case RunStep::kRemote:
-    case RunStep::kCommitOptions:
-      return Transient(reason::kInvalidSourceConfiguration);
-    case RunStep::kReadSelections:
-      return Transient(reason::kUpdateFailed);
-    case RunStep::kOpenCheckout:
-      return Transient(reason::kGitOperationFailed);
-    case RunStep::kUpdateBranch:
-      // The rewrite (setters, commit message) is ours; every other phase is
-      // Git's.
-      return Transient(phase == GitPhase::kRewrite
-                           ? reason::kUpdateFailed
-                           : reason::kGitOperationFailed);
+  if (step == RunStep::kUpdateBranch) return UpdateBranchClass(phase);
+  for (const StepClass& row : kStepClasses) {
+    if (row.step == step) return row.failure;
   }
-  return Transient(reason::kFailure);
+  return {.reason = reason::kFailure};
 }
 
 absl::string_view RunStepName(RunStep step) {

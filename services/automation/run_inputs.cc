@@ -7,7 +7,6 @@
 #include "common/duration.h"
 #include "common/git_url.h"
 #include "common/objects.h"
-#include "services/automation/template.h"
 
 namespace ia::automation {
 namespace {
@@ -249,18 +248,12 @@ std::variant<RunPlan, RunFailure> PlanRun(
   plan.push.branch = *std::move(push_branch);
   plan.push.refspec = spec.git().push().refspec();
   plan.message_template = spec.git().commit().message_template();
-  // RenderCommitMessage parses its template the same way: when this fails,
-  // its error says why.
-  if (!Template::Parse("commit message", plan.message_template.empty()
-                                             ? kDefaultCommitMessage
-                                             : plan.message_template)
-           .ok()) {
-    auto rendered =
-        RenderCommitMessage(plan.message_template, CommitMessageData{});
+  if (absl::Status parsed = CheckCommitMessageTemplate(plan.message_template);
+      !parsed.ok()) {
     return RunFailure{
         RunStep::kMessageTemplate,
         absl::InvalidArgumentError(absl::StrCat(
-            "spec.git.commit.messageTemplate: ", rendered.status().message()))};
+            "spec.git.commit.messageTemplate: ", parsed.message()))};
   }
 
   auto remote = RemoteFor(repository, secrets);

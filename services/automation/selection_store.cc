@@ -10,8 +10,10 @@
 
 namespace ia::automation {
 
-absl::StatusOr<std::vector<v1::Selection>> SelectionStore::List() const {
-  ASSIGN_OR_RETURN(auto rows, store_->List(kSelectionBucket));
+absl::StatusOr<std::vector<v1::Selection>> SelectionStore::List(
+    absl::string_view ns) const {
+  const std::string prefix = ns.empty() ? "" : absl::StrCat(ns, "/");
+  ASSIGN_OR_RETURN(auto rows, store_->List(kSelectionBucket, prefix));
   std::vector<v1::Selection> selections;
   selections.reserve(rows.size());
   for (const auto& [key, value] : rows) {

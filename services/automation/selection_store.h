@@ -34,13 +34,14 @@ class SelectionStore {
   // `store` must outlive this object.
   explicit SelectionStore(Store* store) : store_(store) {}
 
-  // Every stored selection, by policy key; one that cannot be parsed is
+  // The stored selections of the policies in namespace `ns` (every
+  // namespace when empty), by policy key; one that cannot be parsed is
   // logged and left out. The Store's error when it cannot list.
-  absl::StatusOr<std::vector<v1::Selection>> List() const;
-
-  Store* store() const { return store_; }
+  absl::StatusOr<std::vector<v1::Selection>> List(absl::string_view ns) const;
 
  private:
+  friend class SelectionSink;
+
   Store* const store_;
 };
 
@@ -50,9 +51,10 @@ class SelectionSink {
  public:
   // `changed` is called with a namespace whose selections changed: at once
   // for UPDATED and DELETED, at SNAPSHOT_END for a snapshot's.
-  SelectionSink(Store* store,
+  // `selections` must outlive this object.
+  SelectionSink(SelectionStore* selections,
                 std::function<void(const std::string& ns)> changed)
-      : store_(store), changed_(std::move(changed)) {}
+      : store_(selections->store_), changed_(std::move(changed)) {}
 
   // Stores `event` (or, at SNAPSHOT_END, drops the stored selections the
   // snapshot did not mention). INVALID_ARGUMENT for an event out of

@@ -4,6 +4,7 @@
 // service publishes them become exactly one commit on the remote, with the
 // message template, author and Flux's status fields; failures say why.
 #include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -321,6 +322,59 @@ TEST_F(AutomationModuleTest, HttpBasicAuthFromTheSecretAndNoPasswordInStatus) {
                      [&] { return RemoteLog().size() == 2; });
   EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"),
               HasSubstr("app:1.4.0"));
+}
+
+// A connected policy service does not hold the shutdown back: Drain() ends
+// its stream with UNAVAILABLE at once, before the server's Shutdown()
+// deadline (1 s in ModuleHost) would cancel it.
+TEST_F(AutomationModuleTest, StoppingEndsAConnectedPublisherAtOnce) {
+  grpc::ClientContext context;
+  auto stream =
+      v1::Automation::NewStub(host_.TcpChannel())->PublishSelections(&context);
+  v1::SelectionEvent event;
+  event.set_sequence(1);
+  event.set_type(v1::SelectionEvent::UPDATED);
+  event.mutable_selection()->mutable_policy()->set_namespace_("apps");
+  event.mutable_selection()->mutable_policy()->set_name("app");
+  event.mutable_selection()->mutable_latest_ref()->set_tag("1.3.0");
+  SendAndAwaitAck(stream.get(), event);
+
+  // The publisher waits for the server's end, as the policy service does.
+  grpc::Status status;
+  std::thread publisher([&] {
+    v1::PublishSelectionsAck ack;
+    EXPECT_FALSE(stream->Read(&ack));
+    status = stream->Finish();
+  });
+  const absl::Time start = absl::Now();
+  host_.Stop();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(800));
+  publisher.join();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  EXPECT_EQ(status.error_message(), "server shutting down");
+  // The acknowledged event was stored.
+  auto stored = host_.store().Get("Selection", "apps/app");
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_TRUE(stored->has_value());
+}
+
+// A publisher that cancels its call leaves nothing behind: its stream ends
+// and the service stops at once.
+TEST_F(AutomationModuleTest, ACancelledPublisherEndsItsStream) {
+  grpc::ClientContext context;
+  auto stream =
+      v1::Automation::NewStub(host_.TcpChannel())->PublishSelections(&context);
+  v1::SelectionEvent event;
+  event.set_sequence(1);
+  event.set_type(v1::SelectionEvent::SNAPSHOT_END);
+  SendAndAwaitAck(stream.get(), event);
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  const absl::Time start = absl::Now();
+  host_.Stop();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(800));
 }
 
 }  // namespace

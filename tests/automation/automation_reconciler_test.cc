@@ -10,8 +10,10 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "common/conditions.h"
 #include "common/kv_object_store.h"
 #include "gmock/gmock.h"
@@ -52,8 +54,12 @@ struct GitCalls {
 class FakeCheckout final : public GitCheckout {
  public:
   FakeCheckout(std::string worktree, GitCalls* calls,
-               std::optional<GitPhase> fail)
-      : worktree_(std::move(worktree)), calls_(calls), fail_(fail) {}
+               std::optional<GitPhase> fail,
+               std::function<void()> on_update_branch)
+      : worktree_(std::move(worktree)),
+        calls_(calls),
+        fail_(fail),
+        on_update_branch_(std::move(on_update_branch)) {}
 
   absl::Status Fetch() override { return absl::OkStatus(); }
   absl::StatusOr<std::string> Checkout(const GitRef&) override {
@@ -64,6 +70,7 @@ class FakeCheckout final : public GitCheckout {
   UpdateBranchResult UpdateBranch(const GitRef& ref, const RewriteFunc& rewrite,
                                   const CommitOptions& commit,
                                   const PushOptions& push) override {
+    if (on_update_branch_) on_update_branch_();
     const auto failure = [&](GitPhase phase) {
       return UpdateBranchResult(
           phase, absl::UnavailableError(
@@ -91,6 +98,7 @@ class FakeCheckout final : public GitCheckout {
   std::string worktree_;
   GitCalls* calls_;
   std::optional<GitPhase> fail_;
+  std::function<void()> on_update_branch_;
 };
 
 class FakeGitCheckoutFactory final : public GitCheckoutFactory {
@@ -103,11 +111,14 @@ class FakeGitCheckoutFactory final : public GitCheckoutFactory {
       const GitRemote& remote) override {
     calls_->opened.push_back(absl::StrCat(ns, "/", name, " ", remote.url));
     if (!open_error.ok()) return open_error;
-    return std::make_unique<FakeCheckout>(worktree_, calls_, fail);
+    return std::make_unique<FakeCheckout>(worktree_, calls_, fail,
+                                          on_update_branch);
   }
 
   absl::Status open_error = absl::OkStatus();
   std::optional<GitPhase> fail;
+  // Called first thing in each UpdateBranch (on the run's thread).
+  std::function<void()> on_update_branch;
 
  private:
   std::string worktree_;
@@ -354,7 +365,63 @@ TEST_F(AutomationReconcilerTest, AMissingSourceWaitsAndItsArrivalRunsAgain) {
   EXPECT_THAT(enqueued_, ElementsAre("apps/auto"));
   const v1::Condition waiting = Condition(GetSource(), kReady);
   EXPECT_EQ(waiting.status(), "Unknown");
+  EXPECT_EQ(waiting.reason(), "Progressing");
   EXPECT_EQ(waiting.message(), "waiting for the first fetch");
+}
+
+// A GitRepository deleted and applied again while a run still works in its
+// clone: a run of the new one waits for the old run, never sharing the
+// clone with it.
+TEST_F(AutomationReconcilerTest, ARecreatedSourceWaitsForTheRunInItsClone) {
+  ApplySource();
+  ApplyAutomation(Automation());
+  v1::ImageUpdateAutomation second = Automation();
+  second.mutable_metadata()->set_name("auto-2");
+  ApplyAutomation(second);
+
+  absl::Mutex mu;
+  int in_clone = 0;
+  int most_in_clone = 0;
+  int runs = 0;
+  absl::Notification first_inside, release_first;
+  git_->on_update_branch = [&] {
+    bool first;
+    {
+      absl::MutexLock lock(&mu);
+      first = runs++ == 0;
+      most_in_clone = std::max(most_in_clone, ++in_clone);
+    }
+    if (first) {
+      first_inside.Notify();
+      release_first.WaitForNotificationWithTimeout(absl::Seconds(20));
+    }
+    absl::MutexLock lock(&mu);
+    --in_clone;
+  };
+  auto reconcile = [&](const std::string& key) {
+    auto result = reconciler_->ReconcileAutomation(key);
+    EXPECT_TRUE(result.ok()) << result.status();
+  };
+
+  std::thread first_run(reconcile, "apps/auto");
+  ASSERT_TRUE(first_inside.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(sources_->Delete("apps", "repo").ok());
+  ASSERT_TRUE(reconciler_->ReconcileSource("apps/repo").ok());
+  ApplySource();
+  std::thread second_run(reconcile, "apps/auto-2");
+  // The second run must not reach the clone while the first is in it.
+  const bool second_entered = testing::Eventually(
+      [&] {
+        absl::MutexLock lock(&mu);
+        return runs == 2;
+      },
+      absl::Milliseconds(300), absl::Milliseconds(5));
+  release_first.Notify();
+  first_run.join();
+  second_run.join();
+  EXPECT_FALSE(second_entered);
+  EXPECT_EQ(most_in_clone, 1);
+  EXPECT_EQ(runs, 2);
 }
 
 TEST_F(AutomationReconcilerTest, ASuspendedAutomationDoesNothing) {

@@ -47,7 +47,7 @@ class GitRemoteTest : public ::testing::Test {
         GitRef{.branch = "main"},
         WriteFileRewrite("app.yaml", "image: app:" + dir + "\n",
                          "update " + dir),
-        BotCommit(), PushOptions{});
+        BotCommit(), PushOptions{.branch = "main"});
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->attempts, 1);
     EXPECT_EQ(*repo_->RevParse("main"), result->pushed_commit);

@@ -41,7 +41,7 @@ class GitSignTest : public ::testing::Test {
     return checkout_->UpdateBranch(
         GitRef{.branch = "main"},
         WriteFileRewrite("app.yaml", "image: app:1.3.0\n", "Signed update\n"),
-        commit, PushOptions{});
+        commit, PushOptions{.branch = "main"});
   }
 
   TempDir tmp_;
@@ -71,7 +71,7 @@ TEST_F(GitSignTest, PushedCommitVerifiesWithThePublicKey) {
   auto unsigned_result = checkout_->UpdateBranch(
       GitRef{.branch = "main"},
       WriteFileRewrite("app.yaml", "image: app:1.4.0\n", "unsigned"),
-      BotCommit(), PushOptions{});
+      BotCommit(), PushOptions{.branch = "main"});
   ASSERT_TRUE(unsigned_result.ok()) << unsigned_result.status();
   EXPECT_NE(repo_->VerifyCommit("main", (*verifier)->path()).exit_code, 0);
 }

@@ -245,7 +245,7 @@ TEST_F(GitTest, NoChangeMeansNoCommitAndNoPush) {
         ++calls;
         return Rewritten{"nothing", {}};
       },
-      BotCommit(), PushOptions{});
+      BotCommit(), PushOptions{.branch = "main"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(result->base_commit, seed_);
@@ -263,7 +263,7 @@ TEST_F(GitTest, CommitsAndPushesExactlyTheRewrite) {
   auto result = checkout->UpdateBranch(
       GitRef{.branch = "main"},
       WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, message),
-      BotCommit(), PushOptions{});
+      BotCommit(), PushOptions{.branch = "main"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->base_commit, seed_);
   EXPECT_EQ(result->attempts, 1);
@@ -309,7 +309,7 @@ TEST_F(GitTest, RepeatedRunsDoNotGrowTheHeap) {
     auto result = checkout->UpdateBranch(
         GitRef{.branch = "main"},
         WriteFileRewrite("deploy/app.yaml", content, "bump"), BotCommit(),
-        PushOptions{});
+        PushOptions{.branch = "main"});
     ASSERT_TRUE(result.ok()) << result.status();
     ASSERT_FALSE(result->pushed_commit.empty());
   };
@@ -369,22 +369,12 @@ TEST_F(GitTest, TagCheckoutPushesToTheGivenBranch) {
   EXPECT_THAT(*repo_->Log("release", "%s"), ElementsAre("from tag", "seed"));
 }
 
-TEST_F(GitTest, PushOptionsAndForceRefspecsAreRefused) {
+TEST_F(GitTest, ForceRefspecsAreRefused) {
   auto checkout = Open("clone");
   ASSERT_NE(checkout, nullptr);
-  PushOptions with_options;
-  with_options.options = {{"ci.skip", ""}};
-  auto result = checkout->UpdateBranch(
-      GitRef{.branch = "main"},
-      WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated), BotCommit(),
-      with_options);
-  EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
-  EXPECT_THAT(result.status().message(), HasSubstr("push options"));
-  EXPECT_EQ(result.failed_phase(), GitPhase::kOptions);
-
-  PushOptions force;
+  PushOptions force{.branch = "main"};
   force.refspec = "+refs/heads/main:refs/heads/other";
-  result = checkout->UpdateBranch(
+  auto result = checkout->UpdateBranch(
       GitRef{.branch = "main"},
       WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated), BotCommit(), force);
   EXPECT_TRUE(absl::IsInvalidArgument(result.status())) << result.status();
@@ -404,8 +394,9 @@ TEST_F(GitTest, OnlyTheFilesTheRewriteNamesAreCommitted) {
     WriteWorktreeFile(worktree, "deploy/.app.yaml.tmp123", "left over\n");
     return Rewritten{"bot", {"deploy/app.yaml", "deploy/new.yaml", "README"}};
   };
-  auto result = checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite,
-                                       BotCommit(), PushOptions{});
+  auto result =
+      checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite, BotCommit(),
+                             PushOptions{.branch = "main"});
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(result->pushed_commit.size(), 40u);
   EXPECT_EQ(*repo_->Show({"--format=", "--name-status", "main"}),
@@ -429,8 +420,9 @@ TEST_F(GitTest, ARejectedPushIsRetriedOnTheNewHead) {
     WriteWorktreeFile(worktree, "deploy/app.yaml", kAppYamlUpdated);
     return Rewritten{"bot", {"deploy/app.yaml"}};
   };
-  auto result = checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite,
-                                       BotCommit(), PushOptions{});
+  auto result =
+      checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite, BotCommit(),
+                             PushOptions{.branch = "main"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(result->attempts, 2);
@@ -455,7 +447,7 @@ TEST_F(GitTest, GivesUpWithAbortedWhenTheBranchKeepsMoving) {
     WriteWorktreeFile(worktree, "deploy/app.yaml", kAppYamlUpdated);
     return Rewritten{"bot", {"deploy/app.yaml"}};
   };
-  PushOptions push;
+  PushOptions push{.branch = "main"};
   push.max_attempts = 3;
   auto result = checkout->UpdateBranch(GitRef{.branch = "main"}, rewrite,
                                        BotCommit(), push);
@@ -476,12 +468,12 @@ TEST_F(GitTest, TwoCheckoutsOneAfterTheOtherLoseNoUpdate) {
   auto first = a->UpdateBranch(
       GitRef{.branch = "main"},
       WriteFileRewrite("deploy/app.yaml", kAppYamlUpdated, "from a"),
-      BotCommit(), PushOptions{});
+      BotCommit(), PushOptions{.branch = "main"});
   ASSERT_TRUE(first.ok()) << first.status();
   auto second =
       b->UpdateBranch(GitRef{.branch = "main"},
                       WriteFileRewrite("deploy/b.yaml", "b: true\n", "from b"),
-                      BotCommit(), PushOptions{});
+                      BotCommit(), PushOptions{.branch = "main"});
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(second->base_commit, first->pushed_commit);
   EXPECT_THAT(*repo_->Log("main", "%s"),
@@ -498,7 +490,7 @@ TEST_F(GitTest, ARewriteErrorStopsTheRun) {
       [](const std::string&) -> absl::StatusOr<Rewritten> {
         return absl::DataLossError("setter failed");
       },
-      BotCommit(), PushOptions{});
+      BotCommit(), PushOptions{.branch = "main"});
   EXPECT_TRUE(absl::IsDataLoss(result.status())) << result.status();
   EXPECT_EQ(result.failed_phase(), GitPhase::kRewrite);
   EXPECT_EQ(*repo_->RevParse("main"), seed_);

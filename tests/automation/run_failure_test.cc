@@ -29,8 +29,9 @@ constexpr FailureClass Retried(absl::string_view reason,
 
 TEST(ClassifyFailure, Table) {
   const std::vector<ClassifyCase> cases = {
+      // A store read: the GitRepository's status does not record it.
       {RunStep::kReadSource, GitPhase::kNone,
-       Retried(reason::kGitOperationFailed, true)},
+       Retried(reason::kGitOperationFailed)},
       {RunStep::kSourceNotFound, GitPhase::kNone,
        Retried(reason::kDependencyNotReady)},
       {RunStep::kPushOptions, GitPhase::kNone,

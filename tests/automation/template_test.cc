@@ -223,6 +223,17 @@ TEST(CommitMessageTest, ErrorsArePrefixedLikeFlux) {
             "field Nope in type update.Result");
 }
 
+// The check says what RenderCommitMessage would, without data to render.
+TEST(CommitMessageTest, CheckSaysWhatRenderingWould) {
+  EXPECT_TRUE(CheckCommitMessageTemplate("").ok());
+  EXPECT_TRUE(CheckCommitMessageTemplate("x {{ .Changed.Nope }}").ok());
+  for (absl::string_view bad : {"a\nb {{ .Foo ", "{{ range .Changed }"}) {
+    SCOPED_TRACE(bad);
+    const absl::Status checked = CheckCommitMessageTemplate(bad);
+    EXPECT_EQ(checked, RenderError(bad));
+  }
+}
+
 TEST(CommitMessageTest, UnknownFieldOfObjectIdentifier) {
   EXPECT_THAT(RenderError("{{ range $o, $c := .Changed.Objects }}{{ $o.Image "
                           "}}{{ end }}")

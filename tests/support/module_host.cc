@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "gtest/gtest.h"
@@ -39,7 +40,10 @@ absl::Status ModuleHost::Start(const Factory& factory) {
   grpc::ServerBuilder builder;
   for (auto& [service, name] : module_->Services())
     builder.RegisterService(service);
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &grpc_port_);
   server_ = builder.BuildAndStart();
+  if (server_ == nullptr) return absl::InternalError("gRPC server not started");
   channel_ = server_->InProcessChannel(grpc::ChannelArguments());
   http_ = std::make_unique<HttpServer>();
   module_->RegisterHttp(*http_);
@@ -55,6 +59,11 @@ void ModuleHost::Stop() {
   module_.reset();
   server_.reset();
   channel_.reset();
+}
+
+std::shared_ptr<grpc::Channel> ModuleHost::TcpChannel() const {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                             grpc::InsecureChannelCredentials());
 }
 
 bool ModuleHost::Eventually(const std::function<bool()>& done) {

@@ -34,13 +34,17 @@ class ModuleHost {
   ~ModuleHost();  // Stop()s.
 
   // Makes the module, starts it, serves its gRPC services in-process and
-  // its HTTP handlers on a free loopback port.
+  // on a free loopback port, and its HTTP handlers on another.
   absl::Status Start(const Factory& factory);
   // Drains and stops the module as SIGTERM would; the store stays open, so
   // Start() again is a restart.
   void Stop();
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  // A channel to the same services over loopback TCP, for tests of how
+  // streams end when the server shuts down (the in-process transport ends
+  // them with the server, whatever the module does).
+  std::shared_ptr<grpc::Channel> TcpChannel() const;
   int http_port() const { return http_->port(); }
   FakeClock& clock() { return clock_; }
   Store& store() { return *store_; }
@@ -65,6 +69,7 @@ class ModuleHost {
   std::unique_ptr<ServiceModule> module_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
+  int grpc_port_ = 0;
   std::unique_ptr<HttpServer> http_;
 };
 
