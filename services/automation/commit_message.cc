@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace ia::automation {
@@ -140,17 +139,17 @@ absl::StatusOr<std::string> RenderCommitMessage(
     constexpr absl::string_view kSee =
         " See: https://fluxcd.io/flux/components/image/"
         "imageupdateautomations/#message-template";
-    if (absl::StrContains(msg,
-                          "can't evaluate field Updated in type "
-                          "source.TemplateData")) {
+    // Fields Flux removed in v1, recognised by the field, not the text.
+    const std::optional<MissingField> missing = MissingFieldOf(out.status());
+    if (missing.has_value() && missing->type == "source.TemplateData" &&
+        missing->field == "Updated") {
       return absl::InvalidArgumentError(absl::StrCat(
           "the commit message template reads .Updated, which Flux no longer "
           "provides; read .Changed instead.",
           kSee));
     }
-    if (absl::StrContains(msg,
-                          "can't evaluate field ImageResult in type "
-                          "update.Result")) {
+    if (missing.has_value() && missing->type == "update.Result" &&
+        missing->field == "ImageResult") {
       return absl::InvalidArgumentError(absl::StrCat(
           "the commit message template reads .Changed.ImageResult, which "
           "Flux no longer provides; read .Changed.FileChanges or "

@@ -45,6 +45,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -86,6 +87,18 @@ class Template {
  private:
   std::shared_ptr<const Tree> tree_;
 };
+
+// A field that Execute could not find: the type as errors name it
+// ("source.TemplateData") and the field ("Updated").
+struct MissingField {
+  std::string type;
+  std::string field;
+};
+
+// The field an Execute error is about when it is "can't evaluate field X in
+// type T" (carried as a payload, not read from the message); nullopt for any
+// other status.
+std::optional<MissingField> MissingFieldOf(const absl::Status& status);
 
 }  // namespace ia::automation
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
@@ -16,6 +17,13 @@
 #include "services/automation/template_tree.h"
 
 namespace ia::automation {
+namespace {
+
+constexpr absl::string_view kMissingFieldPayload =
+    "type.googleapis.com/imageautomation.TemplateMissingField";
+
+}  // namespace
+
 namespace template_internal {
 namespace {
 
@@ -74,6 +82,17 @@ class Executor {
   void At(size_t begin, size_t end) {
     ctx_begin_ = begin;
     ctx_end_ = end;
+  }
+
+  // "can't evaluate field NAME in type TYPE", with the pair as a payload
+  // (MissingFieldOf).
+  absl::Status FieldError(absl::string_view name,
+                          absl::string_view type) const {
+    absl::Status status =
+        Error(absl::StrCat("can't evaluate field ", name, " in type ", type));
+    status.SetPayload(kMissingFieldPayload,
+                      absl::Cord(absl::StrCat(type, "\n", name)));
+    return status;
   }
 
   absl::Status Error(absl::string_view msg) const {
@@ -266,10 +285,7 @@ class Executor {
           continue;  // Go: a field of nil data is "no value".
         case TemplateValue::Kind::kStruct: {
           const TemplateValue* f = v.FindField(name);
-          if (f == nullptr) {
-            return Error(absl::StrCat("can't evaluate field ", name,
-                                      " in type ", v.TypeName()));
-          }
+          if (f == nullptr) return FieldError(name, v.TypeName());
           v = *f;
           continue;
         }
@@ -290,8 +306,7 @@ class Executor {
         default:
           break;
       }
-      return Error(absl::StrCat("can't evaluate field ", name, " in type ",
-                                v.TypeName()));
+      return FieldError(name, v.TypeName());
     }
     return v;
   }
@@ -367,6 +382,17 @@ absl::StatusOr<std::string> Template::Execute(
                    executor.Walk(data, tree_->root));
   (void)flow;
   return out;
+}
+
+std::optional<MissingField> MissingFieldOf(const absl::Status& status) {
+  const absl::optional<absl::Cord> payload =
+      status.GetPayload(kMissingFieldPayload);
+  if (!payload.has_value()) return std::nullopt;
+  const std::string text(*payload);
+  const size_t newline = text.find('\n');
+  if (newline == std::string::npos) return std::nullopt;
+  return MissingField{.type = text.substr(0, newline),
+                      .field = text.substr(newline + 1)};
 }
 
 }  // namespace ia::automation

@@ -567,3 +567,28 @@ TEST(TemplateTest, ParsedOnceExecutedManyTimes) {
 
 }  // namespace
 }  // namespace ia::automation
+
+namespace ia::automation {
+namespace {
+
+TEST(TemplateMissingFieldTest, TheMissingFieldComesAsAPayload) {
+  absl::StatusOr<Template> t = Template::Parse("t", "{{ .A.Nope }}");
+  ASSERT_TRUE(t.ok()) << t.status();
+  const TemplateValue data = TemplateValue::Struct(
+      "outer.T", {{"A", TemplateValue::Struct(
+                            "inner.U", {{"B", TemplateValue::String("b")}})}});
+  absl::StatusOr<std::string> out = t->Execute(data);
+  ASSERT_FALSE(out.ok());
+  const std::optional<MissingField> missing = MissingFieldOf(out.status());
+  ASSERT_TRUE(missing.has_value()) << out.status();
+  EXPECT_EQ(missing->type, "inner.U");
+  EXPECT_EQ(missing->field, "Nope");
+  // Other errors carry none.
+  absl::StatusOr<Template> bad = Template::Parse("t", "{{ .A }");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_FALSE(MissingFieldOf(bad.status()).has_value());
+  EXPECT_FALSE(MissingFieldOf(absl::OkStatus()).has_value());
+}
+
+}  // namespace
+}  // namespace ia::automation
