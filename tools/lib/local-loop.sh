@@ -4,11 +4,15 @@
 # the registry's HTTP API. Source it from the repository's root with `run`
 # set to an empty scratch folder and `bin` to the build folder.
 
-# A loopback port nothing listens on.
+# A loopback port nothing listens on, below the kernel's ephemeral range
+# (where an outgoing connection could take it between this check and the
+# bind: seen as "Address already in use").
 free_port() {
-  local p
+  local p low=32768
+  [ -r /proc/sys/net/ipv4/ip_local_port_range ] &&
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range
   while :; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (low - 10000)))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
 }
