@@ -413,7 +413,9 @@ TEST_F(ReflectorModuleTest, PushNotificationAddsTagAtOnceAndStreamsIt) {
   EXPECT_EQ(event.type(), v1::TagSetEvent::UPDATED);
   ASSERT_EQ(event.tag_set().tags_size(), 2);
   EXPECT_EQ(event.tag_set().tags(1).name(), "1.3.0");
-  EXPECT_EQ(Get("app").status().last_scan_result().tag_count(), 2);
+  // Status is written after the set is stored and streamed.
+  EXPECT_TRUE(Eventually(
+      [&] { return Get("app").status().last_scan_result().tag_count() == 2; }));
   EXPECT_EQ(registry_->scans("team/app"), 1);  // no scan was needed
 
   // A confirming scan follows; the registry knows the tag by now.
