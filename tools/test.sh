@@ -7,13 +7,28 @@
 #
 #   tools/test.sh [--preset dev|asan|clang] [extra ctest arguments]
 #
-# IA_SKIP_CLANG=1 skips the second build (for a quick local run).
+# IA_SKIP_CLANG=1 skips the second build (for a quick local run). SEMVER_REF
+# names a built semver-ref; without it one is built from ../shared/tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 preset=dev
 if [ "${1:-}" = "--preset" ]; then preset="$2"; shift 2; fi
 tools/setup.sh --preset "$preset"
+
+# The differential peers (../shared/tools/, beside this checkout when it is
+# there): built from Debian's Go packages in about a minute, so that the
+# differential tests run instead of skipping.
+peers=../shared/tools
+if [ -z "${SEMVER_REF:-}" ] && [ -f "$peers/semver-ref/build.sh" ]; then
+  if ref=$(bash "$peers/semver-ref/build.sh" "${TMPDIR:-/tmp}/ia-semver-ref" | tail -1) &&
+     [ -x "$ref" ]; then
+    export SEMVER_REF=$ref
+  else
+    echo "test.sh: could not build semver-ref; the semver differential test skips" >&2
+  fi
+fi
+
 ctest --preset "$preset" "$@"
 if [ "$preset" = dev ] && [ -z "${IA_SKIP_CLANG:-}" ]; then
   tools/setup.sh --preset clang
