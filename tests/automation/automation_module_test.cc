@@ -346,10 +346,10 @@ TEST_F(AutomationModuleTest, StoppingEndsAConnectedPublisherAtOnce) {
     EXPECT_FALSE(stream->Read(&ack));
     status = stream->Finish();
   });
-  const absl::Time start = absl::Now();
   host_.Stop();
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(800));
   publisher.join();
+  // Drain's own status: without Drain, Shutdown's deadline would cancel the
+  // call instead ("Cancelling all calls"), a full grace later.
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
       << status.error_message();
   EXPECT_EQ(status.error_message(), "server shutting down");
