@@ -2,11 +2,13 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/duration.h"
@@ -223,9 +225,12 @@ absl::StatusOr<std::string> CompiledPolicy::Select(
   }
 
   // The candidates and their values; extracted values live in `extracted`
-  // (reserved up front so that views into it stay valid).
+  // (reserved up front so that views into it stay valid). With extract, each
+  // value is one candidate: at the place the value first appeared, with the
+  // last tag that produced it (Flux keeps a map from value to tag).
   std::vector<Candidate> candidates;
   std::vector<std::string> extracted;
+  absl::flat_hash_map<absl::string_view, size_t> by_value;
   const int n = filter_->NumberOfCapturingGroups() + 1;
   std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
   if (!extract_.empty()) extracted.reserve(tags.size());
@@ -240,7 +245,12 @@ absl::StatusOr<std::string> CompiledPolicy::Select(
     }
     std::string value;
     ExpandTemplate(*filter_, extract_, groups, &value);
+    if (auto it = by_value.find(value); it != by_value.end()) {
+      candidates[it->second].tag = &tag;
+      continue;
+    }
     extracted.push_back(std::move(value));
+    by_value.emplace(extracted.back(), candidates.size());
     candidates.push_back({&tag, extracted.back()});
   }
   if (candidates.empty()) {
@@ -270,9 +280,9 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
         if (!v.has_value()) continue;
         ++versions;
         if (!range_->Contains(*v)) continue;
-        const int d =
-            best_version.has_value() ? CompareVersions(*v, *best_version) : 1;
-        if (d > 0 || (d == 0 && tag_of(i) > tag_of(best))) {
+        // Strictly greater: the first of equal versions stays.
+        if (!best_version.has_value() ||
+            CompareVersions(*v, *best_version) > 0) {
           best = i;
           best_version = std::move(v);
         }
@@ -288,8 +298,9 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
       best = 0;
       for (size_t i = 1; i < count; ++i) {
         const int d = value_of(i).compare(value_of(best));
-        const bool better = ascending_ ? d > 0 : d < 0;
-        if (better || (d == 0 && tag_of(i) > tag_of(best))) best = i;
+        // Values are distinct (extracted ones are merged above; equal tags
+        // are the same tag), so there are no ties.
+        if (ascending_ ? d > 0 : d < 0) best = i;
       }
       break;
     }
@@ -307,28 +318,14 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
           return absl::FailedPreconditionError(
               absl::StrCat("numerical policy: ", what, " is not a number"));
         }
-        if (best == kNone) {
-          best = i;
-          best_value = *v;
+        // Flux's scan: each value replaces the one kept unless it is
+        // strictly worse, so the last of equal values wins, and NaN (which
+        // compares false with everything) always replaces and is replaced.
+        if (best != kNone && (ascending_ ? *v < best_value : *v > best_value)) {
           continue;
         }
-        // NaN is never preferred over a number; equal values (and two NaN)
-        // fall to the tie rule.
-        const bool nan = std::isnan(*v);
-        const bool best_nan = std::isnan(best_value);
-        bool better = false;
-        bool equal = false;
-        if (nan || best_nan) {
-          better = best_nan && !nan;
-          equal = nan && best_nan;
-        } else {
-          better = ascending_ ? *v > best_value : *v < best_value;
-          equal = *v == best_value;
-        }
-        if (better || (equal && tag_of(i) > tag_of(best))) {
-          best = i;
-          best_value = *v;
-        }
+        best = i;
+        best_value = *v;
       }
       break;
     }
@@ -382,13 +379,20 @@ MaturedSelection CompiledPolicy::SelectMatured(
   // When the answer can change: the first young tag to mature that would be
   // preferred over the current answer (or would fail the policy, as a
   // numerical policy does on a non-number), or would qualify at all when
-  // nothing does now.
+  // nothing does now. The pair keeps the input order, which ties depend on.
+  size_t answer_at = tags.size();
+  if (out.tag.ok()) {
+    answer_at = static_cast<size_t>(
+        std::find(tags.begin(), tags.end(), *out.tag) - tags.begin());
+  }
   for (size_t i : young) {
     const absl::Time at = matures(i);
     if (at >= out.next_change) continue;
     bool changes;
     if (out.tag.ok()) {
-      absl::StatusOr<std::string> pair = Select({*out.tag, tags[i]});
+      absl::StatusOr<std::string> pair = answer_at < i
+                                             ? Select({*out.tag, tags[i]})
+                                             : Select({tags[i], *out.tag});
       changes = !pair.ok() || *pair != *out.tag;
     } else {
       changes =

@@ -14,13 +14,24 @@
 //   alphabetical{order} byte order of values; asc picks the last, desc the
 //                      first.
 //   numerical{order}   every value must parse as a Go float64 (ParseGoFloat);
-//                      asc picks the largest, desc the smallest. NaN (which Go
-//                      accepts) is never preferred over a number.
+//                      asc picks the largest, desc the smallest.
 //
-// Ties (Flux leaves them to Go's map order): when candidates are equal for
-// the policy (the same version, e.g. "v1.0.0" and "1.0.0" or differing build
-// metadata; the same extracted value; numbers that are equal), the tag that
-// is greatest in byte order wins, whatever the order of the input.
+// Ties follow Flux's code given the order of `tags` (Flux hands its policies
+// the tags as its database stores them: sorted in descending byte order, see
+// services/policy/decide.h):
+//   semver        the first of equal versions ("1.2.4" before "v1.2.4" gives
+//                 "1.2.4"; build metadata is ignored).
+//   numerical     Flux's scan: each value replaces the one kept unless it is
+//                 strictly worse, so the last of equal numbers wins ("15.0"
+//                 then "15" gives "15"); NaN, which Go accepts and which
+//                 compares false with everything, always replaces the kept
+//                 value and is replaced by the next one.
+//   alphabetical  no ties: values are distinct (below).
+//   extract       each extracted value stands for the last tag that produced
+//                 it (Flux keeps a map from value to tag), placed where the
+//                 value first appeared. Flux then hands the values to the
+//                 policy in Go's map order, which is random; placing them in
+//                 input order is our choice, so that the answer is stable.
 //
 // Errors: INVALID_ARGUMENT for a bad spec only (no or several policies, bad
 // order, range, regex or extract reference; the message names the field and
