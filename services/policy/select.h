@@ -114,12 +114,17 @@ class CompiledPolicy {
 
   CompiledPolicy() = default;
 
-  // Picks among `count` candidates (count > 0): tag_of(i) is the original
-  // tag (const std::string&), value_of(i) what the policy orders
-  // (absl::string_view). Defined and used in select.cc only.
-  template <typename TagOf, typename ValueOf>
-  absl::StatusOr<std::string> Choose(size_t count, const TagOf& tag_of,
-                                     const ValueOf& value_of) const;
+  // Picks among `count` candidates (count > 0) by the policy and the tie
+  // rules (file comment); returns the winner's index. value_of(i) is what
+  // the policy orders (absl::string_view), tag_of(i) the original tag
+  // (const std::string&, for messages). With `merge_equal_values`, a value
+  // that repeats counts once, at its first appearance (the winner is that
+  // appearance); UNIMPLEMENTED when a numerical policy meets NaN then, for
+  // the caller to merge the values itself. Defined and used in select.cc.
+  template <typename ValueOf, typename TagOf>
+  absl::StatusOr<size_t> Choose(size_t count, const ValueOf& value_of,
+                                bool merge_equal_values,
+                                const TagOf& tag_of) const;
 
   Kind kind_ = Kind::kSemver;
   bool ascending_ = true;
