@@ -29,9 +29,10 @@
 //   alphabetical  no ties: values are distinct (below).
 //   extract       each extracted value stands for the last tag that produced
 //                 it (Flux keeps a map from value to tag), placed where the
-//                 value first appeared. Flux then hands the values to the
-//                 policy in Go's map order, which is random; placing them in
-//                 input order is our choice, so that the answer is stable.
+//                 value first appeared.
+//   filterTags    Flux hands the values (extracted or not) to the policy in
+//                 Go's map order, which is random; keeping them in input
+//                 order is our choice, so that the answer is stable.
 //
 // Errors: INVALID_ARGUMENT for a bad spec only (no or several policies, bad
 // order, range, regex or extract reference; the message names the field and
