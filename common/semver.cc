@@ -202,13 +202,22 @@ std::string RewriteHyphenRanges(absl::string_view s) {
 }  // namespace
 
 std::optional<Version> ParseTagVersion(absl::string_view tag) {
-  // One pass, left to right: [v]MAJOR.MINOR.PATCH[-PRE][+BUILD]. It runs
+  // fluxcd/pkg/version.ParseVersion: at least two dots (SplitN(tag, ".", 3)
+  // has three parts), then Masterminds' loose NewVersion, whose pattern is
+  // v?N(.N)?(.N)?(-PRE)?(+BUILD)? over the whole tag with digits-only N
+  // (leading zeros allowed, within uint64). One pass, left to right; it runs
   // once per tag per selection, so it allocates nothing for tags that are
   // not versions, nor for short prerelease and build strings.
+  const size_t first_dot = tag.find('.');
+  if (first_dot == absl::string_view::npos ||
+      tag.find('.', first_dot + 1) == absl::string_view::npos) {
+    return std::nullopt;
+  }
   const char* p = tag.data();
   const char* const end = p + tag.size();
   if (p != end && *p == 'v') ++p;
-  // Digits, no leading zero, within uint64.
+  // One or more digits, within uint64 (leading zeros allowed, as Go's
+  // strconv.ParseUint reads them).
   auto number = [&p, end](uint64_t* out) {
     const char* const start = p;
     uint64_t value = 0;
@@ -217,16 +226,22 @@ std::optional<Version> ParseTagVersion(absl::string_view tag) {
       if (value > (UINT64_MAX - digit) / 10) return false;
       value = value * 10 + digit;
     }
-    if (p == start || (*start == '0' && p - start > 1)) return false;
+    if (p == start) return false;
     *out = value;
     return true;
   };
   Version v;
-  if (!number(&v.major) || p == end || *p != '.') return std::nullopt;
-  ++p;
-  if (!number(&v.minor) || p == end || *p != '.') return std::nullopt;
-  ++p;
-  if (!number(&v.patch)) return std::nullopt;
+  if (!number(&v.major)) return std::nullopt;
+  // A '.' after the major or minor must start the next number: the
+  // pattern has no other place for it before the prerelease.
+  if (p != end && *p == '.') {
+    ++p;
+    if (!number(&v.minor)) return std::nullopt;
+    if (p != end && *p == '.') {
+      ++p;
+      if (!number(&v.patch)) return std::nullopt;
+    }
+  }
   if (p != end && *p == '-') {
     const char* const start = ++p;
     while (p != end && *p != '+') ++p;

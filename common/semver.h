@@ -1,11 +1,15 @@
 // Semantic versions and version ranges, with the rules of Masterminds/semver
 // v3.4+ (the library Flux's image-reflector-controller uses), hand-written.
 //
-// A tag is a version only under Flux's rule: with one leading "v" removed it
-// must be a strict SemVer 2.0 version MAJOR.MINOR.PATCH[-PRE][+BUILD]: no
-// leading zeros in numeric parts, non-empty dot-separated identifiers of
-// [0-9A-Za-z-], MAJOR/MINOR/PATCH within uint64. So "1.2", "1.0.0.1" and
-// "01.2.3" are not versions.
+// A tag is a version under Flux v1.2's rule (fluxcd/pkg/version ParseVersion
+// v0.16, then Masterminds' loose NewVersion): it holds at least two dots
+// (strings.SplitN(tag, ".", 3) gives three parts) and the whole tag reads as
+// v?MAJOR(.MINOR)?(.PATCH)?(-PRE)?(+BUILD)? with one optional leading "v";
+// MAJOR, MINOR and PATCH are digits (leading zeros allowed, within uint64; a
+// missing one is 0); PRE and BUILD are non-empty dot-separated identifiers of
+// [0-9A-Za-z-], and a numeric PRE identifier has no leading zero. So
+// "v2025.07.03", "1.02.3", "1.2-rc.1" (1.2.0-rc.1) and "1.2+3.4" are
+// versions; "1.2", "1.0.0.1", "1.2.3-01" and "V1.2.3" are not.
 //
 // Precedence is SemVer 2.0's as Masterminds implements it: build metadata is
 // ignored; a prerelease is lower than its release; prerelease identifiers
@@ -47,8 +51,8 @@ struct Version {
   std::string build;
 };
 
-// Parses `tag` under Flux's rule (one leading 'v' removed, then strict
-// SemVer 2.0). nullopt when the tag is not a version.
+// Parses `tag` under Flux's rule (above). nullopt when the tag is not a
+// version.
 std::optional<Version> ParseTagVersion(absl::string_view tag);
 
 // Compares by SemVer precedence (build metadata ignored): <0, 0 or >0.

@@ -1,6 +1,7 @@
 #include "services/policy/decide.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -69,16 +70,39 @@ absl::StatusOr<SelectionDecision> DecideSelection(const SelectionInputs& in) {
                 : absl::StrCat("ImageRepository ", repository, " has no tags")};
   }
 
+  // Flux's policies see the tags as its database stores them: sorted in
+  // descending byte order (image-reflector-controller sorts the scanned
+  // list in place for latestTags before it stores it). The tag set is kept
+  // in ascending byte order (reflector.proto), so read it from the end;
+  // ties (select.h) depend on this order.
   std::vector<std::string> tags;
   std::vector<absl::Time> first_seen;
   tags.reserve(tag_set->tags_size());
   first_seen.reserve(tag_set->tags_size());
-  for (const auto& tag : tag_set->tags()) {
+  for (auto it = tag_set->tags().rbegin(); it != tag_set->tags().rend(); ++it) {
+    const v1::Tag& tag = *it;
     tags.push_back(tag.name());
     // The watcher stamps tags that come without a time; should one still
     // lack it, it counts as just seen.
     first_seen.push_back(tag.has_first_seen() ? FromProtoTime(tag.first_seen())
                                               : now);
+  }
+  if (!std::is_sorted(tags.begin(), tags.end(), std::greater<>())) {
+    // Not from our reflector (which keeps the order): sort it here.
+    std::vector<size_t> order(tags.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&tags](size_t a, size_t b) { return tags[a] > tags[b]; });
+    std::vector<std::string> sorted_tags;
+    std::vector<absl::Time> sorted_first_seen;
+    sorted_tags.reserve(tags.size());
+    sorted_first_seen.reserve(tags.size());
+    for (size_t i : order) {
+      sorted_tags.push_back(std::move(tags[i]));
+      sorted_first_seen.push_back(first_seen[i]);
+    }
+    tags = std::move(sorted_tags);
+    first_seen = std::move(sorted_first_seen);
   }
   const MaturedSelection matured =
       compiled.SelectMatured(tags, first_seen, now);
@@ -127,8 +151,13 @@ absl::StatusOr<SelectionDecision> DecideSelection(const SelectionInputs& in) {
          !confirmed_at_generation);
     const bool still_there =
         std::find(tags.begin(), tags.end(), previous.tag()) != tags.end();
+    // Lower: the previous tag wins in either order (a tie, which the order
+    // decides, is not lower).
     absl::StatusOr<std::string> higher = compiled.Select({previous.tag(), tag});
-    const bool lower = higher.ok() && *higher == previous.tag();
+    absl::StatusOr<std::string> higher_after =
+        compiled.Select({tag, previous.tag()});
+    const bool lower = higher.ok() && *higher == previous.tag() &&
+                       higher_after.ok() && *higher_after == previous.tag();
     if (lower) {
       out.previous_tag = previous.tag();
       if (still_there && !spec_changed) {

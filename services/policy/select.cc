@@ -2,11 +2,14 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/duration.h"
@@ -215,11 +218,16 @@ absl::StatusOr<std::string> CompiledPolicy::Select(
     const std::vector<std::string>& tags) const {
   if (tags.empty()) return absl::NotFoundError("no tags to select from");
   if (filter_ == nullptr) {
-    // Every tag is a candidate, valued as itself: no list to build.
-    return Choose(
-        tags.size(),
-        [&tags](size_t i) -> const std::string& { return tags[i]; },
-        [&tags](size_t i) { return absl::string_view(tags[i]); });
+    // Every tag is a candidate, valued as itself: no list to build. Equal
+    // values are equal tags, so there is nothing to merge.
+    ASSIGN_OR_RETURN(
+        const size_t best,
+        Choose(
+            tags.size(),
+            [&tags](size_t i) { return absl::string_view(tags[i]); },
+            /*merge_equal_values=*/false, /*tag_of=*/
+            [&tags](size_t i) -> const std::string& { return tags[i]; }));
+    return tags[best];
   }
 
   // The candidates and their values; extracted values live in `extracted`
@@ -248,21 +256,69 @@ absl::StatusOr<std::string> CompiledPolicy::Select(
         absl::StrCat("no tag matched the filter pattern ",
                      Quote(filter_->pattern()), " (", tags.size(), " tags)"));
   }
-  return Choose(
+  auto tag_of = [&candidates](size_t i) -> const std::string& {
+    return *candidates[i].tag;
+  };
+  if (extract_.empty()) {
+    ASSIGN_OR_RETURN(
+        const size_t best,
+        Choose(
+            candidates.size(),
+            [&candidates](size_t i) { return candidates[i].value; },
+            /*merge_equal_values=*/false, tag_of));
+    return tag_of(best);
+  }
+
+  // With extract, Flux keeps a map from value to tag: each value is one
+  // candidate, at the place it first appeared, standing for the last tag
+  // that produced it. Choose finds the winning value without building the
+  // map; the tag is then the last one that produced that value.
+  absl::StatusOr<size_t> best = Choose(
       candidates.size(),
-      [&candidates](size_t i) -> const std::string& {
-        return *candidates[i].tag;
-      },
-      [&candidates](size_t i) { return candidates[i].value; });
+      [&candidates](size_t i) { return candidates[i].value; },
+      /*merge_equal_values=*/true, tag_of);
+  if (!best.ok() && absl::IsUnimplemented(best.status())) {
+    // NaN among numerical values with repeats: merge for real, then choose.
+    std::vector<Candidate> merged;
+    absl::flat_hash_map<absl::string_view, size_t> by_value;
+    for (const Candidate& c : candidates) {
+      auto [it, inserted] = by_value.try_emplace(c.value, merged.size());
+      if (inserted) {
+        merged.push_back(c);
+      } else {
+        merged[it->second].tag = c.tag;
+      }
+    }
+    ASSIGN_OR_RETURN(
+        const size_t index,
+        Choose(
+            merged.size(), [&merged](size_t i) { return merged[i].value; },
+            /*merge_equal_values=*/false,
+            [&merged](size_t i) -> const std::string& {
+              return *merged[i].tag;
+            }));
+    return *merged[index].tag;
+  }
+  RETURN_IF_ERROR(best.status());
+  const absl::string_view value = candidates[*best].value;
+  size_t last = *best;
+  for (size_t i = *best + 1; i < candidates.size(); ++i) {
+    if (candidates[i].value == value) last = i;
+  }
+  return tag_of(last);
 }
 
-template <typename TagOf, typename ValueOf>
-absl::StatusOr<std::string> CompiledPolicy::Choose(
-    size_t count, const TagOf& tag_of, const ValueOf& value_of) const {
+template <typename ValueOf, typename TagOf>
+absl::StatusOr<size_t> CompiledPolicy::Choose(size_t count,
+                                              const ValueOf& value_of,
+                                              bool merge_equal_values,
+                                              const TagOf& tag_of) const {
   constexpr size_t kNone = static_cast<size_t>(-1);
   size_t best = kNone;
   switch (kind_) {
     case Kind::kSemver: {
+      // The first candidate with the highest version: the first of equal
+      // versions, and (with repeated values) the value's first appearance.
       std::optional<Version> best_version;
       size_t versions = 0;
       for (size_t i = 0; i < count; ++i) {
@@ -270,9 +326,9 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
         if (!v.has_value()) continue;
         ++versions;
         if (!range_->Contains(*v)) continue;
-        const int d =
-            best_version.has_value() ? CompareVersions(*v, *best_version) : 1;
-        if (d > 0 || (d == 0 && tag_of(i) > tag_of(best))) {
+        // Strictly greater: the first of equal versions stays.
+        if (!best_version.has_value() ||
+            CompareVersions(*v, *best_version) > 0) {
           best = i;
           best_version = std::move(v);
         }
@@ -285,16 +341,23 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
       break;
     }
     case Kind::kAlphabetical: {
+      // Distinct values cannot tie; the first of a repeated value stays.
       best = 0;
       for (size_t i = 1; i < count; ++i) {
         const int d = value_of(i).compare(value_of(best));
-        const bool better = ascending_ ? d > 0 : d < 0;
-        if (better || (d == 0 && tag_of(i) > tag_of(best))) best = i;
+        if (ascending_ ? d > 0 : d < 0) best = i;
       }
       break;
     }
     case Kind::kNumerical: {
       double best_value = 0;
+      // With repeated values: the values at best_value seen so far, so that
+      // a repeat (which Flux's map holds once, at its first appearance) is
+      // not taken for a new equal value. A repeat can never be strictly
+      // better: its first appearance raised best_value to it already. NaN
+      // breaks that (it replaces whatever is kept), so it is left to the
+      // caller (UNIMPLEMENTED).
+      absl::flat_hash_set<absl::string_view> at_best;
       for (size_t i = 0; i < count; ++i) {
         const absl::string_view value = value_of(i);
         const std::optional<double> v = ParseGoFloat(value);
@@ -307,33 +370,30 @@ absl::StatusOr<std::string> CompiledPolicy::Choose(
           return absl::FailedPreconditionError(
               absl::StrCat("numerical policy: ", what, " is not a number"));
         }
-        if (best == kNone) {
-          best = i;
-          best_value = *v;
+        if (merge_equal_values && std::isnan(*v)) {
+          return absl::UnimplementedError("NaN among repeated values");
+        }
+        // Flux's scan: each value replaces the one kept unless it is
+        // strictly worse, so the last of equal values wins, and NaN (which
+        // compares false with everything) always replaces and is replaced.
+        if (best != kNone && (ascending_ ? *v < best_value : *v > best_value)) {
           continue;
         }
-        // NaN is never preferred over a number; equal values (and two NaN)
-        // fall to the tie rule.
-        const bool nan = std::isnan(*v);
-        const bool best_nan = std::isnan(best_value);
-        bool better = false;
-        bool equal = false;
-        if (nan || best_nan) {
-          better = best_nan && !nan;
-          equal = nan && best_nan;
-        } else {
-          better = ascending_ ? *v > best_value : *v < best_value;
-          equal = *v == best_value;
+        if (merge_equal_values) {
+          if (best != kNone && *v == best_value) {
+            if (!at_best.insert(value).second) continue;  // a repeat
+          } else {
+            at_best.clear();
+            at_best.insert(value);
+          }
         }
-        if (better || (equal && tag_of(i) > tag_of(best))) {
-          best = i;
-          best_value = *v;
-        }
+        best = i;
+        best_value = *v;
       }
       break;
     }
   }
-  return tag_of(best);
+  return best;
 }
 
 MaturedSelection CompiledPolicy::SelectMatured(
@@ -382,13 +442,20 @@ MaturedSelection CompiledPolicy::SelectMatured(
   // When the answer can change: the first young tag to mature that would be
   // preferred over the current answer (or would fail the policy, as a
   // numerical policy does on a non-number), or would qualify at all when
-  // nothing does now.
+  // nothing does now. The pair keeps the input order, which ties depend on.
+  size_t answer_at = tags.size();
+  if (out.tag.ok()) {
+    answer_at = static_cast<size_t>(
+        std::find(tags.begin(), tags.end(), *out.tag) - tags.begin());
+  }
   for (size_t i : young) {
     const absl::Time at = matures(i);
     if (at >= out.next_change) continue;
     bool changes;
     if (out.tag.ok()) {
-      absl::StatusOr<std::string> pair = Select({*out.tag, tags[i]});
+      absl::StatusOr<std::string> pair = answer_at < i
+                                             ? Select({*out.tag, tags[i]})
+                                             : Select({tags[i], *out.tag});
       changes = !pair.ok() || *pair != *out.tag;
     } else {
       changes =

@@ -14,13 +14,25 @@
 //   alphabetical{order} byte order of values; asc picks the last, desc the
 //                      first.
 //   numerical{order}   every value must parse as a Go float64 (ParseGoFloat);
-//                      asc picks the largest, desc the smallest. NaN (which Go
-//                      accepts) is never preferred over a number.
+//                      asc picks the largest, desc the smallest.
 //
-// Ties (Flux leaves them to Go's map order): when candidates are equal for
-// the policy (the same version, e.g. "v1.0.0" and "1.0.0" or differing build
-// metadata; the same extracted value; numbers that are equal), the tag that
-// is greatest in byte order wins, whatever the order of the input.
+// Ties follow Flux's code given the order of `tags` (Flux hands its policies
+// the tags as its database stores them: sorted in descending byte order, see
+// services/policy/decide.h):
+//   semver        the first of equal versions ("1.2.4" before "v1.2.4" gives
+//                 "1.2.4"; build metadata is ignored).
+//   numerical     Flux's scan: each value replaces the one kept unless it is
+//                 strictly worse, so the last of equal numbers wins ("15.0"
+//                 then "15" gives "15"); NaN, which Go accepts and which
+//                 compares false with everything, always replaces the kept
+//                 value and is replaced by the next one.
+//   alphabetical  no ties: values are distinct (below).
+//   extract       each extracted value stands for the last tag that produced
+//                 it (Flux keeps a map from value to tag), placed where the
+//                 value first appeared.
+//   filterTags    Flux hands the values (extracted or not) to the policy in
+//                 Go's map order, which is random; keeping them in input
+//                 order is our choice, so that the answer is stable.
 //
 // Errors: INVALID_ARGUMENT for a bad spec only (no or several policies, bad
 // order, range, regex or extract reference; the message names the field and
@@ -103,12 +115,17 @@ class CompiledPolicy {
 
   CompiledPolicy() = default;
 
-  // Picks among `count` candidates (count > 0): tag_of(i) is the original
-  // tag (const std::string&), value_of(i) what the policy orders
-  // (absl::string_view). Defined and used in select.cc only.
-  template <typename TagOf, typename ValueOf>
-  absl::StatusOr<std::string> Choose(size_t count, const TagOf& tag_of,
-                                     const ValueOf& value_of) const;
+  // Picks among `count` candidates (count > 0) by the policy and the tie
+  // rules (file comment); returns the winner's index. value_of(i) is what
+  // the policy orders (absl::string_view), tag_of(i) the original tag
+  // (const std::string&, for messages). With `merge_equal_values`, a value
+  // that repeats counts once, at its first appearance (the winner is that
+  // appearance); UNIMPLEMENTED when a numerical policy meets NaN then, for
+  // the caller to merge the values itself. Defined and used in select.cc.
+  template <typename ValueOf, typename TagOf>
+  absl::StatusOr<size_t> Choose(size_t count, const ValueOf& value_of,
+                                bool merge_equal_values,
+                                const TagOf& tag_of) const;
 
   Kind kind_ = Kind::kSemver;
   bool ascending_ = true;

@@ -1,6 +1,16 @@
 // Tag sets: what a scan or a push notification does to the stored
 // v1::TagSet of one ImageRepository. Pure functions over values; the
 // reconciler (reflector_reconciler.h) reads and writes the store.
+//
+// A set is kept sorted in ascending byte order, whatever order the registry
+// listed the tags in (across pages) and whenever a push added one. This is
+// Flux's order reversed: image-reflector-controller v1.2 sorts the scanned
+// tags in descending byte order (for latestTags, in place) and stores that
+// list, and its policies break ties by it; the policy service reads our set
+// from the end (services/policy/decide.cc). So the order, like the
+// revision, is a function of the set of names: a registry that lists the
+// same tags in another order changes nothing, and a selection never flaps
+// between equal tags.
 #ifndef SERVICES_REFLECTOR_TAG_SETS_H_
 #define SERVICES_REFLECTOR_TAG_SETS_H_
 

@@ -210,6 +210,33 @@ std::vector<Case> Cases() {
                 .requeue_after = absl::Minutes(30),
                 .tag = "1.2.3"}},
 
+      // Ties: Flux's policies see its stored order, descending bytes; the
+      // tag set is ascending.
+      {.name = "ties: semver keeps the first in descending byte order",
+       .tags = std::vector<TestTag>{{"1.2.4"}, {"1.2.4+b"}, {"v1.2.4"}},
+       .want = {.message = resolved + "v1.2.4", .tag = "v1.2.4"}},
+      {.name = "ties: a tag set out of order is read in Flux's order too",
+       .tags = std::vector<TestTag>{{"v1.2.4"}, {"0.1.0"}, {"1.2.4"}},
+       .want = {.message = resolved + "v1.2.4", .tag = "v1.2.4"}},
+      {.name = "ties: numerical keeps the last in descending byte order",
+       .edit =
+           [](v1::ImagePolicy* p) {
+             p->mutable_spec()->mutable_policy()->clear_semver();
+             p->mutable_spec()
+                 ->mutable_policy()
+                 ->mutable_numerical()
+                 ->set_order("asc");
+           },
+       .tags = std::vector<TestTag>{{"15"}, {"15.0"}, {"9"}},
+       .want = {.message = resolved + "15", .tag = "15"}},
+      {.name = "ties: an equal version is not a downgrade",
+       .edit = [](v1::ImagePolicy* p) { SetStatus(p, Ref("1.2.4")); },
+       .tags = std::vector<TestTag>{{"1.2.4"}, {"v1.2.4"}},
+       .published = Ref("1.2.4"),
+       .want = {.message =
+                    resolved + "v1.2.4 (previously registry.example/app:1.2.4)",
+                .tag = "v1.2.4"}},
+
       // No downgrade.
       {.name = "no downgrade: the previous tag is kept over a lower one",
        .edit =
@@ -432,7 +459,9 @@ TEST(DecideSelectionTest, Table) {
       }
       case Kind::kSelected: {
         const auto* selected = std::get_if<Selected>(&*decision);
-        ASSERT_NE(selected, nullptr);
+        const auto* not_ready = std::get_if<NotReady>(&*decision);
+        ASSERT_NE(selected, nullptr)
+            << (not_ready != nullptr ? not_ready->message : "");
         EXPECT_EQ(selected->latest.name(), kImage);
         EXPECT_EQ(selected->latest.tag(), c.want.tag);
         EXPECT_EQ(selected->latest.digest(), c.want.digest_value);

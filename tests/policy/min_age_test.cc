@@ -91,6 +91,26 @@ TEST(MinAgeTest, YoungTagsThatWouldNotWinDoNotSchedule) {
   EXPECT_EQ(s.next_change, absl::InfiniteFuture());
 }
 
+// An equal version that is young changes the answer when it matures only
+// where the order puts it first (semver keeps the first of equal versions).
+TEST(MinAgeTest, AYoungEqualVersionSchedulesOnlyWhenItWouldWinTheTie) {
+  const CompiledPolicy policy = Compiled(Semver(">=1.0.0"));
+  const absl::Time old = kNow - absl::Hours(2);
+  const absl::Time young = kNow - absl::Minutes(20);
+  MaturedSelection s =
+      policy.SelectMatured({"v1.2.4", "1.2.4"}, {young, old}, kNow);
+  ASSERT_TRUE(s.tag.ok());
+  EXPECT_EQ(*s.tag, "1.2.4");
+  EXPECT_EQ(s.held_back, "v1.2.4");
+  EXPECT_EQ(s.next_change, kNow + absl::Minutes(40));
+
+  s = policy.SelectMatured({"1.2.4", "v1.2.4"}, {old, young}, kNow);
+  ASSERT_TRUE(s.tag.ok());
+  EXPECT_EQ(*s.tag, "1.2.4");
+  EXPECT_EQ(s.held_back, "");
+  EXPECT_EQ(s.next_change, absl::InfiniteFuture());
+}
+
 TEST(MinAgeTest, NothingOldEnoughIsNotFoundNamingTheHeldBackTag) {
   const CompiledPolicy policy = Compiled(Semver(">=1.0.0"));
   const MaturedSelection s =

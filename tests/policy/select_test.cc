@@ -4,10 +4,16 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
+#include "common/semver.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -63,11 +69,151 @@ TEST(SelectSemverTest, HighestInRangeOriginalTag) {
             "1.3.0-rc9");
 }
 
-TEST(SelectSemverTest, TiesGoToTheGreatestTagInByteOrder) {
-  EXPECT_EQ(Select(Semver("*"), {"v1.0.0", "1.0.0"}), "v1.0.0");
-  EXPECT_EQ(Select(Semver("*"), {"1.0.0", "v1.0.0"}), "v1.0.0");
-  EXPECT_EQ(Select(Semver("*"), {"1.0.0+b.2", "1.0.0+b.1", "1.0.0"}),
-            "1.0.0+b.2");
+// Ties follow Flux's code given the input order (select.h): one row per
+// ordered input.
+struct TieCase {
+  v1::ImagePolicySpec spec;
+  std::vector<std::string> tags;
+  std::string want;
+};
+
+TEST(SelectTiesTest, AsFluxGivenTheInputOrder) {
+  const std::vector<TieCase> cases = {
+      // semver: the first of equal versions.
+      {Semver("*"), {"1.2.4", "v1.2.4"}, "1.2.4"},
+      {Semver("*"), {"v1.2.4", "1.2.4"}, "v1.2.4"},
+      {Semver("*"), {"1.0.0+b.1", "1.0.0+b.2", "1.0.0"}, "1.0.0+b.1"},
+      {Semver("*"), {"1.0.0", "1.0.0+b.2", "1.0.0+b.1"}, "1.0.0"},
+      {Semver(">=0.0.0-0"),
+       {"1.2-rc.1", "1.2.0-rc.1", "v01.02.00-rc.1"},
+       "1.2-rc.1"},
+      {Semver(">=0.0.0-0"), {"v01.02.00-rc.1", "1.2-rc.1"}, "v01.02.00-rc.1"},
+      {Semver("*"), {"0.9.0", "v2025.07.03", "2025.7.3"}, "v2025.07.03"},
+      {Semver("*"), {"0.9.0", "2025.7.3", "v2025.07.03"}, "2025.7.3"},
+      // A higher version later still wins.
+      {Semver("*"), {"1.2.4", "v1.2.4", "1.2.5"}, "1.2.5"},
+      // numerical: the last of equal numbers.
+      {Numeric("asc"), {"15.0", "15"}, "15"},
+      {Numeric("asc"), {"15", "15.0"}, "15.0"},
+      {Numeric("asc"), {"1.0", "1", "01"}, "01"},
+      {Numeric("desc"), {"3", "1.0", "2", "1"}, "1"},
+      {Numeric("desc"), {"3", "1", "2", "1.0"}, "1.0"},
+      {Numeric("asc"), {"1e1", "10", "2"}, "10"},
+      // numerical: NaN compares false, so it replaces and is replaced.
+      {Numeric("asc"), {"NaN", "2"}, "2"},
+      {Numeric("asc"), {"2", "NaN"}, "NaN"},
+      {Numeric("desc"), {"2", "NaN", "1"}, "1"},
+      {Numeric("asc"), {"5", "NaN", "1"}, "1"},
+      {Numeric("asc"), {"NaN"}, "NaN"},
+      // extract: each value stands for the last tag that produced it.
+      {Filter(Alpha("asc"), "-(.*)$", "$1"), {"a-1", "b-1", "c-0"}, "b-1"},
+      {Filter(Alpha("asc"), "-(.*)$", "$1"), {"b-1", "a-1", "c-0"}, "a-1"},
+      {Filter(Alpha("desc"), "-(.*)$", "$1"), {"b-0", "a-0", "c-1"}, "a-0"},
+      {Filter(Semver("*"), "^(?:app|web)-(.*)$", "$1"),
+       {"web-1.0.0", "app-1.0.0", "app-0.9.0"},
+       "app-1.0.0"},
+      {Filter(Numeric("asc"), "^b(\\d+)-", "$1"),
+       {"b7-x", "b7-y", "b3-z"},
+       "b7-y"},
+      // extract: a repeated value counts once, where it first appeared.
+      {Filter(Numeric("asc"), "^n-(.*)-", "$1"),
+       {"n-15-a", "n-15.0-b", "n-15-c"},
+       "n-15.0-b"},
+      {Filter(Numeric("asc"), "^n-(.*)-", "$1"),
+       {"n-15-a", "n-15.0-b", "n-15-c", "n-16-d", "n-16-e"},
+       "n-16-e"},
+      {Filter(Numeric("asc"), "^n-(.*)-", "$1"),
+       {"n-NaN-a", "n-2-b", "n-NaN-c"},
+       "n-2-b"},
+      {Filter(Numeric("desc"), "^n-(.*)-", "$1"),
+       {"n-2-a", "n-NaN-b", "n-2-c", "n-1-d"},
+       "n-1-d"},
+      {Filter(Semver("*"), "^a-(.*)-", "$1"),
+       {"a-1.0.0-x", "a-v1.0.0-y", "a-1.0.0-z"},
+       "a-1.0.0-z"},
+      // extract: distinct values that tie for the policy keep the order in
+      // which the values first appeared (Flux: Go's map order).
+      {Filter(Semver("*"), "^app-(.*)$", "$1"),
+       {"app-v1.2.4", "app-1.2.4"},
+       "app-v1.2.4"},
+      {Filter(Numeric("asc"), "^n-(.*)$", "$1"), {"n-15", "n-15.0"}, "n-15.0"},
+      // A pattern without extract keeps the input order.
+      {Filter(Semver("*"), "^v?1"), {"1.2.4", "v1.2.4"}, "1.2.4"},
+  };
+  for (const TieCase& c : cases) {
+    EXPECT_EQ(Select(c.spec, c.tags), c.want)
+        << c.spec.ShortDebugString() << " over " << absl::StrJoin(c.tags, " ");
+  }
+}
+
+// Flux's applyPolicy written out plainly: the map from extracted value to
+// the last tag (values in first-appearance order here), then the policy's
+// Latest over the values. Select finds the same without building the map.
+std::string FluxWithExtract(const std::string& policy,
+                            const std::vector<std::string>& tags) {
+  std::vector<std::string> values;
+  std::map<std::string, std::string> tag_of;
+  for (const std::string& tag : tags) {
+    const std::string value = tag.substr(0, tag.find('/'));
+    if (tag_of.count(value) == 0) values.push_back(value);
+    tag_of[value] = tag;
+  }
+  std::string latest;
+  if (policy == "semver") {
+    std::optional<Version> best;
+    for (const std::string& v : values) {
+      std::optional<Version> parsed = ParseTagVersion(v);
+      if (!parsed.has_value()) continue;
+      if (!best.has_value() || CompareVersions(*parsed, *best) > 0) {
+        best = parsed;
+        latest = v;
+      }
+    }
+    if (!best.has_value()) return "<none>";
+  } else if (policy == "alphabetical") {
+    latest = *std::max_element(values.begin(), values.end());
+  } else {
+    double kept = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+      const std::optional<double> v = ParseGoFloat(values[i]);
+      if (!v.has_value()) return "<error>";
+      if (i > 0 && *v < kept) continue;
+      latest = values[i];
+      kept = *v;
+    }
+  }
+  return tag_of[latest];
+}
+
+TEST(SelectTiesTest, ExtractAgreesWithFluxsMapOverGeneratedTags) {
+  const std::vector<std::string> numbers = {"1",   "01",  "1.0",   "2", "2.0",
+                                            "1e0", "NaN", "0x2p0", "3"};
+  const std::vector<std::string> versions = {
+      "1.2.4", "v1.2.4", "1.2.4+b", "1.2.5", "01.2.5", "1.2", "x", "v2.0.0"};
+  const std::vector<std::string> words = {"a", "b", "ab", "B", "a0"};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 3000; ++round) {
+    const int kind = round % 3;
+    const std::vector<std::string>& pool =
+        kind == 0 ? versions : (kind == 1 ? words : numbers);
+    v1::ImagePolicySpec spec = kind == 0   ? Semver(">=0.0.0")
+                               : kind == 1 ? Alpha("asc")
+                                           : Numeric("asc");
+    spec = Filter(spec, "^([^/]*)/", "$1");
+    std::vector<std::string> tags;
+    const int n = 1 + static_cast<int>(rng() % 8);
+    for (int i = 0; i < n; ++i) {
+      tags.push_back(absl::StrCat(pool[rng() % pool.size()], "/", i));
+    }
+    const std::string want = FluxWithExtract(
+        kind == 0 ? "semver" : (kind == 1 ? "alphabetical" : "numerical"),
+        tags);
+    absl::StatusOr<std::string> got = SelectTag(spec, tags);
+    const std::string got_text =
+        got.ok() ? *got
+                 : (absl::IsNotFound(got.status()) ? "<none>" : "<error>");
+    EXPECT_EQ(got_text, want) << absl::StrJoin(tags, " ");
+  }
 }
 
 TEST(SelectSemverTest, NothingQualifies) {
@@ -103,13 +249,6 @@ TEST(SelectNumericalTest, AscLargestDescSmallest) {
                                          "-3", "1e2", "0x10p0"};
   EXPECT_EQ(Select(Numeric("asc"), tags), "1e2");
   EXPECT_EQ(Select(Numeric("desc"), tags), "-3");
-}
-
-TEST(SelectNumericalTest, TiesAndNaN) {
-  EXPECT_EQ(Select(Numeric("asc"), {"1.0", "1", "01"}), "1.0");
-  EXPECT_EQ(Select(Numeric("asc"), {"NaN", "2"}), "2");
-  EXPECT_EQ(Select(Numeric("desc"), {"NaN", "2"}), "2");
-  EXPECT_EQ(Select(Numeric("asc"), {"NaN"}), "NaN");
 }
 
 TEST(SelectNumericalTest, NotANumberNamesTheTag) {
@@ -151,14 +290,6 @@ TEST(SelectFilterTest, NoMatchAndBadRegex) {
   ASSERT_EQ(tag.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(tag.status().message()),
               HasSubstr("invalid regular expression \"([a-z\""));
-}
-
-TEST(SelectFilterTest, EqualExtractedValuesTieOnTheTag) {
-  EXPECT_EQ(Select(Filter(Alpha("asc"), "-(.*)$", "$1"), {"a-1", "b-1", "c-0"}),
-            "b-1");
-  EXPECT_EQ(
-      Select(Filter(Alpha("desc"), "-(.*)$", "$1"), {"b-0", "a-0", "c-1"}),
-      "b-0");
 }
 
 TEST(SelectSpecTest, ExactlyOnePolicy) {

@@ -3,10 +3,12 @@
 // binary's path comes from the SEMVER_REF environment variable; without it
 // the test is skipped.
 //
-// Generated tags and ranges (fixed seed) are run through both; every answer
-// must agree, except where the documented Masterminds 3.2-vs-3.4 prerelease
-// rule explains it (semver-ref is built on 3.2; we follow 3.4): such cases
-// must then agree with our engine run under the 3.2 rule.
+// Generated tags (strict and loose, equal versions spelled differently, in
+// descending, ascending and shuffled order) and ranges (fixed seed) are run
+// through both; every answer must agree, except where the documented
+// Masterminds 3.2-vs-3.4 prerelease rule explains it (semver-ref is built
+// on 3.2; we follow 3.4): such cases must then agree with our engine run under
+// the 3.2 rule.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <iostream>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,7 +71,8 @@ std::string RunReference(const std::string& ref, const std::string& range,
   return out;
 }
 
-// Our selection under `rule`, in semver-ref's words.
+// Our selection under `rule`, in semver-ref's words: the highest version
+// in the range, the first of equal versions in input order.
 std::string Ours(const std::string& range, const std::vector<std::string>& tags,
                  PrereleaseRule rule) {
   absl::StatusOr<SemverRange> r = SemverRange::Parse(range);
@@ -78,8 +82,7 @@ std::string Ours(const std::string& range, const std::vector<std::string>& tags,
   for (const std::string& t : tags) {
     std::optional<Version> v = ParseTagVersion(t);
     if (!v.has_value() || !r->Contains(*v, rule)) continue;
-    const int d = best.has_value() ? CompareVersions(*v, *best) : 1;
-    if (d > 0 || (d == 0 && t > *best_tag)) {
+    if (!best.has_value() || CompareVersions(*v, *best) > 0) {
       best = std::move(v);
       best_tag = &t;
     }
@@ -133,11 +136,59 @@ class Generator {
                                                   "1.-2.3",
                                                   "1.2.3_4"};
     if (Int(12) == 0) return Pick(kOdd);
+    if (Int(5) == 0) return LooseTag();
     std::string t = Int(4) == 0 ? "v" : "";
     absl::StrAppend(&t, Int(4), ".", Int(4), ".", Int(4));
     if (Int(3) == 0) absl::StrAppend(&t, "-", Pick(kPre));
     if (Int(6) == 0) absl::StrAppend(&t, "+", Pick(kBuild));
     return t;
+  }
+
+  // What Flux v1.2 reads loosely, and its near misses: leading zeros,
+  // one or two numeric parts with the remaining dots in the prerelease or
+  // build, four numeric parts.
+  std::string LooseTag() {
+    static const std::vector<std::string> kPre = {
+        "rc.1", "rc1", "beta.5", "a.b.c", "0", "01", "1.2", "x", "rc.01"};
+    static const std::vector<std::string> kBuild = {"3.4", "b", "001", "a.b"};
+    auto number = [this]() {
+      std::string n = Int(3) == 0 ? std::string(1 + Int(2), '0') : "";
+      absl::StrAppend(&n, Int(4));
+      return n;
+    };
+    std::string t = Int(3) == 0 ? "v" : "";
+    const int parts = 1 + Int(4);
+    for (int i = 0; i < parts; ++i) {
+      if (i > 0) t += ".";
+      t += number();
+    }
+    if (Int(2) == 0) absl::StrAppend(&t, "-", Pick(kPre));
+    if (Int(4) == 0) absl::StrAppend(&t, "+", Pick(kBuild));
+    return t;
+  }
+
+  // Spellings of one version that Flux reads as equal: with or without
+  // "v", leading zeros, a missing patch, different build metadata.
+  std::vector<std::string> EqualSpellings() {
+    const int major = Int(4);
+    const int minor = Int(4);
+    const std::string pre = Int(2) == 0 ? "" : "-rc.1";
+    std::vector<std::string> out = {
+        absl::StrCat(major, ".", minor, ".0", pre),
+        absl::StrCat("v", major, ".", minor, ".0", pre),
+        absl::StrCat("0", major, ".0", minor, ".00", pre),
+        absl::StrCat(major, ".", minor, ".0", pre, "+b.1"),
+        absl::StrCat(major, ".", minor, ".0", pre, "+b.2"),
+    };
+    if (!pre.empty()) out.push_back(absl::StrCat(major, ".", minor, pre));
+    std::shuffle(out.begin(), out.end(), rng_);
+    out.resize(static_cast<size_t>(2 + Int(static_cast<int>(out.size()) - 1)));
+    return out;
+  }
+
+  template <typename T>
+  void Shuffle(std::vector<T>* v) {
+    std::shuffle(v->begin(), v->end(), rng_);
   }
 
   std::string PartialVersion() {
@@ -265,9 +316,21 @@ TEST(SemverDifferentialTest, AgreesWithMasterminds) {
     std::vector<std::string> tags;
     const int n = 20 + gen.Int(60);
     for (int j = 0; j < n; ++j) tags.push_back(gen.Pick(pool));
-    // Descending byte order, so that semver-ref's "first of equal versions"
-    // is our "greatest tag of equal versions".
-    std::sort(tags.begin(), tags.end(), std::greater<>());
+    // Equal versions spelled differently, so that ties are decided by the
+    // order; the list in one of three orders (Flux's policies see descending
+    // byte order; `imagectl select` and Evaluate any order).
+    for (const std::string& t : gen.EqualSpellings()) tags.push_back(t);
+    switch (i % 3) {
+      case 0:
+        std::sort(tags.begin(), tags.end(), std::greater<>());
+        break;
+      case 1:
+        std::sort(tags.begin(), tags.end());
+        break;
+      default:
+        gen.Shuffle(&tags);
+        break;
+    }
 
     const std::string expected = RunReference(ref, range, tags, tags_file);
     const std::string ours = Ours(range, tags, PrereleaseRule::kGroup);
@@ -296,6 +359,37 @@ TEST(SemverDifferentialTest, AgreesWithMasterminds) {
             << prerelease_rule
             << " differ only by the 3.2-vs-3.4 prerelease rule, "
             << (kRanges - agree - prerelease_rule) << " disagree\n";
+  EXPECT_TRUE(failures.empty()) << absl::StrJoin(failures, "\n");
+}
+
+// Which tags are versions at all: each tag alone under a range that admits
+// every version, prereleases included.
+TEST(SemverDifferentialTest, ParsesTagsAsFluxDoes) {
+  const char* ref = std::getenv("SEMVER_REF");
+  if (ref == nullptr || *ref == '\0') {
+    GTEST_SKIP() << "SEMVER_REF is not set (see AgreesWithMasterminds)";
+  }
+  const std::string tags_file =
+      absl::StrCat(testing::TempDir(), "/semver_differential_parse.txt");
+  Generator gen(20260612);
+  std::set<std::string> tags;
+  while (tags.size() < 400) tags.insert(gen.LooseTag());
+  for (int i = 0; i < 200; ++i) tags.insert(gen.Tag());
+  int versions = 0;
+  std::vector<std::string> failures;
+  for (const std::string& tag : tags) {
+    const bool reference =
+        RunReference(ref, ">=0.0.0-0", {tag}, tags_file) == tag;
+    const bool ours = ParseTagVersion(tag).has_value();
+    if (reference) ++versions;
+    if (reference != ours && failures.size() < 25) {
+      failures.push_back(absl::StrCat(
+          "\"", tag, "\": semver-ref ", reference ? "version" : "not a version",
+          ", ours ", ours ? "version" : "not a version"));
+    }
+  }
+  std::cout << "semver parse differential: " << tags.size() << " tags, "
+            << versions << " versions by semver-ref\n";
   EXPECT_TRUE(failures.empty()) << absl::StrJoin(failures, "\n");
 }
 

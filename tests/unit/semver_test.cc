@@ -29,20 +29,86 @@ TEST(ParseTagVersionTest, AcceptsStrictVersionsWithOneV) {
   EXPECT_EQ(v->build, "b.2");
 }
 
+// fluxcd/pkg/version.ParseVersion: two dots, then Masterminds' loose
+// pattern (leading zeros, missing minor or patch when the prerelease or
+// build holds the dots).
+struct LooseCase {
+  const char* tag;
+  uint64_t major, minor, patch;
+  const char* prerelease;
+  const char* build;
+};
+
+TEST(ParseTagVersionTest, AcceptsFluxLooseVersions) {
+  const std::vector<LooseCase> cases = {
+      {"v2025.07.03", 2025, 7, 3, "", ""},
+      {"2025.07.03", 2025, 7, 3, "", ""},
+      {"v1.02.3", 1, 2, 3, "", ""},
+      {"01.2.3", 1, 2, 3, "", ""},
+      {"1.2.03", 1, 2, 3, "", ""},
+      {"000.000.000", 0, 0, 0, "", ""},
+      {"1.2-rc.1", 1, 2, 0, "rc.1", ""},
+      {"v1.2-beta.5", 1, 2, 0, "beta.5", ""},
+      {"1.2+3.4", 1, 2, 0, "", "3.4"},
+      {"1-rc.1.2", 1, 0, 0, "rc.1.2", ""},
+      {"v7+a.b.c", 7, 0, 0, "", "a.b.c"},
+      {"1.2-a.b+c", 1, 2, 0, "a.b", "c"},
+      {"1-a.b+c.d", 1, 0, 0, "a.b", "c.d"},
+      {"1-a+b.c.d", 1, 0, 0, "a", "b.c.d"},
+      {"1.2.3--", 1, 2, 3, "-", ""},
+      {"1.2.3-0a.01b", 1, 2, 3, "0a.01b", ""},
+      {"1.2.3+01", 1, 2, 3, "", "01"},
+      {"00000000000000000000001.2.3", 1, 2, 3, "", ""},
+  };
+  for (const LooseCase& c : cases) {
+    const std::optional<Version> v = ParseTagVersion(c.tag);
+    ASSERT_TRUE(v.has_value()) << c.tag;
+    EXPECT_EQ(v->major, c.major) << c.tag;
+    EXPECT_EQ(v->minor, c.minor) << c.tag;
+    EXPECT_EQ(v->patch, c.patch) << c.tag;
+    EXPECT_EQ(v->prerelease, c.prerelease) << c.tag;
+    EXPECT_EQ(v->build, c.build) << c.tag;
+  }
+}
+
 TEST(ParseTagVersionTest, RejectsWhatFluxRejects) {
-  for (const char* tag : {"",           "1.2",
-                          "1",          "1.0.0.1",
-                          "01.2.3",     "1.02.3",
-                          "1.2.03",     "vv1.2.3",
-                          "V1.2.3",     "1.2.3-",
-                          "1.2.3+",     "1.2.3-01",
-                          "1.2.3-a..b", "1.2.3-a.",
-                          "1.2.3+a+b",  " 1.2.3",
-                          "1.2.3 ",     "latest",
-                          "1.2.x",      "*",
-                          "v",          "18446744073709551616.0.0",
-                          "1.-2.3",     "1.2.3-\xc3\xa9",
-                          "1.2.3_4"}) {
+  for (const char* tag : {"",
+                          "1.2",
+                          "1",
+                          "1.0.0.1",
+                          "v1.2",
+                          "1.2-rc1",
+                          "1+a.b",
+                          "1.2.3.4-rc",
+                          "vv1.2.3",
+                          "V1.2.3",
+                          "1.2.3-",
+                          "1.2.3+",
+                          "1.2.3-01",
+                          "1.2-rc.01",
+                          "1.2.3-a..b",
+                          "1.2.3-a.",
+                          "1.2.3+a+b",
+                          " 1.2.3",
+                          "1.2.3 ",
+                          "latest",
+                          "1.2.x",
+                          "*",
+                          "v",
+                          "1..2",
+                          "1.2.",
+                          ".1.2",
+                          "1.2.3a",
+                          "1.2a.3",
+                          "a.b.c",
+                          "1.-2.3",
+                          "1.2.3-\xc3\xa9",
+                          "1.2.3_4",
+                          "v.1.2",
+                          "1.2.3+a.",
+                          "1.2.-3",
+                          "18446744073709551616.0.0",
+                          "1.18446744073709551616.0"}) {
     EXPECT_FALSE(ParseTagVersion(tag).has_value()) << tag;
   }
 }

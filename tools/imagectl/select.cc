@@ -16,7 +16,9 @@ void AddSelectCommand(CLI::App& app,
   CLI::App* select = app.add_subcommand(
       "select",
       "Select a tag from tags on stdin (one a line), as an image policy "
-      "would; offline");
+      "would; offline. Ties between equal versions or numbers follow the "
+      "input order as in Flux (an image policy reads its tags in descending "
+      "byte order)");
   select
       ->add_option("--select-semver", flags->select_semver,
                    "select the highest version in a semver range, e.g. "
