@@ -356,6 +356,63 @@ rules:
               HasSubstr("identity \"admin\" may not peer"));
 }
 
+TEST_F(Authz, PolicyServicePresentsItsPeerTokenWhenGivenOne) {
+  ASSERT_TRUE(
+      SeedReflectorStore(dir.Join("reflector"), {"1.2.3", "1.3.0", "2.0.0"})
+          .ok());
+  const std::string tokens =
+      dir.WriteFile("tokens", "policy-peer-token-0123456789 policy-by-token\n");
+  std::vector<std::string> flags = GuardFlags(R"(
+rules:
+  - identities: [policy-by-token]
+    verbs: [peer]
+  - identities: [admin]
+    verbs: [read, write, reconcile]
+)");
+  flags.push_back("--auth-tokens-file=" + tokens);
+  Service reflector(ServiceOptions{IA_REFLECTOR_BIN, dir.Join("reflector"),
+                                   flags, certs.ClientAs("admin")},
+                    dir.Join("reflector.log"));
+  std::vector<std::string> automation_flags = certs.ServiceFlags();
+  automation_flags.push_back("--authz-policy=" + dir.Join("policy.yaml"));
+  automation_flags.push_back("--auth-tokens-file=" + tokens);
+  Service automation(ServiceOptions{IA_AUTOMATION_BIN, dir.Join("automation"),
+                                    automation_flags, certs.ClientAs("admin")},
+                     dir.Join("automation.log"));
+  ASSERT_TRUE(reflector.Start().ok()) << reflector.Log();
+  ASSERT_TRUE(automation.Start().ok()) << automation.Log();
+  // No client certificate: --tls-ca verifies the peers, the token names it.
+  Service policy(
+      ServiceOptions{IA_POLICY_BIN,
+                     dir.Join("policy"),
+                     {"--reflector=" + reflector.address(),
+                      "--automation=" + automation.address(),
+                      "--tls-ca=" + certs.Path("ca.crt"),
+                      "--peer-token-file=" + dir.WriteFile("peer.token",
+                                                           "policy-peer-token-"
+                                                           "0123456789\n")}},
+      dir.Join("policy.log"));
+  ASSERT_TRUE(policy.Start().ok()) << policy.Log();
+
+  auto policies = v1::Policy::NewStub(policy.Channel());
+  v1::ApplyImagePolicyRequest apply;
+  *apply.mutable_object() = SemverPolicy("app", "app", ">=1.0.0 <2.0.0");
+  v1::ApplyImagePolicyResponse applied;
+  ASSERT_TRUE(
+      policies->ApplyImagePolicy(Context().get(), apply, &applied).ok());
+  auto automations = v1::Automation::NewStub(automation.Channel());
+  EXPECT_TRUE(Eventually([&] {
+    v1::SelectionList list;
+    return automations
+               ->ListSelections(Context().get(), v1::ListRequest(), &list)
+               .ok() &&
+           list.items_size() == 1 &&
+           list.items(0).latest_ref().tag() == "1.3.0";
+  })) << policy.Log();
+  EXPECT_THAT(policy.Log(), Not(HasSubstr("policy-peer-token-0123456789")));
+  EXPECT_THAT(reflector.Log(), Not(HasSubstr("policy-peer-token-0123456789")));
+}
+
 TEST(AuthzExposure, NonLoopbackListenerNeedsTlsAndAPolicyOrTheOptOut) {
   TempDir dir;
   const int port = FreePort();
