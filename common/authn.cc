@@ -23,12 +23,20 @@ namespace {
 // handlers (CheckNamespace) and for the audit lines. gRPC's AuthContext is
 // shared by every call on a connection, so nothing per call is kept there:
 // the identity is found again from the call's own metadata.
-absl::Mutex active_mu;
-std::shared_ptr<const AuthGate> active_gate ABSL_GUARDED_BY(active_mu);
+struct Active {
+  absl::Mutex mu;
+  std::shared_ptr<const AuthGate> gate ABSL_GUARDED_BY(mu);
+};
+
+Active& TheActive() {
+  static Active* active = new Active();  // never destroyed
+  return *active;
+}
 
 std::shared_ptr<const AuthGate> ActiveGate() {
-  absl::MutexLock lock(&active_mu);
-  return active_gate;
+  Active& active = TheActive();
+  absl::MutexLock lock(&active.mu);
+  return active.gate;
 }
 
 metrics::CounterFamily& Decisions() {
@@ -251,8 +259,9 @@ std::string AuthGate::Identify(const grpc::ServerContextBase& context) const {
 }
 
 void AuthGate::Activate(std::shared_ptr<const AuthGate> gate) {
-  absl::MutexLock lock(&active_mu);
-  active_gate = std::move(gate);
+  Active& active = TheActive();
+  absl::MutexLock lock(&active.mu);
+  active.gate = std::move(gate);
 }
 
 std::string CallerIdentity(const grpc::ServerContextBase& context) {

@@ -103,6 +103,11 @@ absl::StatusOr<Guard> MakeGuard(const ServiceConfig& config) {
   }
   RETURN_IF_ERROR(CheckExposure(config.listen, tls, guard.policy != nullptr,
                                 config.insecure_allow_anonymous));
+  if (guard.policy && config.tls_ca.empty() && !guard.tokens) {
+    log::Warn(
+        "--authz-policy without --tls-ca or --auth-tokens-file: no caller "
+        "can be identified, so every call but health is refused");
+  }
   return guard;
 }
 
