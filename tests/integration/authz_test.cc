@@ -192,6 +192,43 @@ rules:
                              "\"verb\":\"write\""));
 }
 
+// A streaming read (the callback API) is limited to its namespaces too.
+TEST_F(Authz, WatchSelectionsKeepsToTheGrantedNamespaces) {
+  Service policy(
+      ServiceOptions{IA_POLICY_BIN, dir.Join("policy"), GuardFlags(R"(
+rules:
+  - identities: [alice]
+    verbs: [read]
+    namespaces: [team-a]
+)"),
+                     certs.ClientAs("alice")},
+      dir.Join("policy.log"));
+  ASSERT_TRUE(policy.Start().ok()) << policy.Log();
+  auto stub = v1::Policy::NewStub(policy.Channel());
+  auto watch = [&](const std::string& ns, v1::SelectionEvent* first) {
+    auto context = Context();
+    v1::WatchSelectionsRequest request;
+    request.set_namespace_(ns);
+    auto stream = stub->WatchSelections(context.get(), request);
+    if (stream->Read(first)) {
+      context->TryCancel();
+      while (stream->Read(first)) {
+      }
+      return grpc::Status::OK;
+    }
+    return stream->Finish();
+  };
+  v1::SelectionEvent event;
+  EXPECT_TRUE(watch("team-a", &event).ok());
+  EXPECT_EQ(event.type(), v1::SelectionEvent::SNAPSHOT_END);
+  for (const std::string ns : {"", "team-b"}) {
+    grpc::Status denied = watch(ns, &event);
+    EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << ns;
+    EXPECT_THAT(denied.error_message(),
+                HasSubstr("identity \"alice\" may not read"));
+  }
+}
+
 TEST_F(Authz, BearerTokensAllowDenyAndRotate) {
   const std::string tokens = dir.WriteFile(
       "tokens", absl::StrCat("# token identity\n", kDeployerToken,
