@@ -67,10 +67,12 @@ absl::StatusOr<std::unique_ptr<TokenFile>> TokenFile::Open(
     std::string path, std::chrono::steady_clock::duration recheck_every) {
   std::unique_ptr<TokenFile> file(
       new TokenFile(std::move(path), recheck_every));
-  absl::MutexLock lock(&file->mu_);
-  absl::Status status = file->ReloadIfChanged();
-  if (!status.ok()) return status;
-  file->last_check_ = std::chrono::steady_clock::now();
+  {
+    absl::MutexLock lock(&file->mu_);
+    absl::Status status = file->ReloadIfChanged();
+    if (!status.ok()) return status;
+    file->last_check_ = std::chrono::steady_clock::now();
+  }
   return file;
 }
 
