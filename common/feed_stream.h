@@ -158,6 +158,19 @@ grpc::ServerWriteReactor<EventProto>* ServeFeed(
   return reactor;
 }
 
+// Returns a reactor that ends the stream at once with `status` (a refused
+// call, e.g. PERMISSION_DENIED); it deletes itself when the call is done.
+template <typename EventProto>
+grpc::ServerWriteReactor<EventProto>* RefuseStream(grpc::Status status) {
+  class Refused final : public grpc::ServerWriteReactor<EventProto> {
+   public:
+    void OnDone() override { delete this; }
+  };
+  auto* reactor = new Refused();
+  reactor->Finish(std::move(status));
+  return reactor;
+}
+
 // Converts a feed event to a stream event proto whose `type` enum has
 // SNAPSHOT, SNAPSHOT_END, UPDATED and DELETED (TagSetEvent,
 // SelectionEvent): `payload` is the event's message field (tag_set,

@@ -1,5 +1,7 @@
 // The object RPCs every service serves (Apply, Get, List, Delete,
-// Reconcile), written once over ObjectStore<T>.
+// Reconcile), written once over ObjectStore<T>. Each first checks that the
+// caller's grant covers the request's namespace (CheckNamespace in
+// common/authn.h; the verb itself was checked before the handler ran).
 //
 // Thread-safe as ObjectStore is.
 #ifndef COMMON_OBJECT_RPC_H_
@@ -8,9 +10,11 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/authn.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/object_store.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
 
 namespace ia {
@@ -22,8 +26,16 @@ inline std::string NamespaceOf(const v1::ObjectKey& key) {
 }
 
 template <typename T, typename Response>
-grpc::Status ApplyRpc(ObjectStore<T>& objects, const T& object,
+grpc::Status ApplyRpc(const grpc::ServerContextBase* context,
+                      ObjectStore<T>& objects, const T& object,
                       Response* response) {
+  const std::string& ns = object.metadata().namespace_();
+  if (grpc::Status allowed =
+          CheckNamespace(*context, Verb::kWrite,
+                         ns.empty() ? std::string(kDefaultNamespace) : ns);
+      !allowed.ok()) {
+    return allowed;
+  }
   auto applied = objects.Apply(object);
   if (!applied.ok()) {
     log::Warn("apply refused")
@@ -42,8 +54,14 @@ grpc::Status ApplyRpc(ObjectStore<T>& objects, const T& object,
 }
 
 template <typename T>
-grpc::Status GetRpc(const ObjectStore<T>& objects, const v1::ObjectKey& key,
+grpc::Status GetRpc(const grpc::ServerContextBase* context,
+                    const ObjectStore<T>& objects, const v1::ObjectKey& key,
                     T* response) {
+  if (grpc::Status allowed =
+          CheckNamespace(*context, Verb::kRead, NamespaceOf(key));
+      !allowed.ok()) {
+    return allowed;
+  }
   auto object = objects.Get(NamespaceOf(key), key.name());
   if (!object.ok()) return ToGrpcStatus(object.status());
   *response = *std::move(object);
@@ -51,8 +69,14 @@ grpc::Status GetRpc(const ObjectStore<T>& objects, const v1::ObjectKey& key,
 }
 
 template <typename T, typename List>
-grpc::Status ListRpc(const ObjectStore<T>& objects,
+grpc::Status ListRpc(const grpc::ServerContextBase* context,
+                     const ObjectStore<T>& objects,
                      const v1::ListRequest& request, List* response) {
+  if (grpc::Status allowed =
+          CheckNamespace(*context, Verb::kRead, request.namespace_());
+      !allowed.ok()) {
+    return allowed;
+  }
   auto list = objects.List(request.namespace_());
   if (!list.ok()) return ToGrpcStatus(list.status());
   for (T& object : *list) *response->add_items() = std::move(object);
@@ -60,7 +84,13 @@ grpc::Status ListRpc(const ObjectStore<T>& objects,
 }
 
 template <typename T>
-grpc::Status DeleteRpc(ObjectStore<T>& objects, const v1::ObjectKey& key) {
+grpc::Status DeleteRpc(const grpc::ServerContextBase* context,
+                       ObjectStore<T>& objects, const v1::ObjectKey& key) {
+  if (grpc::Status allowed =
+          CheckNamespace(*context, Verb::kWrite, NamespaceOf(key));
+      !allowed.ok()) {
+    return allowed;
+  }
   absl::Status status = objects.Delete(NamespaceOf(key), key.name());
   if (status.ok()) {
     log::Info("object deleted")
@@ -71,8 +101,14 @@ grpc::Status DeleteRpc(ObjectStore<T>& objects, const v1::ObjectKey& key) {
 }
 
 template <typename T>
-grpc::Status ReconcileRpc(ObjectStore<T>& objects, const v1::ObjectKey& key,
+grpc::Status ReconcileRpc(const grpc::ServerContextBase* context,
+                          ObjectStore<T>& objects, const v1::ObjectKey& key,
                           v1::ReconcileResponse* response) {
+  if (grpc::Status allowed =
+          CheckNamespace(*context, Verb::kReconcile, NamespaceOf(key));
+      !allowed.ok()) {
+    return allowed;
+  }
   auto requested_at = objects.RequestReconcile(NamespaceOf(key), key.name());
   if (!requested_at.ok()) return ToGrpcStatus(requested_at.status());
   response->set_requested_at(*requested_at);

@@ -20,16 +20,19 @@ namespace ia {
 
 // The flags every service takes (defined in service_host.cc).
 struct ServiceConfig {
-  std::string name;                  // "reflector", "policy" or "automation"
-  std::string listen;                // --listen
-  std::string http_listen;           // --http-listen (empty: no HTTP server)
-  std::string data_dir;              // --data-dir
-  std::string manifests;             // --manifests (empty: none)
-  std::string secrets_dir;           // --secrets-dir
-  std::string tls_cert;              // --tls-cert
-  std::string tls_key;               // --tls-key
-  std::string tls_ca;                // --tls-ca
-  int workers = defaults::kWorkers;  // --workers
+  std::string name;              // "reflector", "policy" or "automation"
+  std::string listen;            // --listen
+  std::string http_listen;       // --http-listen (empty: no HTTP server)
+  std::string data_dir;          // --data-dir
+  std::string manifests;         // --manifests (empty: none)
+  std::string secrets_dir;       // --secrets-dir
+  std::string tls_cert;          // --tls-cert
+  std::string tls_key;           // --tls-key
+  std::string tls_ca;            // --tls-ca
+  std::string auth_tokens_file;  // --auth-tokens-file (empty: none)
+  std::string authz_policy;      // --authz-policy (empty: none)
+  bool insecure_allow_anonymous = false;  // --insecure-allow-anonymous
+  int workers = defaults::kWorkers;       // --workers
   absl::Duration shutdown_grace = defaults::kShutdownGrace;  // --shutdown-grace
   std::string log_level = "info";                            // --log-level
 };

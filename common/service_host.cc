@@ -10,11 +10,16 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "common/auth_tokens.h"
+#include "common/authn.h"
+#include "common/authz.h"
+#include "common/files.h"
 #include "common/health.h"
 #include "common/http_server.h"
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/metrics.h"
+#include "common/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/security/credentials.h"
@@ -41,6 +46,16 @@ ABSL_FLAG(
     std::string, tls_ca, "",
     "PEM CA bundle; with --tls-cert, clients must present a certificate "
     "signed by it (mTLS); also used to verify the services this one calls");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "file of bearer tokens, 'TOKEN IDENTITY' per line ('#' comments); "
+          "re-read when it changes; needs TLS");
+ABSL_FLAG(std::string, authz_policy, "",
+          "YAML file of rules saying which identity may read, write, "
+          "reconcile or peer, optionally per namespace (docs/security.md); "
+          "needs TLS");
+ABSL_FLAG(bool, insecure_allow_anonymous, false,
+          "serve a --listen address that is not loopback without TLS or "
+          "without --authz-policy (anyone who reaches it may change objects)");
 ABSL_FLAG(int, workers, ia::defaults::kWorkers,
           "reconcile workers per controller");
 ABSL_FLAG(absl::Duration, shutdown_grace, ia::defaults::kShutdownGrace,
@@ -51,6 +66,50 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
 namespace ia {
 namespace {
+
+// What guards the gRPC listener: the policy and tokens named by the flags.
+struct Guard {
+  std::shared_ptr<const AuthzPolicy> policy;
+  std::shared_ptr<TokenFile> tokens;
+};
+
+// Reads --authz-policy and --auth-tokens-file and checks that the listener
+// may start as configured (secure by default). Errors name the flag.
+absl::StatusOr<Guard> MakeGuard(const ServiceConfig& config) {
+  Guard guard;
+  if (!config.authz_policy.empty()) {
+    absl::StatusOr<std::string> text = ReadFileToString(config.authz_policy);
+    if (!text.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--authz-policy: ", text.status().message()));
+    }
+    absl::StatusOr<AuthzPolicy> policy =
+        AuthzPolicy::Parse(*text, config.authz_policy);
+    if (!policy.ok()) return policy.status();
+    guard.policy = std::make_shared<const AuthzPolicy>(*std::move(policy));
+  }
+  if (!config.auth_tokens_file.empty()) {
+    absl::StatusOr<std::unique_ptr<TokenFile>> tokens =
+        TokenFile::Open(config.auth_tokens_file);
+    if (!tokens.ok()) return tokens.status();
+    guard.tokens = *std::move(tokens);
+  }
+  const bool tls = !config.tls_cert.empty() || !config.tls_key.empty();
+  if ((guard.policy || guard.tokens) && !tls) {
+    return absl::FailedPreconditionError(
+        "--authz-policy and --auth-tokens-file need TLS (identities and "
+        "tokens are trusted only over it): add --tls-cert and --tls-key, "
+        "and --tls-ca for client certificates");
+  }
+  RETURN_IF_ERROR(CheckExposure(config.listen, tls, guard.policy != nullptr,
+                                config.insecure_allow_anonymous));
+  if (guard.policy && config.tls_ca.empty() && !guard.tokens) {
+    log::Warn(
+        "--authz-policy without --tls-ca or --auth-tokens-file: no caller "
+        "can be identified, so every call but health is refused");
+  }
+  return guard;
+}
 
 int WaitForTerminationSignal() {
   sigset_t set;
@@ -97,6 +156,10 @@ ServiceConfig ServiceConfigFromFlags(absl::string_view name,
   config.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   config.tls_key = absl::GetFlag(FLAGS_tls_key);
   config.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  config.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  config.authz_policy = absl::GetFlag(FLAGS_authz_policy);
+  config.insecure_allow_anonymous =
+      absl::GetFlag(FLAGS_insecure_allow_anonymous);
   config.workers = absl::GetFlag(FLAGS_workers);
   config.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   config.log_level = absl::GetFlag(FLAGS_log_level);
@@ -122,6 +185,12 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
   log::Init(config.name, level);
   if (config.workers < 1) {
     log::Error("--workers must be at least 1").With("value", config.workers);
+    return 1;
+  }
+
+  absl::StatusOr<Guard> guard = MakeGuard(config);
+  if (!guard.ok()) {
+    log::Error("refusing to start").With("error", guard.status());
     return 1;
   }
 
@@ -176,11 +245,18 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
         .With("errors", static_cast<int64_t>(set.errors.size()));
   }
 
-  auto credentials =
-      MakeServerCredentials(config.tls_ca, config.tls_cert, config.tls_key);
+  auto credentials = MakeServerCredentials(
+      config.tls_ca, config.tls_cert, config.tls_key,
+      /*client_certificate_optional=*/guard->tokens != nullptr);
   if (!credentials.ok()) {
     log::Error("invalid TLS configuration").With("error", credentials.status());
     return 1;
+  }
+  if (guard->policy || guard->tokens) {
+    auto gate =
+        std::make_shared<AuthGate>(config.name, guard->policy, guard->tokens);
+    AuthGate::Activate(gate);
+    (*credentials)->SetAuthMetadataProcessor(gate);
   }
 
   (*module)->Start();
@@ -190,6 +266,11 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen, *credentials, &port);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(MakeAuditInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   auto services = (*module)->Services();
   for (auto& [service, name] : services) builder.RegisterService(service);
   builder.RegisterService(health.service());
@@ -236,7 +317,9 @@ int RunService(const ServiceConfig& config, const ModuleFactory& factory) {
       .With("http", config.http_listen)
       .With("data_dir", config.data_dir)
       .With("tls", !config.tls_cert.empty())
-      .With("mtls", !config.tls_cert.empty() && !config.tls_ca.empty());
+      .With("mtls", !config.tls_cert.empty() && !config.tls_ca.empty())
+      .With("authz_policy", config.authz_policy)
+      .With("tokens", guard->tokens != nullptr);
 
   const int sig = WaitForTerminationSignal();
   log::Info("stopping").With("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");

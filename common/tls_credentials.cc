@@ -1,8 +1,11 @@
 #include "common/tls_credentials.h"
 
+#include <map>
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "grpcpp/security/credentials.h"
@@ -22,6 +25,54 @@ absl::StatusOr<std::string> ReadPem(absl::string_view flag,
   return pem;
 }
 
+// Reads a token: the first line of a file, without blanks around it.
+absl::StatusOr<std::string> ReadToken(const std::string& path,
+                                      absl::string_view flag) {
+  absl::StatusOr<std::string> text = ReadFileToString(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", text.status().message()));
+  }
+  absl::string_view token = *text;
+  token = token.substr(0, token.find('\n'));
+  token = absl::StripAsciiWhitespace(token);
+  if (token.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " holds no token"));
+  }
+  return std::string(token);
+}
+
+// Adds the token to each call's metadata; the file is read at each call.
+class BearerTokenPlugin final : public grpc::MetadataCredentialsPlugin {
+ public:
+  BearerTokenPlugin(std::string token, std::string token_file, std::string flag)
+      : token_(std::move(token)),
+        token_file_(std::move(token_file)),
+        flag_(std::move(flag)) {}
+
+  grpc::Status GetMetadata(
+      grpc::string_ref, grpc::string_ref, const grpc::AuthContext&,
+      std::multimap<grpc::string, grpc::string>* metadata) override {
+    std::string token = token_;
+    if (!token_file_.empty()) {
+      absl::StatusOr<std::string> read = ReadToken(token_file_, flag_);
+      if (!read.ok()) {
+        return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                            std::string(read.status().message()));
+      }
+      token = *std::move(read);
+    }
+    metadata->insert({"authorization", absl::StrCat("Bearer ", token)});
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::string token_;
+  const std::string token_file_;
+  const std::string flag_;
+};
+
 absl::Status IncompletePair() {
   return absl::InvalidArgumentError(
       "--tls-cert and --tls-key must be given together");
@@ -31,7 +82,7 @@ absl::Status IncompletePair() {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const std::string& tls_ca, const std::string& tls_cert,
-    const std::string& tls_key) {
+    const std::string& tls_key, bool client_certificate_optional) {
   if (tls_cert.empty() && tls_key.empty()) {
     return grpc::InsecureServerCredentials();
   }
@@ -50,7 +101,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     if (!ca.ok()) return ca.status();
     options.pem_root_certs = *std::move(ca);
     options.client_certificate_request =
-        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+        client_certificate_optional
+            ? GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY
+            : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(options);
 }
@@ -77,6 +130,28 @@ MakeChannelCredentials(const std::string& tls_ca, const std::string& tls_cert,
     options.pem_private_key = *std::move(key);
   }
   return grpc::SslCredentials(options);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> WithBearerToken(
+    std::shared_ptr<grpc::ChannelCredentials> credentials, bool tls,
+    const std::string& token, const std::string& token_file,
+    absl::string_view flag) {
+  if (token.empty() && token_file.empty()) return credentials;
+  if (!tls) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        flag,
+        ": a token is only sent over TLS; add --tls-ca (the CA that signed "
+        "the service's certificate)"));
+  }
+  if (!token_file.empty()) {
+    // Fail now, not at the first call, when the file is unusable.
+    absl::StatusOr<std::string> read = ReadToken(token_file, flag);
+    if (!read.ok()) return read.status();
+  }
+  return grpc::CompositeChannelCredentials(
+      credentials,
+      grpc::MetadataCredentialsFromPlugin(std::make_unique<BearerTokenPlugin>(
+          token, token_file, std::string(flag))));
 }
 
 }  // namespace ia

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace grpc {
 class ServerCredentials;
@@ -19,13 +20,15 @@ class ChannelCredentials;
 namespace ia {
 
 // Server credentials: TLS with `tls_cert`/`tls_key`, plus mTLS with
-// `tls_ca` (clients must present a certificate signed by it); insecure when
-// neither certificate nor key is given (`tls_ca` alone configures only the
-// calls a service makes). INVALID_ARGUMENT naming the flag when a file is
+// `tls_ca` (a client certificate must be signed by it, and must be
+// presented unless `client_certificate_optional`, for callers that
+// authenticate with a bearer token instead); insecure when neither
+// certificate nor key is given (`tls_ca` alone configures only the calls a
+// service makes). INVALID_ARGUMENT naming the flag when a file is
 // unreadable or the pair is incomplete.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const std::string& tls_ca, const std::string& tls_cert,
-    const std::string& tls_key);
+    const std::string& tls_key, bool client_certificate_optional = false);
 
 // Channel credentials for calling a service: `tls_ca` verifies the server,
 // `tls_cert`/`tls_key` are presented as the client certificate; insecure
@@ -33,6 +36,18 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>
 MakeChannelCredentials(const std::string& tls_ca, const std::string& tls_cert,
                        const std::string& tls_key);
+
+// `credentials` that also send `authorization: Bearer TOKEN` on every call,
+// the token read from `token_file` (--token-file, --peer-token-file) at
+// each call so that a rotated file takes effect, or `token` when
+// `token_file` is empty. `credentials` itself when both are empty.
+// FAILED_PRECONDITION when `tls` is false (a token is never sent in clear
+// text), INVALID_ARGUMENT naming `flag` when the file cannot be read or is
+// empty.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> WithBearerToken(
+    std::shared_ptr<grpc::ChannelCredentials> credentials, bool tls,
+    const std::string& token, const std::string& token_file,
+    absl::string_view flag);
 
 }  // namespace ia
 

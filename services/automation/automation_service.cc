@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/authn.h"
 #include "common/log.h"
 #include "common/object_controller.h"
 #include "common/object_rpc.h"
@@ -48,56 +49,57 @@ class AutomationImpl final
         }) {}
 
   grpc::Status ApplyImageUpdateAutomation(
-      grpc::ServerContext*,
+      grpc::ServerContext* context,
       const v1::ApplyImageUpdateAutomationRequest* request,
       v1::ApplyImageUpdateAutomationResponse* response) override {
-    return ApplyRpc(*automations_, request->object(), response);
+    return ApplyRpc(context, *automations_, request->object(), response);
   }
   grpc::Status GetImageUpdateAutomation(
-      grpc::ServerContext*, const v1::ObjectKey* request,
+      grpc::ServerContext* context, const v1::ObjectKey* request,
       v1::ImageUpdateAutomation* response) override {
-    return GetRpc(*automations_, *request, response);
+    return GetRpc(context, *automations_, *request, response);
   }
   grpc::Status ListImageUpdateAutomations(
-      grpc::ServerContext*, const v1::ListRequest* request,
+      grpc::ServerContext* context, const v1::ListRequest* request,
       v1::ImageUpdateAutomationList* response) override {
-    return ListRpc(*automations_, *request, response);
+    return ListRpc(context, *automations_, *request, response);
   }
-  grpc::Status DeleteImageUpdateAutomation(grpc::ServerContext*,
+  grpc::Status DeleteImageUpdateAutomation(grpc::ServerContext* context,
                                            const v1::ObjectKey* request,
                                            v1::DeleteResponse*) override {
-    return DeleteRpc(*automations_, *request);
+    return DeleteRpc(context, *automations_, *request);
   }
   grpc::Status ReconcileImageUpdateAutomation(
-      grpc::ServerContext*, const v1::ObjectKey* request,
+      grpc::ServerContext* context, const v1::ObjectKey* request,
       v1::ReconcileResponse* response) override {
-    return ReconcileRpc(*automations_, *request, response);
+    return ReconcileRpc(context, *automations_, *request, response);
   }
 
   grpc::Status ApplyGitRepository(
-      grpc::ServerContext*, const v1::ApplyGitRepositoryRequest* request,
+      grpc::ServerContext* context,
+      const v1::ApplyGitRepositoryRequest* request,
       v1::ApplyGitRepositoryResponse* response) override {
-    return ApplyRpc(*sources_, request->object(), response);
+    return ApplyRpc(context, *sources_, request->object(), response);
   }
-  grpc::Status GetGitRepository(grpc::ServerContext*,
+  grpc::Status GetGitRepository(grpc::ServerContext* context,
                                 const v1::ObjectKey* request,
                                 v1::GitRepository* response) override {
-    return GetRpc(*sources_, *request, response);
+    return GetRpc(context, *sources_, *request, response);
   }
-  grpc::Status ListGitRepositories(grpc::ServerContext*,
+  grpc::Status ListGitRepositories(grpc::ServerContext* context,
                                    const v1::ListRequest* request,
                                    v1::GitRepositoryList* response) override {
-    return ListRpc(*sources_, *request, response);
+    return ListRpc(context, *sources_, *request, response);
   }
-  grpc::Status DeleteGitRepository(grpc::ServerContext*,
+  grpc::Status DeleteGitRepository(grpc::ServerContext* context,
                                    const v1::ObjectKey* request,
                                    v1::DeleteResponse*) override {
-    return DeleteRpc(*sources_, *request);
+    return DeleteRpc(context, *sources_, *request);
   }
   grpc::Status ReconcileGitRepository(
-      grpc::ServerContext*, const v1::ObjectKey* request,
+      grpc::ServerContext* context, const v1::ObjectKey* request,
       v1::ReconcileResponse* response) override {
-    return ReconcileRpc(*sources_, *request, response);
+    return ReconcileRpc(context, *sources_, *request, response);
   }
 
   // Ends the PublishSelections streams (ServiceModule::Drain).
@@ -108,9 +110,14 @@ class AutomationImpl final
     return streams_.Open(context->peer());
   }
 
-  grpc::Status ListSelections(grpc::ServerContext*,
+  grpc::Status ListSelections(grpc::ServerContext* context,
                               const v1::ListRequest* request,
                               v1::SelectionList* response) override {
+    if (grpc::Status allowed =
+            CheckNamespace(*context, Verb::kRead, request->namespace_());
+        !allowed.ok()) {
+      return allowed;
+    }
     auto selections = selections_->List(request->namespace_());
     if (!selections.ok()) return ToGrpcStatus(selections.status());
     for (v1::Selection& selection : *selections) {

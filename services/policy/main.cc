@@ -11,6 +11,11 @@ ABSL_FLAG(std::string, automation,
           std::string(ia::defaults::kAutomationAddress),
           "gRPC address of the automation service (selections go to it)");
 
+ABSL_FLAG(std::string, peer_token_file, "",
+          "file holding a bearer token this service presents to the "
+          "reflector and the automation service (with TLS); default: its "
+          "client certificate (--tls-cert) alone");
+
 int main(int argc, char** argv) {
   ia::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
@@ -18,7 +23,8 @@ int main(int argc, char** argv) {
       "publishes the selections over gRPC.");
   ia::ParseServiceFlags(argc, argv);
   const ia::policy::Peers peers{absl::GetFlag(FLAGS_reflector),
-                                absl::GetFlag(FLAGS_automation)};
+                                absl::GetFlag(FLAGS_automation),
+                                absl::GetFlag(FLAGS_peer_token_file)};
   return ia::RunService(
       ia::ServiceConfigFromFlags("policy", ia::defaults::kPolicyAddress),
       [&peers](const ia::ServiceContext& context) {

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/authn.h"
 #include "common/feed_stream.h"
 #include "common/log.h"
 #include "common/object_controller.h"
@@ -47,37 +48,42 @@ class PolicyImpl final : public v1::Policy::WithCallbackMethod_WatchSelections<
       : policies_(policies), selections_(selections) {}
 
   grpc::ServerWriteReactor<v1::SelectionEvent>* WatchSelections(
-      grpc::CallbackServerContext*,
+      grpc::CallbackServerContext* context,
       const v1::WatchSelectionsRequest* request) override {
+    if (grpc::Status allowed =
+            CheckNamespace(*context, Verb::kRead, request->namespace_());
+        !allowed.ok()) {
+      return RefuseStream<v1::SelectionEvent>(std::move(allowed));
+    }
     return ServeFeed<v1::SelectionEvent>(
         *selections_, Feed::NamespaceFilter(request->namespace_()),
         SelectionEventConverter());
   }
 
   grpc::Status ApplyImagePolicy(
-      grpc::ServerContext*, const v1::ApplyImagePolicyRequest* request,
+      grpc::ServerContext* context, const v1::ApplyImagePolicyRequest* request,
       v1::ApplyImagePolicyResponse* response) override {
-    return ApplyRpc(*policies_, request->object(), response);
+    return ApplyRpc(context, *policies_, request->object(), response);
   }
-  grpc::Status GetImagePolicy(grpc::ServerContext*,
+  grpc::Status GetImagePolicy(grpc::ServerContext* context,
                               const v1::ObjectKey* request,
                               v1::ImagePolicy* response) override {
-    return GetRpc(*policies_, *request, response);
+    return GetRpc(context, *policies_, *request, response);
   }
-  grpc::Status ListImagePolicies(grpc::ServerContext*,
+  grpc::Status ListImagePolicies(grpc::ServerContext* context,
                                  const v1::ListRequest* request,
                                  v1::ImagePolicyList* response) override {
-    return ListRpc(*policies_, *request, response);
+    return ListRpc(context, *policies_, *request, response);
   }
-  grpc::Status DeleteImagePolicy(grpc::ServerContext*,
+  grpc::Status DeleteImagePolicy(grpc::ServerContext* context,
                                  const v1::ObjectKey* request,
                                  v1::DeleteResponse*) override {
-    return DeleteRpc(*policies_, *request);
+    return DeleteRpc(context, *policies_, *request);
   }
-  grpc::Status ReconcileImagePolicy(grpc::ServerContext*,
+  grpc::Status ReconcileImagePolicy(grpc::ServerContext* context,
                                     const v1::ObjectKey* request,
                                     v1::ReconcileResponse* response) override {
-    return ReconcileRpc(*policies_, *request, response);
+    return ReconcileRpc(context, *policies_, *request, response);
   }
   grpc::Status Evaluate(grpc::ServerContext*,
                         const v1::EvaluateRequest* request,
@@ -191,6 +197,11 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MakeModule(
       std::shared_ptr<grpc::ChannelCredentials> credentials,
       MakeChannelCredentials(context.config->tls_ca, context.config->tls_cert,
                              context.config->tls_key));
+  ASSIGN_OR_RETURN(credentials,
+                   WithBearerToken(std::move(credentials),
+                                   !context.config->tls_ca.empty() ||
+                                       !context.config->tls_cert.empty(),
+                                   "", peers.token_file, "--peer-token-file"));
   std::unique_ptr<v1::Reflector::StubInterface> reflector =
       v1::Reflector::NewStub(grpc::CreateChannel(peers.reflector, credentials));
   return std::make_unique<PolicyModule>(context, peers, std::move(credentials),

@@ -25,6 +25,10 @@ namespace ia::policy {
 struct Peers {
   std::string reflector;   // --reflector
   std::string automation;  // --automation
+  // --peer-token-file: a bearer token presented to both peers (read at each
+  // call); empty: the client certificate (--tls-cert) alone identifies
+  // this service.
+  std::string token_file;
 };
 
 // Makes the module RunService() hosts.

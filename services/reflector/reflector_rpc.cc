@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/authn.h"
 #include "common/feed_stream.h"
 #include "common/grpc_status.h"
 #include "common/object_rpc.h"
@@ -58,35 +59,40 @@ class ReflectorImpl final
   }
 
   grpc::Status ApplyImageRepository(
-      grpc::ServerContext*, const v1::ApplyImageRepositoryRequest* request,
+      grpc::ServerContext* context,
+      const v1::ApplyImageRepositoryRequest* request,
       v1::ApplyImageRepositoryResponse* response) override {
-    return ApplyRpc(*ports_.repositories, request->object(), response);
+    return ApplyRpc(context, *ports_.repositories, request->object(), response);
   }
-  grpc::Status GetImageRepository(grpc::ServerContext*,
+  grpc::Status GetImageRepository(grpc::ServerContext* context,
                                   const v1::ObjectKey* request,
                                   v1::ImageRepository* response) override {
-    return GetRpc(*ports_.repositories, *request, response);
+    return GetRpc(context, *ports_.repositories, *request, response);
   }
   grpc::Status ListImageRepositories(
-      grpc::ServerContext*, const v1::ListRequest* request,
+      grpc::ServerContext* context, const v1::ListRequest* request,
       v1::ImageRepositoryList* response) override {
-    return ListRpc(*ports_.repositories, *request, response);
+    return ListRpc(context, *ports_.repositories, *request, response);
   }
-  grpc::Status DeleteImageRepository(grpc::ServerContext*,
+  grpc::Status DeleteImageRepository(grpc::ServerContext* context,
                                      const v1::ObjectKey* request,
                                      v1::DeleteResponse*) override {
-    return DeleteRpc(*ports_.repositories, *request);
+    return DeleteRpc(context, *ports_.repositories, *request);
   }
   grpc::Status ReconcileImageRepository(
-      grpc::ServerContext*, const v1::ObjectKey* request,
+      grpc::ServerContext* context, const v1::ObjectKey* request,
       v1::ReconcileResponse* response) override {
-    return ReconcileRpc(*ports_.repositories, *request, response);
+    return ReconcileRpc(context, *ports_.repositories, *request, response);
   }
 
-  grpc::Status ListTags(grpc::ServerContext*,
+  grpc::Status ListTags(grpc::ServerContext* context,
                         const v1::ListTagsRequest* request,
                         v1::ListTagsResponse* response) override {
     const std::string ns = NamespaceOf(request->repository());
+    if (grpc::Status allowed = CheckNamespace(*context, Verb::kRead, ns);
+        !allowed.ok()) {
+      return allowed;
+    }
     const std::string& name = request->repository().name();
     auto repository = ports_.repositories->Get(ns, name);
     if (!repository.ok()) return ToGrpcStatus(repository.status());

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "re2/re2.h"
 #include "tests/support/harness.h"
+#include "tests/support/test_certificates.h"
 #include "yaml-cpp/yaml.h"
 
 namespace ia::testing {
@@ -491,6 +492,37 @@ TEST_F(DeployTest, NetworkPolicyAllowsOnlyTheArchitecturesFlows) {
 // Each binary starts with its Deployment's arguments, the mounts played by
 // temporary folders; the probes' paths answer 200, the gRPC health services
 // SERVING, and the ConfigMap's objects apply without an error.
+// Secure by default: every service serves mTLS (its certificate and the CA
+// from a Secret) under the authorization policy of a ConfigMap.
+TEST_F(DeployTest, ServicesSpeakMutualTlsUnderAnAuthorizationPolicy) {
+  for (YAML::Node d : k.OfKind("Deployment")) {
+    YAML::Node pod = d["spec"]["template"]["spec"];
+    YAML::Node c = pod["containers"][0];
+    const std::string name = BinaryName(c);
+    SCOPED_TRACE(name);
+    std::map<std::string, std::string> flags = ArgFlags(c);
+    for (const char* flag : {"tls_cert", "tls_key", "tls_ca"}) {
+      YAML::Node mount = MountHolding(c, flags[flag]);
+      ASSERT_TRUE(mount.IsDefined()) << "--" << flag << " is on no volume";
+      EXPECT_EQ(
+          Volume(pod, mount["name"].as<std::string>())["secret"]["secretName"]
+              .as<std::string>(""),
+          name + "-tls")
+          << flag;
+    }
+    YAML::Node policy = MountHolding(c, flags["authz_policy"]);
+    ASSERT_TRUE(policy.IsDefined()) << "--authz-policy is on no volume";
+    const std::string config_map =
+        Volume(pod, policy["name"].as<std::string>())["configMap"]["name"]
+            .as<std::string>("");
+    const std::vector<std::string> files = k.GeneratorFiles(config_map);
+    ASSERT_EQ(files.size(), 1u) << config_map;
+    EXPECT_EQ(fs::path(flags["authz_policy"]).filename(),
+              fs::path(files[0]).filename());
+    EXPECT_EQ(flags.count("insecure_allow_anonymous"), 0u);
+  }
+}
+
 TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
   for (YAML::Node d : k.OfKind("Deployment")) {
     YAML::Node pod = d["spec"]["template"]["spec"];
@@ -498,6 +530,9 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
     const std::string name = BinaryName(c);
     SCOPED_TRACE(name);
     TempDir dir;
+    // The Secrets image-*-tls hold what cert-manager writes: tls.crt,
+    // tls.key and ca.crt.
+    TestCertificates certs(dir);
 
     // Play each volume by a folder with what Kubernetes would put there.
     std::map<std::string, std::string> mounts;  // mountPath -> local folder
@@ -511,6 +546,14 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
              k.GeneratorFiles(v["configMap"]["name"].as<std::string>())) {
           fs::copy_file(kKubeDir + "/" + f,
                         local + "/" + fs::path(f).filename().string());
+        }
+      }
+      if (absl::EndsWith(v["secret"]["secretName"].as<std::string>(""),
+                         "-tls")) {
+        for (const auto& [from, to] : {std::pair{"server.crt", "tls.crt"},
+                                       {"server.key", "tls.key"},
+                                       {"ca.crt", "ca.crt"}}) {
+          fs::copy_file(certs.Path(from), local + "/" + to);
         }
       }
       for (YAML::Node item : v["secret"]["items"]) {
@@ -544,8 +587,10 @@ TEST_F(DeployTest, EachServiceStartsWithItsDeploymentArguments) {
       args.push_back(flag + "=" + value);
     }
     Process process(Binaries().at(name), args, dir.Join("log"));
+    // mTLS, with a client certificate of the test CA (health needs no
+    // grant in the policy).
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                       grpc::InsecureChannelCredentials());
+                                       certs.Client(true));
     const std::string readiness = ExpectedServices().at(name).grpc_service;
     absl::StatusOr<int> ready = absl::UnavailableError("not asked");
     const absl::Time deadline = absl::Now() + absl::Seconds(30);

@@ -194,6 +194,29 @@ TEST_F(CliTest, GlobalFlagsAfterTheVerb) {
 
 // --- get ------------------------------------------------------------------
 
+TEST_F(CliTest, TokenFromFlagsElseTheEnvironment) {
+  env_["IMAGECTL_TOKEN"] = "from-env-0123456789";
+  ASSERT_EQ(Run({"get", "image", "repository"}), 0) << err();
+  EXPECT_EQ(options_.token, "from-env-0123456789");
+  EXPECT_EQ(options_.token_file, "");
+
+  ASSERT_EQ(Run({"--token=from-flag-0123456789", "get", "image", "repository"}),
+            0)
+      << err();
+  EXPECT_EQ(options_.token, "from-flag-0123456789");
+
+  // A token file replaces the environment's token too.
+  ASSERT_EQ(Run({"get", "image", "repository", "--token-file=/run/token"}), 0)
+      << err();
+  EXPECT_EQ(options_.token, "");
+  EXPECT_EQ(options_.token_file, "/run/token");
+
+  EXPECT_EQ(Run({"--token=a", "--token-file=/run/token", "get", "image",
+                 "repository"}),
+            2);
+  EXPECT_THAT(err(), HasSubstr("give --token or --token-file, not both"));
+}
+
 TEST_F(CliTest, GetListsATableOfTheNamespace) {
   fake_.Put(Repo("flux-system", "app"));
   fake_.Put(Repo("flux-system", "web"));

@@ -41,6 +41,25 @@ std::shared_ptr<grpc::ChannelCredentials> TestCertificates::Client(
   return grpc::SslCredentials(options);
 }
 
+void TestCertificates::IssueCertificate(const std::string& name,
+                                        const std::string& subject,
+                                        const std::string& san) {
+  std::string extfile;
+  if (!san.empty()) {
+    extfile = dir_.WriteFile(name + ".ext", "subjectAltName=" + san + "\n");
+  }
+  Issue(name, subject, extfile);
+}
+
+std::shared_ptr<grpc::ChannelCredentials> TestCertificates::ClientAs(
+    const std::string& name) const {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = Read(Path("ca.crt"));
+  options.pem_cert_chain = Read(Path(name + ".crt"));
+  options.pem_private_key = Read(Path(name + ".key"));
+  return grpc::SslCredentials(options);
+}
+
 void TestCertificates::Issue(const std::string& name,
                              const std::string& subject,
                              const std::string& extfile) {

@@ -26,6 +26,15 @@ class TestCertificates {
   // without one.
   std::shared_ptr<grpc::ChannelCredentials> Client(bool with_certificate) const;
 
+  // Issues <name>.crt/.key signed by the CA, with subject `subject`
+  // ("/CN=alice") and, when not empty, the subjectAltName `san`
+  // ("URI:spiffe://test/policy,IP:127.0.0.1", "DNS:ci.example").
+  void IssueCertificate(const std::string& name, const std::string& subject,
+                        const std::string& san);
+  // Channel credentials trusting the CA, presenting <name>.crt.
+  std::shared_ptr<grpc::ChannelCredentials> ClientAs(
+      const std::string& name) const;
+
  private:
   void Issue(const std::string& name, const std::string& subject,
              const std::string& extfile);

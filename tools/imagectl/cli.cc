@@ -29,7 +29,8 @@ constexpr char kFooter[] = R"(Exit codes:
 
 Service addresses come from --reflector, --policy and --automation, else from
 IMAGECTL_REFLECTOR, IMAGECTL_POLICY and IMAGECTL_AUTOMATION, else
-127.0.0.1:50051, 127.0.0.1:50052 and 127.0.0.1:50053.
+127.0.0.1:50051, 127.0.0.1:50052 and 127.0.0.1:50053. A bearer token comes
+from --token-file, --token or IMAGECTL_TOKEN (sent only over TLS).
 )";
 
 // The kinds, as flux names them on its command line.
@@ -55,6 +56,8 @@ struct State {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_server_name;
+  std::string token;
+  std::string token_file;
 
   std::vector<std::string> apply_files;
 
@@ -406,6 +409,14 @@ int Run(const std::vector<std::string>& args, const RunEnvironment& env,
       ->type_name("FILE");
   app.add_option("--tls-server-name", s.tls_server_name,
                  "name to verify the server certificates against");
+  app.add_option("--token", s.token,
+                 "bearer token sent to the services (env IMAGECTL_TOKEN; "
+                 "needs --tls-ca); visible in the process list: prefer "
+                 "--token-file")
+      ->type_name("TOKEN");
+  app.add_option("--token-file", s.token_file,
+                 "file holding the bearer token (needs --tls-ca)")
+      ->type_name("FILE");
 
   AddApply(app, s);
   AddGet(app, s);
@@ -477,6 +488,15 @@ int Run(const std::vector<std::string>& args, const RunEnvironment& env,
   options.tls_cert_file = s.tls_cert;
   options.tls_key_file = s.tls_key;
   options.tls_server_name = s.tls_server_name;
+  options.token = s.token;
+  options.token_file = s.token_file;
+  if (options.token.empty() && options.token_file.empty() && env.getenv) {
+    options.token = env.getenv("IMAGECTL_TOKEN").value_or("");
+  }
+  if (!options.token.empty() && !options.token_file.empty()) {
+    err << "imagectl: give --token or --token-file, not both\n";
+    return kExitUsage;
+  }
 
   ClientProvider clients([&env, &options] { return env.make_client(options); });
   try {

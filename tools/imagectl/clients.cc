@@ -394,6 +394,12 @@ absl::StatusOr<std::unique_ptr<ObjectClient>> MakeGrpcObjectClient(
       MakeChannelCredentials(options.tls_ca_file, options.tls_cert_file,
                              options.tls_key_file);
   if (!credentials.ok()) return credentials.status();
+  credentials = WithBearerToken(
+      *std::move(credentials),
+      !options.tls_ca_file.empty() || !options.tls_cert_file.empty(),
+      options.token, options.token_file,
+      options.token_file.empty() ? "--token" : "--token-file");
+  if (!credentials.ok()) return credentials.status();
   return std::unique_ptr<ObjectClient>(
       std::make_unique<GrpcObjectClient>(options, *credentials));
 }

@@ -105,11 +105,17 @@ struct ClientOptions {
   // Overrides the name the server certificate is checked against (for
   // certificates issued to "localhost" while dialling 127.0.0.1, say).
   std::string tls_server_name;
+  // A bearer token sent on every call (`authorization: Bearer TOKEN`),
+  // given as is (--token, IMAGECTL_TOKEN) or read from a file at each call
+  // (--token-file). Only over TLS (tls_ca_file or a client certificate).
+  std::string token;
+  std::string token_file;
 };
 
 // Makes the gRPC client. Channels connect lazily, on the first RPC.
-// INVALID_ARGUMENT when a TLS file cannot be read or only one of
-// tls_cert_file / tls_key_file is given.
+// INVALID_ARGUMENT when a TLS file or the token file cannot be read or only
+// one of tls_cert_file / tls_key_file is given; FAILED_PRECONDITION when a
+// token is given without TLS.
 absl::StatusOr<std::unique_ptr<ObjectClient>> MakeGrpcObjectClient(
     const ClientOptions& options);
 
