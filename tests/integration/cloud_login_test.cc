@@ -1,0 +1,257 @@
+// The image-reflector binary scanning an ECR repository with
+// `provider: aws` through IRSA, as the reference chapter does, against
+// FakeAws (STS, ECR's GetAuthorizationToken with the SigV4 signature
+// recomputed) and, behind it, Debian's real docker-registry whose htpasswd
+// holds the password ECR hands out.
+//
+// The ECR host name (123456789012.dkr.ecr.us-east-1.amazonaws.com) reaches
+// the loopback registry through the reflector's test-only environment
+// variable IA_TEST_CONNECT_TO (libcurl's CURLOPT_CONNECT_TO: the URL and the
+// Host header keep the real name); the AWS endpoints are the SDKs' own
+// overrides (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR). The variables are
+// set in this process before the reflector starts (it inherits them) and
+// removed after each test.
+#include <stdlib.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/objects.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "imageautomation/v1/reflector.grpc.pb.h"
+#include "tests/support/docker_registry.h"
+#include "tests/support/fake_aws.h"
+#include "tests/support/harness.h"
+#include "tests/support/objects.h"
+
+namespace ia::testing {
+namespace {
+
+namespace v1 = ::imageautomation::v1;
+using ::testing::HasSubstr;
+
+constexpr char kEcrHost[] = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+constexpr char kRole[] = "arn:aws:iam::123456789012:role/image-reflector";
+constexpr char kServiceAccountToken[] = "eyJhbGciOiJSUzI1NiJ9.projected.sa";
+constexpr char kEcrPassword[] = "eyJwYXlsb2FkIjoiRUNSIn0-minted";
+
+const char* const kVariables[] = {"AWS_ROLE_ARN",
+                                  "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                  "AWS_ENDPOINT_URL_STS",
+                                  "AWS_ENDPOINT_URL_ECR",
+                                  "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                                  "IA_TEST_CONNECT_TO",
+                                  "AWS_ROLE_SESSION_NAME"};
+
+class CloudLoginTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DockerRegistryOptions options;
+    options.user = {{"AWS", kEcrPassword}};
+    registry_ = std::make_unique<DockerRegistry>(options);
+    absl::Status started = registry_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+    ASSERT_TRUE(aws_.Start().ok());
+    aws_.SetWebIdentity(kRole, kServiceAccountToken);
+    aws_.SetRegistryLogin("AWS", kEcrPassword);
+
+    push_.user = options.user;
+    const std::string port =
+        registry_->host().substr(registry_->host().rfind(':') + 1);
+    setenv("AWS_ROLE_ARN", kRole, 1);
+    setenv("AWS_ROLE_SESSION_NAME", "image-reflector-test", 1);
+    setenv("AWS_WEB_IDENTITY_TOKEN_FILE",
+           dir_.WriteFile("sa/token", kServiceAccountToken).c_str(), 1);
+    setenv("AWS_ENDPOINT_URL_STS", aws_.url().c_str(), 1);
+    setenv("AWS_ENDPOINT_URL_ECR", aws_.url().c_str(), 1);
+    // Never the real 169.254.169.254, whatever happens.
+    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", aws_.url().c_str(), 1);
+    setenv("IA_TEST_CONNECT_TO",
+           absl::StrCat(kEcrHost, ":80:127.0.0.1:", port).c_str(), 1);
+  }
+
+  void TearDown() override {
+    for (const char* name : kVariables) unsetenv(name);
+    if (HasFailure() && reflector_ != nullptr) {
+      std::cerr << "--- reflector log:\n" << reflector_->Log();
+    }
+  }
+
+  void StartReflector(std::vector<std::string> extra = {}) {
+    http_port_ = FreePort();
+    extra.push_back(absl::StrCat("--http-listen=127.0.0.1:", http_port_));
+    extra.push_back("--log-level=debug");
+    reflector_ = std::make_unique<Service>(
+        ServiceOptions{IA_REFLECTOR_BIN, dir_.Join("data"), extra},
+        dir_.Join("reflector.log"));
+    absl::Status started = reflector_->Start();
+    ASSERT_TRUE(started.ok()) << started;
+    stub_ = v1::Reflector::NewStub(reflector_->Channel());
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(60));
+    return context;
+  }
+
+  static v1::ObjectKey Key(const std::string& name) {
+    v1::ObjectKey key;
+    key.set_namespace_("flux-system");
+    key.set_name(name);
+    return key;
+  }
+
+  grpc::Status Apply(const std::string& name, const std::string& image) {
+    v1::ApplyImageRepositoryRequest request;
+    *request.mutable_object() = TestRepository(name, image, "1h");
+    request.mutable_object()->mutable_spec()->set_provider("aws");
+    request.mutable_object()->mutable_spec()->set_insecure(true);
+    v1::ApplyImageRepositoryResponse response;
+    return stub_->ApplyImageRepository(Context().get(), request, &response);
+  }
+
+  // The Ready condition of `name` once it is True or False.
+  v1::Condition WaitReady(const std::string& name) {
+    v1::Condition ready;
+    EXPECT_TRUE(Eventually([&] {
+      v1::ImageRepository got;
+      if (!stub_->GetImageRepository(Context().get(), Key(name), &got).ok()) {
+        return false;
+      }
+      const v1::Condition* c = FindCondition(got.status().conditions(), kReady);
+      if (c == nullptr || c->status() == kUnknown) return false;
+      ready = *c;
+      return true;
+    })) << name
+        << ": Ready never became True or False";
+    return ready;
+  }
+
+  // Not one line of the reflector's log holds anything secret.
+  void ExpectNoSecretInLog() {
+    const std::string log = reflector_->Log();
+    for (const std::string& secret : aws_.Secrets()) {
+      EXPECT_FALSE(absl::StrContains(log, secret))
+          << "the reflector's log holds a secret of length " << secret.size();
+    }
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DockerRegistry> registry_;
+  FakeAws aws_;
+  PushOptions push_;
+  int http_port_ = 0;
+  std::unique_ptr<Service> reflector_;
+  std::unique_ptr<v1::Reflector::Stub> stub_;
+};
+
+TEST_F(CloudLoginTest, ScansEcrThroughIrsaAndLooksUpDigestsOnOneLogin) {
+  constexpr int kRepositories = 4;
+  std::vector<std::string> digests;
+  for (int i = 0; i < kRepositories; ++i) {
+    absl::StatusOr<std::string> digest =
+        PushImageTags(registry_->url(), absl::StrCat("team/app", i),
+                      {"1.0.0", "1.1.0", "2.0.0"}, push_);
+    ASSERT_TRUE(digest.ok()) << digest.status();
+    digests.push_back(*digest);
+  }
+  // Slow answers, so that the concurrent first scans overlap the exchange.
+  aws_.SetDelay(absl::Milliseconds(300));
+  StartReflector({"--workers=4"});
+  for (int i = 0; i < kRepositories; ++i) {
+    grpc::Status applied =
+        Apply(absl::StrCat("app", i), absl::StrCat(kEcrHost, "/team/app", i));
+    ASSERT_TRUE(applied.ok()) << applied.error_message();
+  }
+  for (int i = 0; i < kRepositories; ++i) {
+    const v1::Condition ready = WaitReady(absl::StrCat("app", i));
+    EXPECT_EQ(ready.status(), kTrue)
+        << ready.reason() << ": " << ready.message();
+    EXPECT_EQ(ready.message(), "successful scan: found 3 tags");
+  }
+
+  // The policy service's digest lookup goes through the same login.
+  v1::GetTagDigestRequest request;
+  *request.mutable_repository() = Key("app2");
+  request.set_tag("1.1.0");
+  v1::GetTagDigestResponse response;
+  grpc::Status status =
+      stub_->GetTagDigest(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.digest(), digests[2]);
+
+  EXPECT_EQ(aws_.sts_calls(), 1);
+  EXPECT_EQ(aws_.ecr_calls(), 1);
+  EXPECT_TRUE(aws_.Rejections().empty());
+  const HttpReply metrics = HttpGet(http_port_, "/metrics");
+  EXPECT_THAT(metrics.body,
+              HasSubstr("ia_cloud_login_exchanges_total{provider=\"aws\","
+                        "result=\"success\"} 1\n"));
+  // Scans that waited for the exchange in flight shared its result; the
+  // digest lookup at least was served from the cache.
+  const std::string hits = "ia_cloud_login_cache_hits_total{provider=\"aws\"} ";
+  ASSERT_THAT(metrics.body, HasSubstr(hits));
+  EXPECT_GE(
+      std::stoi(metrics.body.substr(metrics.body.find(hits) + hits.size())), 1);
+  ExpectNoSecretInLog();
+}
+
+TEST_F(CloudLoginTest, ExchangesAgainAfterTheCacheDuration) {
+  ASSERT_TRUE(
+      PushImageTags(registry_->url(), "team/app", {"1.0.0"}, push_).ok());
+  StartReflector({"--token-cache-max-duration=1s"});
+  ASSERT_TRUE(Apply("app", absl::StrCat(kEcrHost, "/team/app")).ok());
+  ASSERT_EQ(WaitReady("app").status(), kTrue);
+  EXPECT_EQ(aws_.ecr_calls(), 1);
+  absl::SleepFor(absl::Milliseconds(1100));
+  v1::GetTagDigestRequest request;
+  *request.mutable_repository() = Key("app");
+  request.set_tag("1.0.0");
+  v1::GetTagDigestResponse response;
+  grpc::Status status =
+      stub_->GetTagDigest(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(aws_.sts_calls(), 2);
+  EXPECT_EQ(aws_.ecr_calls(), 2);
+  ExpectNoSecretInLog();
+}
+
+TEST_F(CloudLoginTest, AFailedExchangeIsAuthenticationFailedWithItsStep) {
+  ASSERT_TRUE(
+      PushImageTags(registry_->url(), "team/app", {"1.0.0"}, push_).ok());
+  // The projected token is not one STS takes.
+  dir_.WriteFile("sa/token", "eyJhbGciOiJSUzI1NiJ9.expired.sa");
+  StartReflector();
+  ASSERT_TRUE(Apply("app", absl::StrCat(kEcrHost, "/team/app")).ok());
+  const v1::Condition ready = WaitReady("app");
+  EXPECT_EQ(ready.status(), kFalse);
+  EXPECT_EQ(ready.reason(), "AuthenticationFailed");
+  EXPECT_THAT(ready.message(),
+              HasSubstr("aws: AssumeRoleWithWebIdentity: "
+                        "InvalidIdentityToken: Couldn't retrieve verification "
+                        "key from your identity provider"));
+  EXPECT_EQ(aws_.ecr_calls(), 0);
+  // The refused token is a secret too: it must not be in the log either.
+  aws_.SetWebIdentity(kRole, "eyJhbGciOiJSUzI1NiJ9.expired.sa");
+  ExpectNoSecretInLog();
+}
+
+TEST_F(CloudLoginTest, AHostThatIsNotEcrIsASpecProviderError) {
+  StartReflector();
+  grpc::Status applied = Apply("app", "ghcr.io/org/app");
+  EXPECT_EQ(applied.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(applied.error_message(),
+              HasSubstr("ImageRepository flux-system/app: spec.provider: "
+                        "\"aws\" does not match the host \"ghcr.io\""));
+  EXPECT_EQ(aws_.sts_calls(), 0);
+}
+
+}  // namespace
+}  // namespace ia::testing
