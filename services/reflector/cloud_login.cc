@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "services/reflector/aws_login.h"
+#include "services/reflector/gcp_login.h"
 
 namespace ia::reflector {
 namespace {
@@ -77,6 +78,7 @@ std::string CloudLogins::Key(RegistryProvider provider,
       options_.environment ? options_.environment : ProcessEnvironment();
   std::string identity;
   if (provider == RegistryProvider::kAws) identity = AwsIdentity(env);
+  if (provider == RegistryProvider::kGcp) identity = GcpIdentity(env);
   return absl::StrCat(RegistryProviderName(provider), "\n", identity, "\n",
                       host);
 }
@@ -96,6 +98,7 @@ absl::StatusOr<CloudLogin> CloudLogins::Exchange(RegistryProvider provider,
     case RegistryProvider::kAws:
       return EcrLogin(*transport_, env, *ParseEcrHost(host), clock_->Now());
     case RegistryProvider::kGcp:
+      return GcpLogin(*transport_, env, clock_->Now());
     case RegistryProvider::kAzure:
     case RegistryProvider::kGeneric:
       break;
