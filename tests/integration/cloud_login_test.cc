@@ -1,14 +1,16 @@
-// The image-reflector binary scanning an ECR repository with
-// `provider: aws` through IRSA, as the reference chapter does, against
+// The image-reflector binary scanning cloud registries: an ECR repository
+// with `provider: aws` through IRSA, as the reference chapter does, against
 // FakeAws (STS, ECR's GetAuthorizationToken with the SigV4 signature
-// recomputed) and, behind it, Debian's real docker-registry whose htpasswd
-// holds the password ECR hands out.
+// recomputed), and Artifact Registry with `provider: gcp` through workload
+// identity federation against FakeGcp; behind them Debian's real
+// docker-registry whose htpasswd holds the login the cloud hands out.
 //
 // The ECR host name (123456789012.dkr.ecr.us-east-1.amazonaws.com) reaches
 // the loopback registry through the reflector's test-only environment
 // variable IA_TEST_CONNECT_TO (libcurl's CURLOPT_CONNECT_TO: the URL and the
-// Host header keep the real name); the AWS endpoints are the SDKs' own
-// overrides (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR). The variables are
+// Host header keep the real name); the cloud endpoints are the SDKs' own
+// overrides (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR, the URLs in the
+// external_account file, GCE_METADATA_HOST). The variables are
 // set in this process before the reflector starts (it inherits them) and
 // removed after each test.
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "tests/support/docker_registry.h"
 #include "tests/support/fake_aws.h"
+#include "tests/support/fake_gcp.h"
 #include "tests/support/harness.h"
 #include "tests/support/objects.h"
 
@@ -40,43 +43,35 @@ constexpr char kRole[] = "arn:aws:iam::123456789012:role/image-reflector";
 constexpr char kServiceAccountToken[] = "eyJhbGciOiJSUzI1NiJ9.projected.sa";
 constexpr char kEcrPassword[] = "eyJwYXlsb2FkIjoiRUNSIn0-minted";
 
-const char* const kVariables[] = {"AWS_ROLE_ARN",
-                                  "AWS_WEB_IDENTITY_TOKEN_FILE",
-                                  "AWS_ENDPOINT_URL_STS",
-                                  "AWS_ENDPOINT_URL_ECR",
-                                  "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-                                  "IA_TEST_CONNECT_TO",
-                                  "AWS_ROLE_SESSION_NAME"};
-
-class CloudLoginTest : public ::testing::Test {
+// What the tests of every provider share: a docker-registry holding the
+// login the cloud hands out, the reflector, and the helpers.
+class CloudReflectorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  // Starts a docker-registry whose htpasswd holds `user`:`password`, and
+  // points `registry_host` (port 80) at it for the reflector.
+  void StartRegistry(const std::string& user, const std::string& password,
+                     const std::string& registry_host) {
     DockerRegistryOptions options;
-    options.user = {{"AWS", kEcrPassword}};
+    options.user = {{user, password}};
     registry_ = std::make_unique<DockerRegistry>(options);
     absl::Status started = registry_->Start();
     ASSERT_TRUE(started.ok()) << started;
-    ASSERT_TRUE(aws_.Start().ok());
-    aws_.SetWebIdentity(kRole, kServiceAccountToken);
-    aws_.SetRegistryLogin("AWS", kEcrPassword);
-
     push_.user = options.user;
     const std::string port =
         registry_->host().substr(registry_->host().rfind(':') + 1);
-    setenv("AWS_ROLE_ARN", kRole, 1);
-    setenv("AWS_ROLE_SESSION_NAME", "image-reflector-test", 1);
-    setenv("AWS_WEB_IDENTITY_TOKEN_FILE",
-           dir_.WriteFile("sa/token", kServiceAccountToken).c_str(), 1);
-    setenv("AWS_ENDPOINT_URL_STS", aws_.url().c_str(), 1);
-    setenv("AWS_ENDPOINT_URL_ECR", aws_.url().c_str(), 1);
-    // Never the real 169.254.169.254, whatever happens.
-    setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", aws_.url().c_str(), 1);
-    setenv("IA_TEST_CONNECT_TO",
-           absl::StrCat(kEcrHost, ":80:127.0.0.1:", port).c_str(), 1);
+    SetEnv("IA_TEST_CONNECT_TO",
+           absl::StrCat(registry_host, ":80:127.0.0.1:", port));
+  }
+
+  // Sets a variable of this process (so of the reflector it starts) until
+  // the test ends.
+  void SetEnv(const std::string& name, const std::string& value) {
+    setenv(name.c_str(), value.c_str(), 1);
+    set_.push_back(name);
   }
 
   void TearDown() override {
-    for (const char* name : kVariables) unsetenv(name);
+    for (const std::string& name : set_) unsetenv(name.c_str());
     if (HasFailure() && reflector_ != nullptr) {
       std::cerr << "--- reflector log:\n" << reflector_->Log();
     }
@@ -108,10 +103,11 @@ class CloudLoginTest : public ::testing::Test {
     return key;
   }
 
-  grpc::Status Apply(const std::string& name, const std::string& image) {
+  grpc::Status Apply(const std::string& name, const std::string& image,
+                     const std::string& provider) {
     v1::ApplyImageRepositoryRequest request;
     *request.mutable_object() = TestRepository(name, image, "1h");
-    request.mutable_object()->mutable_spec()->set_provider("aws");
+    request.mutable_object()->mutable_spec()->set_provider(provider);
     request.mutable_object()->mutable_spec()->set_insecure(true);
     v1::ApplyImageRepositoryResponse response;
     return stub_->ApplyImageRepository(Context().get(), request, &response);
@@ -134,10 +130,22 @@ class CloudLoginTest : public ::testing::Test {
     return ready;
   }
 
-  // Not one line of the reflector's log holds anything secret.
-  void ExpectNoSecretInLog() {
+  absl::StatusOr<std::string> Digest(const std::string& name,
+                                     const std::string& tag) {
+    v1::GetTagDigestRequest request;
+    *request.mutable_repository() = Key(name);
+    request.set_tag(tag);
+    v1::GetTagDigestResponse response;
+    grpc::Status status =
+        stub_->GetTagDigest(Context().get(), request, &response);
+    if (!status.ok()) return absl::UnknownError(status.error_message());
+    return response.digest();
+  }
+
+  // Not one line of the reflector's log holds one of `secrets`.
+  void ExpectNoSecretInLog(const std::vector<std::string>& secrets) {
     const std::string log = reflector_->Log();
-    for (const std::string& secret : aws_.Secrets()) {
+    for (const std::string& secret : secrets) {
       EXPECT_FALSE(absl::StrContains(log, secret))
           << "the reflector's log holds a secret of length " << secret.size();
     }
@@ -145,11 +153,38 @@ class CloudLoginTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<DockerRegistry> registry_;
-  FakeAws aws_;
   PushOptions push_;
   int http_port_ = 0;
   std::unique_ptr<Service> reflector_;
   std::unique_ptr<v1::Reflector::Stub> stub_;
+  std::vector<std::string> set_;
+};
+
+class CloudLoginTest : public CloudReflectorTest {
+ protected:
+  void SetUp() override {
+    StartRegistry("AWS", kEcrPassword, kEcrHost);
+    ASSERT_TRUE(aws_.Start().ok());
+    aws_.SetWebIdentity(kRole, kServiceAccountToken);
+    aws_.SetRegistryLogin("AWS", kEcrPassword);
+    SetEnv("AWS_ROLE_ARN", kRole);
+    SetEnv("AWS_ROLE_SESSION_NAME", "image-reflector-test");
+    SetEnv("AWS_WEB_IDENTITY_TOKEN_FILE",
+           dir_.WriteFile("sa/token", kServiceAccountToken));
+    SetEnv("AWS_ENDPOINT_URL_STS", aws_.url());
+    SetEnv("AWS_ENDPOINT_URL_ECR", aws_.url());
+    // Never the real 169.254.169.254, whatever happens.
+    SetEnv("AWS_EC2_METADATA_SERVICE_ENDPOINT", aws_.url());
+  }
+
+  grpc::Status Apply(const std::string& name, const std::string& image) {
+    return CloudReflectorTest::Apply(name, image, "aws");
+  }
+  void ExpectNoSecretInLog() {
+    CloudReflectorTest::ExpectNoSecretInLog(aws_.Secrets());
+  }
+
+  FakeAws aws_;
 };
 
 TEST_F(CloudLoginTest, ScansEcrThroughIrsaAndLooksUpDigestsOnOneLogin) {
@@ -178,14 +213,9 @@ TEST_F(CloudLoginTest, ScansEcrThroughIrsaAndLooksUpDigestsOnOneLogin) {
   }
 
   // The policy service's digest lookup goes through the same login.
-  v1::GetTagDigestRequest request;
-  *request.mutable_repository() = Key("app2");
-  request.set_tag("1.1.0");
-  v1::GetTagDigestResponse response;
-  grpc::Status status =
-      stub_->GetTagDigest(Context().get(), request, &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.digest(), digests[2]);
+  absl::StatusOr<std::string> looked_up = Digest("app2", "1.1.0");
+  ASSERT_TRUE(looked_up.ok()) << looked_up.status();
+  EXPECT_EQ(*looked_up, digests[2]);
 
   EXPECT_EQ(aws_.sts_calls(), 1);
   EXPECT_EQ(aws_.ecr_calls(), 1);
@@ -211,13 +241,8 @@ TEST_F(CloudLoginTest, ExchangesAgainAfterTheCacheDuration) {
   ASSERT_EQ(WaitReady("app").status(), kTrue);
   EXPECT_EQ(aws_.ecr_calls(), 1);
   absl::SleepFor(absl::Milliseconds(1100));
-  v1::GetTagDigestRequest request;
-  *request.mutable_repository() = Key("app");
-  request.set_tag("1.0.0");
-  v1::GetTagDigestResponse response;
-  grpc::Status status =
-      stub_->GetTagDigest(Context().get(), request, &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  absl::StatusOr<std::string> looked_up = Digest("app", "1.0.0");
+  ASSERT_TRUE(looked_up.ok()) << looked_up.status();
   EXPECT_EQ(aws_.sts_calls(), 2);
   EXPECT_EQ(aws_.ecr_calls(), 2);
   ExpectNoSecretInLog();
@@ -251,6 +276,75 @@ TEST_F(CloudLoginTest, AHostThatIsNotEcrIsASpecProviderError) {
               HasSubstr("ImageRepository flux-system/app: spec.provider: "
                         "\"aws\" does not match the host \"ghcr.io\""));
   EXPECT_EQ(aws_.sts_calls(), 0);
+}
+
+// GCP: workload identity federation from a cluster outside Google Cloud
+// (an external_account file: subject token -> STS -> generateAccessToken),
+// then Artifact Registry's login oauth2accesstoken:<token>.
+constexpr char kGarHost[] = "europe-docker.pkg.dev";
+constexpr char kGcpAccessToken[] = "ya29.c.b0AXv0zTP-minted-access-token";
+constexpr char kAudience[] =
+    "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/"
+    "pool/providers/cluster";
+constexpr char kGcpServiceAccount[] =
+    "reflector@project.iam.gserviceaccount.com";
+
+class GcpCloudLoginTest : public CloudReflectorTest {
+ protected:
+  void SetUp() override {
+    StartRegistry("oauth2accesstoken", kGcpAccessToken, kGarHost);
+    ASSERT_TRUE(gcp_.Start().ok());
+    gcp_.SetAccessToken(kGcpAccessToken);
+    gcp_.SetFederation(kAudience, kServiceAccountToken);
+    gcp_.SetServiceAccount(kGcpServiceAccount);
+    const std::string config = absl::StrCat(
+        R"({"type":"external_account","audience":")", kAudience,
+        R"(","subject_token_type":"urn:ietf:params:oauth:token-type:jwt",)",
+        R"("token_url":")", gcp_.url(), R"(/v1/token",)",
+        R"("service_account_impersonation_url":")", gcp_.url(),
+        "/v1/projects/-/serviceAccounts/", kGcpServiceAccount,
+        R"(:generateAccessToken","credential_source":{"file":")",
+        dir_.WriteFile("sa/token", kServiceAccountToken), R"("}})");
+    SetEnv("GOOGLE_APPLICATION_CREDENTIALS",
+           dir_.WriteFile("gcp/credentials.json", config));
+    // Never the real metadata server, whatever happens.
+    SetEnv("GCE_METADATA_HOST", gcp_.host());
+  }
+
+  FakeGcp gcp_;
+};
+
+TEST_F(GcpCloudLoginTest, ScansArtifactRegistryThroughFederation) {
+  absl::StatusOr<std::string> digest = PushImageTags(
+      registry_->url(), "project/repo/app", {"1.0.0", "1.1.0"}, push_);
+  ASSERT_TRUE(digest.ok()) << digest.status();
+  StartReflector();
+  grpc::Status applied =
+      Apply("app", absl::StrCat(kGarHost, "/project/repo/app"), "gcp");
+  ASSERT_TRUE(applied.ok()) << applied.error_message();
+  const v1::Condition ready = WaitReady("app");
+  EXPECT_EQ(ready.status(), kTrue) << ready.reason() << ": " << ready.message();
+  EXPECT_EQ(ready.message(), "successful scan: found 2 tags");
+  absl::StatusOr<std::string> looked_up = Digest("app", "1.1.0");
+  ASSERT_TRUE(looked_up.ok()) << looked_up.status();
+  EXPECT_EQ(*looked_up, *digest);
+  EXPECT_EQ(gcp_.sts_calls(), 1);
+  EXPECT_EQ(gcp_.impersonation_calls(), 1);
+  EXPECT_TRUE(gcp_.Rejections().empty());
+  ExpectNoSecretInLog(gcp_.Secrets());
+}
+
+TEST_F(GcpCloudLoginTest, AFailedExchangeNamesGooglesError) {
+  gcp_.SetServiceAccount("other@project.iam.gserviceaccount.com");
+  StartReflector();
+  ASSERT_TRUE(
+      Apply("app", absl::StrCat(kGarHost, "/project/repo/app"), "gcp").ok());
+  const v1::Condition ready = WaitReady("app");
+  EXPECT_EQ(ready.status(), kFalse);
+  EXPECT_EQ(ready.reason(), "AuthenticationFailed");
+  EXPECT_THAT(ready.message(),
+              HasSubstr("gcp: generateAccessToken: PERMISSION_DENIED: "));
+  ExpectNoSecretInLog(gcp_.Secrets());
 }
 
 }  // namespace
