@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "services/reflector/aws_login.h"
+#include "services/reflector/azure_login.h"
 #include "services/reflector/gcp_login.h"
 
 namespace ia::reflector {
@@ -79,12 +80,14 @@ std::string CloudLogins::Key(RegistryProvider provider,
   std::string identity;
   if (provider == RegistryProvider::kAws) identity = AwsIdentity(env);
   if (provider == RegistryProvider::kGcp) identity = GcpIdentity(env);
+  if (provider == RegistryProvider::kAzure) identity = AzureIdentity(env);
   return absl::StrCat(RegistryProviderName(provider), "\n", identity, "\n",
                       host);
 }
 
 absl::StatusOr<CloudLogin> CloudLogins::Exchange(RegistryProvider provider,
-                                                 const std::string& host) {
+                                                 const std::string& host,
+                                                 bool insecure) {
   const Environment env =
       options_.environment ? options_.environment : ProcessEnvironment();
   const absl::string_view name = RegistryProviderName(provider);
@@ -100,16 +103,15 @@ absl::StatusOr<CloudLogin> CloudLogins::Exchange(RegistryProvider provider,
     case RegistryProvider::kGcp:
       return GcpLogin(*transport_, env, clock_->Now());
     case RegistryProvider::kAzure:
+      return AcrLogin(*transport_, env, host, insecure, clock_->Now());
     case RegistryProvider::kGeneric:
       break;
   }
-  return ExchangeError(name, "login", "",
-                       "registry logins of this provider are not available "
-                       "yet; give a spec.secretRef instead");
+  return absl::InvalidArgumentError("no cloud login for provider generic");
 }
 
 absl::StatusOr<RegistryCredentials> CloudLogins::Credentials(
-    RegistryProvider provider, const std::string& host) {
+    RegistryProvider provider, const std::string& host, bool insecure) {
   const std::string key = Key(provider, host);
   const std::string name(RegistryProviderName(provider));
   std::shared_ptr<Flight> flight;
@@ -135,7 +137,7 @@ absl::StatusOr<RegistryCredentials> CloudLogins::Credentials(
   }
 
   const absl::Time started = clock_->Now();
-  absl::StatusOr<CloudLogin> login = Exchange(provider, host);
+  absl::StatusOr<CloudLogin> login = Exchange(provider, host, insecure);
   exchanges_metric.WithLabels({name, login.ok() ? "success" : "failure"})
       .Increment();
   if (login.ok()) {

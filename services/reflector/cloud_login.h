@@ -96,8 +96,11 @@ class CloudLogins {
   // callers wait for it and share its result, a failure included). Fails
   // as ExchangeError says; INVALID_ARGUMENT for kGeneric or a host that is
   // not `provider`'s.
+  // `insecure`: the registry speaks plain HTTP (spec.insecure), so do the
+  // exchanges that go to the registry itself (ACR's).
   absl::StatusOr<RegistryCredentials> Credentials(RegistryProvider provider,
-                                                  const std::string& host);
+                                                  const std::string& host,
+                                                  bool insecure = false);
 
   // Drops the cached login of `provider` for `host` (the registry refused
   // it); the next Credentials exchanges again.
@@ -116,7 +119,7 @@ class CloudLogins {
 
   std::string Key(RegistryProvider provider, const std::string& host) const;
   absl::StatusOr<CloudLogin> Exchange(RegistryProvider provider,
-                                      const std::string& host);
+                                      const std::string& host, bool insecure);
   void Store(const std::string& key, const CloudLogin& login, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -113,9 +113,10 @@ class HttpRegistryClient final : public RegistryClient {
           absl::StrCat("spec.provider ", RegistryProviderName(options.provider),
                        ": this registry client has no cloud logins"));
     }
-    ASSIGN_OR_RETURN(RegistryCredentials credentials,
-                     config_.cloud_logins->Credentials(options.provider,
-                                                       image.RegistryHost()));
+    ASSIGN_OR_RETURN(
+        RegistryCredentials credentials,
+        config_.cloud_logins->Credentials(
+            options.provider, image.RegistryHost(), options.insecure));
     RegistryOptions effective = options;
     effective.credentials = std::move(credentials);
     return effective;
