@@ -3,16 +3,18 @@
 // FakeAws (STS, ECR's GetAuthorizationToken with the SigV4 signature
 // recomputed), and Artifact Registry with `provider: gcp` through workload
 // identity federation against FakeGcp; behind them Debian's real
-// docker-registry whose htpasswd holds the login the cloud hands out.
+// docker-registry whose htpasswd holds the login the cloud hands out. ACR
+// with `provider: azure` through Entra workload identity against FakeAzure
+// and FakeRegistry playing ACR's exchange and token flow.
 //
 // The ECR host name (123456789012.dkr.ecr.us-east-1.amazonaws.com) reaches
 // the loopback registry through the reflector's test-only environment
 // variable IA_TEST_CONNECT_TO (libcurl's CURLOPT_CONNECT_TO: the URL and the
 // Host header keep the real name); the cloud endpoints are the SDKs' own
 // overrides (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR, the URLs in the
-// external_account file, GCE_METADATA_HOST). The variables are
-// set in this process before the reflector starts (it inherits them) and
-// removed after each test.
+// external_account file, GCE_METADATA_HOST, AZURE_AUTHORITY_HOST). The
+// variables are set in this process before the reflector starts (it inherits
+// them) and removed after each test.
 #include <stdlib.h>
 
 #include <chrono>
@@ -28,7 +30,9 @@
 #include "imageautomation/v1/reflector.grpc.pb.h"
 #include "tests/support/docker_registry.h"
 #include "tests/support/fake_aws.h"
+#include "tests/support/fake_azure.h"
 #include "tests/support/fake_gcp.h"
+#include "tests/support/fake_registry.h"
 #include "tests/support/harness.h"
 #include "tests/support/objects.h"
 
@@ -345,6 +349,77 @@ TEST_F(GcpCloudLoginTest, AFailedExchangeNamesGooglesError) {
   EXPECT_THAT(ready.message(),
               HasSubstr("gcp: generateAccessToken: PERMISSION_DENIED: "));
   ExpectNoSecretInLog(gcp_.Secrets());
+}
+
+// Azure: Entra workload identity (AKS), then ACR's exchange and token flow,
+// served by FakeRegistry as ACR (Debian's registry has no such flow).
+constexpr char kAcrHost[] = "myacr.azurecr.io";
+constexpr char kTenant[] = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+constexpr char kClient[] = "5e1f0c2a-0000-4000-8000-00000000c11e";
+
+class AzureCloudLoginTest : public CloudReflectorTest {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(azure_.Start().ok());
+    ASSERT_TRUE(acr_.Start().ok());
+    azure_.SetApplication(kTenant, kClient, kServiceAccountToken);
+    refresh_token_ = azure_.MakeRefreshToken(absl::Hours(3));
+    acr_.ServeAcrExchange(
+        [this](const std::string& token) { return azure_.IsValid(token); },
+        refresh_token_);
+    FakeRegistry::BearerOptions bearer;
+    bearer.credentials = {
+        {"00000000-0000-0000-0000-000000000000", refresh_token_}};
+    acr_.RequireBearer(bearer);
+    acr_.SetTags("team/app", {"1.0.0", "1.1.0", "1.2.0"});
+    acr_.SetDigest("team/app", "1.2.0", "sha256:" + std::string(64, 'c'));
+    SetEnv("AZURE_TENANT_ID", kTenant);
+    SetEnv("AZURE_CLIENT_ID", kClient);
+    SetEnv("AZURE_AUTHORITY_HOST", azure_.url() + "/");
+    // Never the real 169.254.169.254, whatever happens.
+    SetEnv("AZURE_POD_IDENTITY_AUTHORITY_HOST", azure_.url());
+    SetEnv("AZURE_FEDERATED_TOKEN_FILE",
+           dir_.WriteFile("azure/token", kServiceAccountToken));
+    SetEnv("IA_TEST_CONNECT_TO",
+           absl::StrCat(kAcrHost, ":80:127.0.0.1:", acr_.port()));
+  }
+
+  FakeAzure azure_;
+  FakeRegistry acr_;
+  std::string refresh_token_;
+};
+
+TEST_F(AzureCloudLoginTest, ScansAcrThroughWorkloadIdentity) {
+  StartReflector();
+  grpc::Status applied =
+      Apply("app", absl::StrCat(kAcrHost, "/team/app"), "azure");
+  ASSERT_TRUE(applied.ok()) << applied.error_message();
+  const v1::Condition ready = WaitReady("app");
+  EXPECT_EQ(ready.status(), kTrue) << ready.reason() << ": " << ready.message();
+  EXPECT_EQ(ready.message(), "successful scan: found 3 tags");
+  absl::StatusOr<std::string> digest = Digest("app", "1.2.0");
+  ASSERT_TRUE(digest.ok()) << digest.status();
+  EXPECT_EQ(*digest, "sha256:" + std::string(64, 'c'));
+  EXPECT_EQ(azure_.token_calls(), 1);
+  EXPECT_EQ(acr_.acr_exchanges(), 1);
+  EXPECT_TRUE(azure_.Rejections().empty());
+  ExpectNoSecretInLog(azure_.Secrets());
+}
+
+TEST_F(AzureCloudLoginTest, AFailedExchangeNamesEntrasError) {
+  dir_.WriteFile("azure/token", "eyJhbGciOiJSUzI1NiJ9.other.sa");
+  StartReflector();
+  ASSERT_TRUE(Apply("app", absl::StrCat(kAcrHost, "/team/app"), "azure").ok());
+  const v1::Condition ready = WaitReady("app");
+  EXPECT_EQ(ready.status(), kFalse);
+  EXPECT_EQ(ready.reason(), "AuthenticationFailed");
+  EXPECT_THAT(ready.message(),
+              HasSubstr("azure: workload identity: invalid_client: "
+                        "AADSTS700213: "));
+  EXPECT_EQ(acr_.acr_exchanges(), 0);
+  std::vector<std::string> secrets = azure_.Secrets();
+  secrets.push_back("eyJhbGciOiJSUzI1NiJ9.other.sa");
+  ExpectNoSecretInLog(secrets);
 }
 
 }  // namespace
