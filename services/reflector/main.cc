@@ -52,6 +52,10 @@ int main(int argc, char** argv) {
   // Test-only (curl_transport.h): cloud registry hosts reach loopback.
   options.registry_config.test_connect_to =
       ia::reflector::TestConnectToFromEnvironment();
+  if (!options.registry_config.test_connect_to.empty()) {
+    std::cerr << "image-reflector: IA_TEST_CONNECT_TO is set: registry hosts "
+                 "are redirected (a test-only setting)\n";
+  }
   if (options.registry_config.token_cache_max_duration <=
           absl::ZeroDuration() ||
       options.registry_config.token_cache_max_duration >

@@ -79,6 +79,8 @@ class CloudReflectorTest : public ::testing::Test {
     if (HasFailure() && reflector_ != nullptr) {
       std::cerr << "--- reflector log:\n" << reflector_->Log();
     }
+    // Before the fakes stop: they would wait for its idle connections.
+    reflector_.reset();
   }
 
   void StartReflector(std::vector<std::string> extra = {}) {
