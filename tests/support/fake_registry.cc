@@ -403,7 +403,7 @@ class FakeRegistry::Impl {
       res.status = 401;
       res.set_content(
           ErrorBody("UNAUTHORIZED", "The access token is invalid or expired"),
-          json_type_);
+          JsonType());
       return;
     }
     absl::MutexLock lock(&mu_);
