@@ -9,12 +9,14 @@
 //
 // The ECR host name (123456789012.dkr.ecr.us-east-1.amazonaws.com) reaches
 // the loopback registry through the reflector's test-only environment
-// variable IA_TEST_CONNECT_TO (libcurl's CURLOPT_CONNECT_TO: the URL and the
-// Host header keep the real name); the cloud endpoints are the SDKs' own
-// overrides (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR, the URLs in the
-// external_account file, GCE_METADATA_HOST, AZURE_AUTHORITY_HOST). The
-// variables are set in this process before the reflector starts (it inherits
-// them) and removed after each test.
+// variable IA_TEST_CONNECT_TO (libcurl's CURLOPT_CONNECT_TO: the URL, the
+// Host header and the TLS name stay the real one; the registry's
+// certificate is for that name and its CA comes in spec.certSecretRef); the
+// cloud endpoints are the SDKs' own overrides (AWS_ENDPOINT_URL_STS,
+// AWS_ENDPOINT_URL_ECR, the URLs in the external_account file,
+// GCE_METADATA_HOST, AZURE_AUTHORITY_HOST). The variables are set in this
+// process before the reflector starts (it inherits them) and removed after each
+// test.
 #include <stdlib.h>
 
 #include <chrono>
@@ -52,19 +54,30 @@ constexpr char kEcrPassword[] = "eyJwYXlsb2FkIjoiRUNSIn0-minted";
 class CloudReflectorTest : public ::testing::Test {
  protected:
   // Starts a docker-registry whose htpasswd holds `user`:`password`, and
-  // points `registry_host` (port 80) at it for the reflector.
+  // points `registry_host` at it for the reflector: HTTPS on port 443 with
+  // a certificate for that name when `tls` (the repositories then trust
+  // its CA through spec.certSecretRef), else plain HTTP on port 80.
   void StartRegistry(const std::string& user, const std::string& password,
-                     const std::string& registry_host) {
+                     const std::string& registry_host, bool tls = false) {
     DockerRegistryOptions options;
     options.user = {{user, password}};
+    options.tls = tls;
+    if (tls) options.dns_names = {registry_host};
     registry_ = std::make_unique<DockerRegistry>(options);
     absl::Status started = registry_->Start();
     ASSERT_TRUE(started.ok()) << started;
     push_.user = options.user;
+    push_.ca_pem = registry_->ca_pem();
+    tls_ = tls;
+    if (tls) {
+      dir_.WriteFile("secrets/flux-system/registry-ca/ca.crt",
+                     registry_->ca_pem());
+    }
     const std::string port =
         registry_->host().substr(registry_->host().rfind(':') + 1);
-    SetEnv("IA_TEST_CONNECT_TO",
-           absl::StrCat(registry_host, ":80:127.0.0.1:", port));
+    SetEnv(
+        "IA_TEST_CONNECT_TO",
+        absl::StrCat(registry_host, tls ? ":443" : ":80", ":127.0.0.1:", port));
   }
 
   // Sets a variable of this process (so of the reflector it starts) until
@@ -87,6 +100,7 @@ class CloudReflectorTest : public ::testing::Test {
     http_port_ = FreePort();
     extra.push_back(absl::StrCat("--http-listen=127.0.0.1:", http_port_));
     extra.push_back("--log-level=debug");
+    extra.push_back("--secrets-dir=" + dir_.Join("secrets"));
     reflector_ = std::make_unique<Service>(
         ServiceOptions{IA_REFLECTOR_BIN, dir_.Join("data"), extra},
         dir_.Join("reflector.log"));
@@ -114,7 +128,14 @@ class CloudReflectorTest : public ::testing::Test {
     v1::ApplyImageRepositoryRequest request;
     *request.mutable_object() = TestRepository(name, image, "1h");
     request.mutable_object()->mutable_spec()->set_provider(provider);
-    request.mutable_object()->mutable_spec()->set_insecure(true);
+    if (tls_) {
+      request.mutable_object()
+          ->mutable_spec()
+          ->mutable_cert_secret_ref()
+          ->set_name("registry-ca");
+    } else {
+      request.mutable_object()->mutable_spec()->set_insecure(true);
+    }
     v1::ApplyImageRepositoryResponse response;
     return stub_->ApplyImageRepository(Context().get(), request, &response);
   }
@@ -164,12 +185,14 @@ class CloudReflectorTest : public ::testing::Test {
   std::unique_ptr<Service> reflector_;
   std::unique_ptr<v1::Reflector::Stub> stub_;
   std::vector<std::string> set_;
+  bool tls_ = false;
 };
 
 class CloudLoginTest : public CloudReflectorTest {
  protected:
   void SetUp() override {
-    StartRegistry("AWS", kEcrPassword, kEcrHost);
+    // HTTPS under the ECR host name, as ECR serves.
+    StartRegistry("AWS", kEcrPassword, kEcrHost, /*tls=*/true);
     ASSERT_TRUE(aws_.Start().ok());
     aws_.SetWebIdentity(kRole, kServiceAccountToken);
     aws_.SetRegistryLogin("AWS", kEcrPassword);
