@@ -193,7 +193,8 @@ absl::Status FailureFor(CURLcode code, const std::string& detail,
 
 class CurlTransport final : public HttpTransport {
  public:
-  explicit CurlTransport(const CurlTransportOptions& options) {
+  explicit CurlTransport(const CurlTransportOptions& options)
+      : count_as_registry_requests_(options.count_as_registry_requests) {
     GlobalInit();
     for (const std::string& entry : options.test_connect_to) {
       curl_slist* appended =
@@ -304,7 +305,9 @@ class CurlTransport final : public HttpTransport {
     const CURLcode code = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    CountRequest(code, status, transfer.too_large);
+    if (count_as_registry_requests_) {
+      CountRequest(code, status, transfer.too_large);
+    }
     if (code != CURLE_OK) {
       // A fresh handle is safer after a failure: this one is dropped.
       return FailureFor(code,
@@ -371,6 +374,7 @@ class CurlTransport final : public HttpTransport {
     return system_ca_;
   }
 
+  const bool count_as_registry_requests_;
   CurlShare share_;
   CurlHeaders connect_to_;  // CURLOPT_CONNECT_TO; null when none
 

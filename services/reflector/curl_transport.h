@@ -18,8 +18,12 @@
 
 namespace ia::reflector {
 
-// Test-only settings of the transport.
+// Settings of the transport.
 struct CurlTransportOptions {
+  // Count requests in ia_registry_requests_total (off for the transport of
+  // the cloud logins, whose calls go to clouds, not registries).
+  bool count_as_registry_requests = true;
+
   // CURLOPT_CONNECT_TO entries, "HOST:PORT:CONNECT-HOST:CONNECT-PORT": a
   // request for HOST:PORT connects to CONNECT-HOST:CONNECT-PORT instead,
   // keeping its URL, Host header and TLS name. Lets tests reach a cloud

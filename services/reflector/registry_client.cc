@@ -574,8 +574,10 @@ std::unique_ptr<RegistryClient> MakeRegistryClient(
     logins.max_duration = config.token_cache_max_duration;
     logins.max_entries = config.token_cache_max_size;
     logins.clock = config.clock;
+    CurlTransportOptions cloud = curl;
+    cloud.count_as_registry_requests = false;
     config.cloud_logins =
-        std::make_shared<CloudLogins>(MakeCurlTransport(curl), logins);
+        std::make_shared<CloudLogins>(MakeCurlTransport(cloud), logins);
   }
   return MakeRegistryClient(std::move(config), MakeCurlTransport(curl));
 }
