@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "common/cloud_hosts.h"
+#include "common/image_ref.h"
 #include "common/status_macros.h"
 #include "common/validation_fields.h"
 
@@ -137,12 +140,22 @@ absl::Status ValidateAndDefault(v1::ImageRepository* object) {
     RETURN_IF_ERROR(CompileRegexp(r, path, spec->exclusion_list(i)).status());
   }
   if (spec->provider().empty()) spec->set_provider("generic");
-  if (spec->provider() != "generic" && spec->provider() != "aws" &&
-      spec->provider() != "azure" && spec->provider() != "gcp") {
+  const std::optional<RegistryProvider> provider =
+      ParseRegistryProvider(spec->provider());
+  if (!provider.has_value()) {
     return r.Error("spec.provider",
                    absl::StrCat(Quote(spec->provider()),
                                 " is not a valid provider (use generic, aws, "
                                 "azure or gcp)"));
+  }
+  // The provider's login is only for its own registries (as Flux decides).
+  if (absl::StatusOr<ImageReference> image = ParseImageReference(spec->image());
+      image.ok() && !HostMatchesProvider(*provider, image->domain)) {
+    return r.Error(
+        "spec.provider",
+        absl::StrCat(Quote(spec->provider()), " does not match the host ",
+                     Quote(image->domain), " of spec.image (", spec->provider(),
+                     " is for ", ProviderHostPatterns(*provider), ")"));
   }
   for (int i = 0; i < spec->access_from().namespace_selectors_size(); ++i) {
     RETURN_IF_ERROR(CheckLabels(

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-model="objects conditions duration image_ref git_url validation validation_fields manifest manifest_write manifest_files files status_macros defaults semver"
+model="objects cloud_hosts conditions duration image_ref git_url validation validation_fields manifest manifest_write manifest_files files status_macros defaults semver"
 runtime="clock log metrics work_queue controller feed store object_store kv_object_store object_controller secrets service_context"
 server="grpc_status health http_server service_host tls_credentials object_rpc feed_stream authz auth_tokens authn"
 # Engines: services' pure files (shell globs; missing ones are skipped).

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/files.h"
@@ -191,7 +193,17 @@ absl::Status FailureFor(CURLcode code, const std::string& detail,
 
 class CurlTransport final : public HttpTransport {
  public:
-  CurlTransport() { GlobalInit(); }
+  explicit CurlTransport(const CurlTransportOptions& options)
+      : count_as_registry_requests_(options.count_as_registry_requests) {
+    GlobalInit();
+    for (const std::string& entry : options.test_connect_to) {
+      curl_slist* appended =
+          curl_slist_append(connect_to_.get(), entry.c_str());
+      if (appended == nullptr) continue;
+      connect_to_.release();
+      connect_to_.reset(appended);
+    }
+  }
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override {
     absl::StatusOr<UrlParts> parts = ParseUrl(request.url);
@@ -280,10 +292,22 @@ class CurlTransport final : public HttpTransport {
       }
     }
 
+    if (!request.aws_sigv4.empty()) {
+      curl_easy_setopt(c, CURLOPT_AWS_SIGV4, request.aws_sigv4.c_str());
+      curl_easy_setopt(c, CURLOPT_USERNAME, request.aws_access_key_id.c_str());
+      curl_easy_setopt(c, CURLOPT_PASSWORD,
+                       request.aws_secret_access_key.c_str());
+    }
+    if (connect_to_ != nullptr) {
+      curl_easy_setopt(c, CURLOPT_CONNECT_TO, connect_to_.get());
+    }
+
     const CURLcode code = curl_easy_perform(c);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    CountRequest(code, status, transfer.too_large);
+    if (count_as_registry_requests_) {
+      CountRequest(code, status, transfer.too_large);
+    }
     if (code != CURLE_OK) {
       // A fresh handle is safer after a failure: this one is dropped.
       return FailureFor(code,
@@ -350,7 +374,9 @@ class CurlTransport final : public HttpTransport {
     return system_ca_;
   }
 
+  const bool count_as_registry_requests_;
   CurlShare share_;
+  CurlHeaders connect_to_;  // CURLOPT_CONNECT_TO; null when none
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const std::string>>
@@ -365,9 +391,15 @@ class CurlTransport final : public HttpTransport {
 
 }  // namespace
 
-std::unique_ptr<HttpTransport> MakeCurlTransport() {
+std::unique_ptr<HttpTransport> MakeCurlTransport(CurlTransportOptions options) {
   GlobalInit();
-  return std::make_unique<CurlTransport>();
+  return std::make_unique<CurlTransport>(options);
+}
+
+std::vector<std::string> TestConnectToFromEnvironment() {
+  const char* value = std::getenv("IA_TEST_CONNECT_TO");
+  if (value == nullptr) return {};
+  return absl::StrSplit(value, ',', absl::SkipEmpty());
 }
 
 }  // namespace ia::reflector

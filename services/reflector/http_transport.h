@@ -43,6 +43,14 @@ struct HttpRequest {
   std::string proxy_url;  // empty: no proxy, not even from the environment
   std::string proxy_username;
   std::string proxy_password;
+
+  // AWS Signature Version 4: when `aws_sigv4` is set
+  // ("aws:amz:<region>:<service>"), the transport signs the request (its
+  // method, URL, headers and body) with the access key and secret; a session
+  // token goes in an "x-amz-security-token" header of `headers`.
+  std::string aws_sigv4;
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;
 };
 
 // One HTTP reply: the status of the final response (after any 100 Continue

@@ -7,6 +7,8 @@
 #include "common/defaults.h"
 #include "common/files.h"
 #include "common/service_host.h"
+#include "services/reflector/cloud_login.h"
+#include "services/reflector/curl_transport.h"
 #include "services/reflector/reflector_service.h"
 
 ABSL_FLAG(int, registry_page_size, ia::defaults::kRegistryPageSize,
@@ -24,6 +26,13 @@ ABSL_FLAG(std::string, registry_events_token_file, "",
           "file holding a token that POST /v1/registry-events must present as "
           "'Authorization: Bearer TOKEN' (empty: no check)");
 
+ABSL_FLAG(absl::Duration, token_cache_max_duration, absl::Hours(1),
+          "a cloud registry login (spec.provider aws, gcp, azure) is used at "
+          "most this long before it is exchanged again (at most 1h)");
+ABSL_FLAG(int, token_cache_max_size, 100,
+          "cloud registry logins kept, one per provider, identity and "
+          "registry host (least recently used dropped first)");
+
 int main(int argc, char** argv) {
   ia::BlockTerminationSignals();
   absl::SetProgramUsageMessage(
@@ -36,6 +45,26 @@ int main(int argc, char** argv) {
   options.limits.max_reply_bytes = absl::GetFlag(FLAGS_scan_max_reply_bytes);
   options.registry_config.requests_per_second =
       absl::GetFlag(FLAGS_registry_requests_per_second);
+  options.registry_config.token_cache_max_duration =
+      absl::GetFlag(FLAGS_token_cache_max_duration);
+  options.registry_config.token_cache_max_size =
+      absl::GetFlag(FLAGS_token_cache_max_size);
+  // Test-only (curl_transport.h): cloud registry hosts reach loopback.
+  options.registry_config.test_connect_to =
+      ia::reflector::TestConnectToFromEnvironment();
+  if (!options.registry_config.test_connect_to.empty()) {
+    std::cerr << "image-reflector: IA_TEST_CONNECT_TO is set: registry hosts "
+                 "are redirected (a test-only setting)\n";
+  }
+  if (options.registry_config.token_cache_max_duration <=
+          absl::ZeroDuration() ||
+      options.registry_config.token_cache_max_duration >
+          ia::reflector::kMaxTokenCacheDuration ||
+      options.registry_config.token_cache_max_size < 1) {
+    std::cerr << "image-reflector: --token-cache-max-duration must be in "
+                 "(0, 1h] and --token-cache-max-size positive\n";
+    return 2;
+  }
   if (options.limits.page_size < 1 || options.limits.max_tags < 1 ||
       options.limits.max_reply_bytes < 1) {
     std::cerr << "image-reflector: --registry-page-size, --scan-max-tags and "

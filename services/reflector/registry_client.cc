@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
+#include "services/reflector/cloud_login.h"
 #include "services/reflector/curl_transport.h"
 #include "services/reflector/http_transport.h"
 #include "services/reflector/registry_auth.h"
@@ -79,6 +80,62 @@ class HttpRegistryClient final : public RegistryClient {
   absl::StatusOr<std::vector<std::string>> ListTags(
       const ImageReference& image, const RegistryOptions& options,
       ScanStats* stats) override {
+    ASSIGN_OR_RETURN(const RegistryOptions effective,
+                     WithCloudLogin(image, options));
+    absl::StatusOr<std::vector<std::string>> tags =
+        ListTagsWith(image, effective, stats);
+    ForgetRefusedLogin(image, options, tags.status());
+    return tags;
+  }
+
+  absl::StatusOr<std::string> Digest(const ImageReference& image,
+                                     absl::string_view tag,
+                                     const RegistryOptions& options) override {
+    ASSIGN_OR_RETURN(const RegistryOptions effective,
+                     WithCloudLogin(image, options));
+    absl::StatusOr<std::string> digest = DigestWith(image, tag, effective);
+    ForgetRefusedLogin(image, options, digest.status());
+    return digest;
+  }
+
+ private:
+  // `options` with the cloud provider's login as credentials, when it names
+  // a provider and has no credentials of its own (a secret wins, as in
+  // Flux).
+  absl::StatusOr<RegistryOptions> WithCloudLogin(
+      const ImageReference& image, const RegistryOptions& options) {
+    if (options.provider == RegistryProvider::kGeneric ||
+        options.credentials.has_value()) {
+      return options;
+    }
+    if (config_.cloud_logins == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("spec.provider ", RegistryProviderName(options.provider),
+                       ": this registry client has no cloud logins"));
+    }
+    ASSIGN_OR_RETURN(
+        RegistryCredentials credentials,
+        config_.cloud_logins->Credentials(
+            options.provider, image.RegistryHost(), options.insecure));
+    RegistryOptions effective = options;
+    effective.credentials = std::move(credentials);
+    return effective;
+  }
+
+  // A cloud login the registry refused is exchanged again next time.
+  void ForgetRefusedLogin(const ImageReference& image,
+                          const RegistryOptions& options,
+                          const absl::Status& status) {
+    if (absl::IsUnauthenticated(status) &&
+        options.provider != RegistryProvider::kGeneric &&
+        !options.credentials.has_value() && config_.cloud_logins != nullptr) {
+      config_.cloud_logins->Forget(options.provider, image.RegistryHost());
+    }
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListTagsWith(
+      const ImageReference& image, const RegistryOptions& options,
+      ScanStats* stats) {
     ScanStats local;
     ASSIGN_OR_RETURN(Op op, Begin(image, options, stats ? stats : &local));
     std::string url = absl::StrCat(op.origin, "/v2/", op.path, "/tags/list");
@@ -109,9 +166,9 @@ class HttpRegistryClient final : public RegistryClient {
     return tags;
   }
 
-  absl::StatusOr<std::string> Digest(const ImageReference& image,
-                                     absl::string_view tag,
-                                     const RegistryOptions& options) override {
+  absl::StatusOr<std::string> DigestWith(const ImageReference& image,
+                                         absl::string_view tag,
+                                         const RegistryOptions& options) {
     ScanStats local;
     ASSIGN_OR_RETURN(Op op, Begin(image, options, &local));
     if (!IsValidTag(tag)) {
@@ -134,7 +191,6 @@ class HttpRegistryClient final : public RegistryClient {
     return digest;
   }
 
- private:
   absl::StatusOr<Op> Begin(const ImageReference& image,
                            const RegistryOptions& options, ScanStats* stats) {
     Op op;
@@ -511,7 +567,19 @@ std::unique_ptr<RegistryClient> MakeRegistryClient(
 
 std::unique_ptr<RegistryClient> MakeRegistryClient(
     RegistryClientConfig config) {
-  return MakeRegistryClient(std::move(config), MakeCurlTransport());
+  CurlTransportOptions curl;
+  curl.test_connect_to = config.test_connect_to;
+  if (config.cloud_logins == nullptr) {
+    CloudLoginOptions logins;
+    logins.max_duration = config.token_cache_max_duration;
+    logins.max_entries = config.token_cache_max_size;
+    logins.clock = config.clock;
+    CurlTransportOptions cloud = curl;
+    cloud.count_as_registry_requests = false;
+    config.cloud_logins =
+        std::make_shared<CloudLogins>(MakeCurlTransport(cloud), logins);
+  }
+  return MakeRegistryClient(std::move(config), MakeCurlTransport(curl));
 }
 
 }  // namespace ia::reflector

@@ -46,6 +46,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/cloud_hosts.h"
 #include "common/defaults.h"
 #include "common/image_ref.h"
 
@@ -61,6 +62,9 @@ struct RegistryCredentials {
 // registry. PEM strings are the secret files' contents; empty means unset.
 struct RegistryOptions {
   std::optional<RegistryCredentials> credentials;
+  // spec.provider: without credentials, a cloud provider's login is asked
+  // for (RegistryClientConfig::cloud_logins).
+  RegistryProvider provider = RegistryProvider::kGeneric;
   bool insecure = false;        // plain HTTP instead of HTTPS
   std::string ca_pem;           // trusted in addition to the system CAs
   std::string client_cert_pem;  // client certificate (mTLS)
@@ -98,6 +102,8 @@ class RegistryClient {
       const RegistryOptions& options) = 0;
 };
 
+class CloudLogins;  // services/reflector/cloud_login.h
+
 struct RegistryClientConfig {
   // Budget per registry host, shared by all repositories: requests per
   // second (a token bucket with a burst of the same size). <= 0: no limit.
@@ -108,6 +114,15 @@ struct RegistryClientConfig {
   absl::Duration max_backoff = absl::Seconds(30);
   // Used for token expiry, the budget and waiting; RealClock when null.
   Clock* clock = nullptr;
+  // The logins of spec.provider aws, gcp, azure. When null, the libcurl
+  // MakeRegistryClient makes one with the settings below (and a
+  // client over another transport refuses cloud providers).
+  std::shared_ptr<CloudLogins> cloud_logins;
+  absl::Duration token_cache_max_duration = absl::Hours(1);
+  int token_cache_max_size = 100;
+  // Test-only: CurlTransportOptions::test_connect_to of the libcurl
+  // transports the libcurl MakeRegistryClient makes.
+  std::vector<std::string> test_connect_to;
 };
 
 class HttpTransport;  // services/reflector/http_transport.h

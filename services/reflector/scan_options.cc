@@ -1,6 +1,7 @@
 #include "services/reflector/scan_options.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/cloud_hosts.h"
 #include "common/duration.h"
 #include "common/objects.h"
 
@@ -33,6 +34,9 @@ absl::StatusOr<RegistryOptions> RegistryOptionsFor(
   const std::string& ns = repository.metadata().namespace_();
   RegistryOptions options;
   options.insecure = spec.insecure();
+  // Validation accepted only these words; anything else is generic.
+  options.provider = ParseRegistryProvider(spec.provider())
+                         .value_or(RegistryProvider::kGeneric);
   options.page_size = limits.page_size;
   options.max_tags = limits.max_tags;
   options.max_reply_bytes = limits.max_reply_bytes;

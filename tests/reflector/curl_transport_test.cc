@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_registry.h"
@@ -36,6 +37,26 @@ class CurlTransportTest : public ::testing::Test {
   FakeRegistry registry_;
   std::unique_ptr<HttpTransport> transport_ = MakeCurlTransport();
 };
+
+// ia_registry_requests_total{code="2xx",result="ok"} now.
+double OkRequests() {
+  const std::string text = metrics::Registry::Default().Render();
+  const std::string key =
+      "ia_registry_requests_total{code=\"2xx\",result=\"ok\"} ";
+  const size_t at = text.find(key);
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + key.size()));
+}
+
+TEST_F(CurlTransportTest, CountsRegistryRequestsUnlessToldNotTo) {
+  const double before = OkRequests();
+  ASSERT_TRUE(transport_->Send(Get("/v2/app/tags/list")).ok());
+  EXPECT_EQ(OkRequests(), before + 1);
+  CurlTransportOptions options;
+  options.count_as_registry_requests = false;
+  std::unique_ptr<HttpTransport> uncounted = MakeCurlTransport(options);
+  ASSERT_TRUE(uncounted->Send(Get("/v2/app/tags/list")).ok());
+  EXPECT_EQ(OkRequests(), before + 1);
+}
 
 TEST_F(CurlTransportTest, ReturnsStatusHeadersInLowerCaseAndBody) {
   absl::StatusOr<HttpResponse> reply =

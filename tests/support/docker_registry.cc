@@ -242,6 +242,14 @@ std::string DockerRegistry::Log() const {
   return ReadFile(dir_.Join("registry.log"));
 }
 
+std::string DockerRegistry::DnsNames() const {
+  std::string out;
+  for (const std::string& name : options_.dns_names) {
+    absl::StrAppend(&out, ",DNS:", name);
+  }
+  return out;
+}
+
 absl::Status DockerRegistry::MakeCertificates() {
   const auto openssl =
       [this](const std::vector<std::string>& args) -> absl::Status {
@@ -266,8 +274,8 @@ absl::Status DockerRegistry::MakeCertificates() {
   if (!s.ok()) return s;
   for (const auto& [name, ext] :
        std::vector<std::pair<std::string, std::string>>{
-           {"server",
-            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"},
+           {"server", absl::StrCat("subjectAltName=IP:127.0.0.1", DnsNames(),
+                                   "\nextendedKeyUsage=serverAuth\n")},
            {"client", "extendedKeyUsage=clientAuth\n"}}) {
     dir_.WriteFile(name + ".ext", ext);
     s = openssl(with(

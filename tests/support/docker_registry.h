@@ -28,6 +28,9 @@ struct DockerRegistryOptions {
   // Serve HTTPS with a certificate for 127.0.0.1 signed by a CA made for
   // this registry (ca_pem()).
   bool tls = false;
+  // With tls: more names the server certificate is for (besides
+  // 127.0.0.1), e.g. a cloud registry's host that tests reach on loopback.
+  std::vector<std::string> dns_names;
   // With tls: require a client certificate signed by the same CA
   // (client_cert_pem(), client_key_pem()).
   bool require_client_cert = false;
@@ -59,6 +62,8 @@ class DockerRegistry {
 
  private:
   absl::Status MakeCertificates();
+  // ",DNS:a,DNS:b" for options_.dns_names.
+  std::string DnsNames() const;
 
   DockerRegistryOptions options_;
   TempDir dir_;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <thread>
 #include <utility>
 
@@ -115,9 +116,17 @@ class FakeRegistry::Impl {
     server_.set_keep_alive_timeout(2);
     server_.set_pre_routing_handler(
         [this](const httplib::Request& req, httplib::Response& res) {
+          // ACR's exchange has a form body, which only routes are given.
+          if (req.method == "POST" && req.path == "/oauth2/exchange") {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
           Serve(req, res);
           return httplib::Server::HandlerResponse::Handled;
         });
+    server_.Post("/oauth2/exchange",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   ServeAcrExchange(req, res);
+                 });
     port_ = server_.bind_to_any_port("127.0.0.1");
     if (port_ <= 0) return absl::UnavailableError("fake registry cannot bind");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -375,6 +384,35 @@ class FakeRegistry::Impl {
     return false;
   }
 
+  void ServeAcrExchange(const httplib::Request& req, httplib::Response& res) {
+    std::function<bool(const std::string&)> accept;
+    std::string refresh_token;
+    {
+      absl::MutexLock lock(&mu_);
+      accept = acr_accept_;
+      refresh_token = acr_refresh_token_;
+    }
+    std::string host = req.get_header_value("Host");
+    host = host.substr(
+        0, host.rfind(':') == std::string::npos || host.back() == ']'
+               ? host.size()
+               : host.rfind(':'));
+    if (!accept || req.get_param_value("grant_type") != "access_token" ||
+        req.get_param_value("service") != host ||
+        !accept(req.get_param_value("access_token"))) {
+      res.status = 401;
+      res.set_content(
+          ErrorBody("UNAUTHORIZED", "The access token is invalid or expired"),
+          JsonType());
+      return;
+    }
+    absl::MutexLock lock(&mu_);
+    ++acr_exchanges_;
+    res.set_content(
+        absl::StrCat(R"({"refresh_token":")", refresh_token, R"("})"),
+        "application/json");
+  }
+
   void ServeToken(const httplib::Request& req, httplib::Response& res) {
     absl::MutexLock lock(&mu_);
     if (auth_mode_ != AuthMode::kBearer) {
@@ -497,6 +535,9 @@ class FakeRegistry::Impl {
   AuthMode auth_mode_ ABSL_GUARDED_BY(mu_) = AuthMode::kNone;
   std::string basic_expected_ ABSL_GUARDED_BY(mu_);
   std::string token_basic_expected_ ABSL_GUARDED_BY(mu_);
+  std::function<bool(const std::string&)> acr_accept_ ABSL_GUARDED_BY(mu_);
+  std::string acr_refresh_token_ ABSL_GUARDED_BY(mu_);
+  int acr_exchanges_ ABSL_GUARDED_BY(mu_) = 0;
   FakeRegistry::BearerOptions bearer_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> issued_ ABSL_GUARDED_BY(mu_);  // -> scopes
   int token_serial_ ABSL_GUARDED_BY(mu_) = 0;
@@ -591,6 +632,19 @@ void FakeRegistry::RequireBasic(const std::string& username,
   absl::MutexLock lock(&impl_->mu_);
   impl_->auth_mode_ = AuthMode::kBasic;
   impl_->basic_expected_ = BasicHeader(username, password);
+}
+
+void FakeRegistry::ServeAcrExchange(
+    std::function<bool(const std::string&)> accept,
+    const std::string& refresh_token) {
+  absl::MutexLock lock(&impl_->mu_);
+  impl_->acr_accept_ = std::move(accept);
+  impl_->acr_refresh_token_ = refresh_token;
+}
+
+int FakeRegistry::acr_exchanges() const {
+  absl::MutexLock lock(&impl_->mu_);
+  return impl_->acr_exchanges_;
 }
 
 void FakeRegistry::RequireBearer(BearerOptions options) {

@@ -7,6 +7,7 @@
 //   GET  /v2/<repo>/tags/list[?n=N&last=T] {"name":..., "tags":[...]}, Link
 //   HEAD /v2/<repo>/manifests/<tag>        Docker-Content-Digest
 //   GET  /token?service=..&scope=..        {"token":...} (RequireBearer)
+//   POST /oauth2/exchange                  ACR's exchange (ServeAcrExchange)
 //
 // Requests in absolute form ("GET http://other.host/v2/... HTTP/1.1") are
 // served too, as if for that host, and recorded as proxied: the fake is
@@ -18,6 +19,7 @@
 #define TESTS_SUPPORT_FAKE_REGISTRY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -147,6 +149,15 @@ class FakeRegistry {
   void RequireBearer(BearerOptions options);
   // Tokens issued so far are no longer accepted.
   void RevokeTokens();
+  // Azure Container Registry's POST /oauth2/exchange (form: grant_type=
+  // access_token, service=<the Host the client asked for>, access_token):
+  // {"refresh_token": refresh_token} when `accept(access_token)` holds,
+  // else 401. With RequireBearer's credentials
+  // {"00000000-0000-0000-0000-000000000000", refresh_token} this is ACR's
+  // token flow.
+  void ServeAcrExchange(std::function<bool(const std::string&)> accept,
+                        const std::string& refresh_token);
+  int acr_exchanges() const;  // answered with a refresh token
 
   // --- Faults: the next `times` requests whose path starts with
   // `path_prefix` ("" for any, "/token" for the token endpoint) get `fault`.

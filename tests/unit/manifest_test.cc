@@ -128,7 +128,7 @@ void ExpectFullObjects(const ManifestSet& set, absl::string_view file) {
   EXPECT_FALSE(repo.spec().suspend());
   EXPECT_THAT(repo.spec().exclusion_list(),
               ElementsAre("^.*\\.sig$", "^sha256-.*"));
-  EXPECT_EQ(repo.spec().provider(), "aws");
+  EXPECT_EQ(repo.spec().provider(), "generic");
   ASSERT_EQ(repo.spec().access_from().namespace_selectors_size(), 1);
   EXPECT_THAT(repo.spec().access_from().namespace_selectors(0).match_labels(),
               UnorderedElementsAre(Pair("team", "platform")));

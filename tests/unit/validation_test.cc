@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/text_format.h"
@@ -205,6 +206,7 @@ TEST(ValidationImageRepository, FillsDefaults) {
 TEST(ValidationImageRepository, KeepsGivenValues) {
   v1::ImageRepository repo = ValidRepository();
   repo.mutable_spec()->add_exclusion_list("^dev-");
+  repo.mutable_spec()->set_image("europe-docker.pkg.dev/project/app");
   repo.mutable_spec()->set_provider("gcp");
   repo.mutable_spec()->set_timeout("90s");
   ASSERT_TRUE(ValidateAndDefault(&repo).ok());
@@ -349,16 +351,59 @@ TEST(ValidationImageRepository, CompilesExclusionsWithRe2) {
 }
 
 TEST(ValidationImageRepository, ChecksProvider) {
-  for (const char* provider : {"generic", "aws", "azure", "gcp"}) {
+  const std::pair<const char*, const char*> matching[] = {
+      {"generic", "ghcr.io/org/app"},
+      {"aws", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"},
+      {"aws", "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/app"},
+      {"aws", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/app"},
+      {"aws", "public.ecr.aws/org/app"},
+      {"azure", "myacr.azurecr.io/app"},
+      {"azure", "myacr.azurecr.cn/app"},
+      {"gcp", "gcr.io/project/app"},
+      {"gcp", "eu.gcr.io/project/app"},
+      {"gcp", "europe-west1-docker.pkg.dev/project/repo/app"},
+      {"gcp", "docker.s3nsregistry.fr/project/app"},
+  };
+  for (const auto& [provider, image] : matching) {
     v1::ImageRepository repo = ValidRepository();
     repo.mutable_spec()->set_provider(provider);
-    EXPECT_TRUE(ValidateAndDefault(&repo).ok()) << provider;
+    repo.mutable_spec()->set_image(image);
+    EXPECT_TRUE(ValidateAndDefault(&repo).ok()) << provider << " " << image;
   }
   v1::ImageRepository repo = ValidRepository();
   repo.mutable_spec()->set_provider("github");
   EXPECT_EQ(ErrorOf(repo),
             "ImageRepository flux-system/app: spec.provider: \"github\" is not "
             "a valid provider (use generic, aws, azure or gcp)");
+}
+
+TEST(ValidationImageRepository, ProviderMustMatchTheHost) {
+  const std::pair<const char*, const char*> mismatched[] = {
+      {"aws", "ghcr.io/org/app"},
+      {"aws", "123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.io/app"},
+      {"aws", "localhost:5000/app"},
+      {"gcp", "gcr.io.evil.io/app"},
+      {"gcp", "myacr.azurecr.io/app"},
+      {"azure", "azurecr.io/app"},
+      {"azure", "123456789012.dkr.ecr.us-east-1.amazonaws.com/app"},
+  };
+  for (const auto& [provider, image] : mismatched) {
+    v1::ImageRepository repo = ValidRepository();
+    repo.mutable_spec()->set_provider(provider);
+    repo.mutable_spec()->set_image(image);
+    EXPECT_THAT(ErrorOf(repo),
+                HasSubstr(absl::StrCat("spec.provider: \"", provider,
+                                       "\" does not match the host")))
+        << image;
+  }
+  v1::ImageRepository repo = ValidRepository();
+  repo.mutable_spec()->set_provider("aws");
+  repo.mutable_spec()->set_image("ghcr.io/org/app");
+  EXPECT_EQ(ErrorOf(repo),
+            "ImageRepository flux-system/app: spec.provider: \"aws\" does not "
+            "match the host \"ghcr.io\" of spec.image (aws is for "
+            "<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn] (or another "
+            "ECR partition) or public.ecr.aws)");
 }
 
 TEST(ValidationImageRepository, LimitsServiceAccountName) {
