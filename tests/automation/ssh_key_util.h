@@ -1,0 +1,67 @@
+// SSH keys made by ssh-keygen for the signing tests (ssh_sign_test.cc,
+// git_sign_test.cc), in a throwaway folder.
+#ifndef TESTS_AUTOMATION_SSH_KEY_UTIL_H_
+#define TESTS_AUTOMATION_SSH_KEY_UTIL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "tests/automation/git_test_util.h"
+#include "tests/support/harness.h"
+
+namespace ia::automation::testing {
+
+struct SshKeyFiles {
+  std::string private_key;  // the file's text
+  std::string public_line;  // "ssh-ed25519 AAAA..." (no comment)
+  std::string private_path;
+};
+
+// One ssh-keygen key type: -t and -b.
+struct SshKeySpec {
+  std::string type;  // "ed25519", "ecdsa", "rsa", "dsa"
+  int bits = 0;      // 0: ssh-keygen's default
+  std::string Name() const {
+    return bits == 0 ? type : absl::StrCat(type, bits);
+  }
+};
+
+// Generates a key in `dir` with `passphrase` ("" for none); `pem` asks for
+// the PEM format (-m PEM) rather than OpenSSH's.
+inline absl::StatusOr<SshKeyFiles> GenerateSshKey(
+    const ::ia::testing::TempDir& dir, const SshKeySpec& spec,
+    const std::string& passphrase, bool pem = false) {
+  const std::string path =
+      dir.Join(absl::StrCat("key-", spec.Name(), pem ? "-pem" : "",
+                            passphrase.empty() ? "" : "-pass"));
+  std::vector<std::string> args = {"-q",       "-t", spec.type,         "-N",
+                                   passphrase, "-C", "bot@example.com", "-f",
+                                   path};
+  if (spec.bits != 0) {
+    args.push_back("-b");
+    args.push_back(std::to_string(spec.bits));
+  }
+  if (pem) {
+    args.push_back("-m");
+    args.push_back("PEM");
+  }
+  auto r = ::ia::testing::RunCommand("/usr/bin/ssh-keygen", args);
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("ssh-keygen: ", r.err));
+  }
+  SshKeyFiles files;
+  files.private_path = path;
+  files.private_key = ReadText(path);
+  std::string pub = ReadText(path + ".pub");
+  const size_t second_space = pub.find(' ', pub.find(' ') + 1);
+  files.public_line = pub.substr(0, second_space);
+  absl::StripTrailingAsciiWhitespace(&files.public_line);
+  return files;
+}
+
+}  // namespace ia::automation::testing
+
+#endif  // TESTS_AUTOMATION_SSH_KEY_UTIL_H_
