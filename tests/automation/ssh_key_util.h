@@ -1,18 +1,28 @@
 // SSH keys made by ssh-keygen for the signing tests (ssh_sign_test.cc,
-// git_sign_test.cc), in a throwaway folder.
+// git_sign_test.cc, automation_module_test.cc), in a throwaway folder. Its
+// own namespace: an ia::automation::testing would hide ia::testing in
+// tests that include both.
 #ifndef TESTS_AUTOMATION_SSH_KEY_UTIL_H_
 #define TESTS_AUTOMATION_SSH_KEY_UTIL_H_
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "tests/automation/git_test_util.h"
 #include "tests/support/harness.h"
 
-namespace ia::automation::testing {
+namespace ia::ssh_testing {
+
+inline std::string ReadKeyFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 struct SshKeyFiles {
   std::string private_key;  // the file's text
@@ -54,14 +64,14 @@ inline absl::StatusOr<SshKeyFiles> GenerateSshKey(
   }
   SshKeyFiles files;
   files.private_path = path;
-  files.private_key = ReadText(path);
-  std::string pub = ReadText(path + ".pub");
+  files.private_key = ReadKeyFile(path);
+  std::string pub = ReadKeyFile(path + ".pub");
   const size_t second_space = pub.find(' ', pub.find(' ') + 1);
   files.public_line = pub.substr(0, second_space);
   absl::StripTrailingAsciiWhitespace(&files.public_line);
   return files;
 }
 
-}  // namespace ia::automation::testing
+}  // namespace ia::ssh_testing
 
 #endif  // TESTS_AUTOMATION_SSH_KEY_UTIL_H_

@@ -18,8 +18,8 @@
 namespace ia::automation {
 namespace {
 
-using ::ia::automation::testing::GenerateSshKey;
-using ::ia::automation::testing::SshKeySpec;
+using ::ia::ssh_testing::GenerateSshKey;
+using ::ia::ssh_testing::SshKeySpec;
 using ::ia::testing::RunCommand;
 using ::ia::testing::TempDir;
 using ::testing::HasSubstr;
