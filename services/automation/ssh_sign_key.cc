@@ -206,8 +206,9 @@ absl::StatusOr<PkeyPtr> ReadPrivateFields(absl::string_view type,
   if (type == "ssh-ed25519") {
     absl::string_view pub, priv;
     if (!in.ReadString(&pub) || !in.ReadString(&priv)) return truncated;
-    if (pub.size() != 32 || priv.size() != 64) {
-      return Invalid("the ed25519 private key has the wrong size");
+    // OpenSSH stores the seed followed by the public key.
+    if (pub.size() != 32 || priv.size() != 64 || priv.substr(32) != pub) {
+      return Invalid("the ed25519 private key is not valid");
     }
     EVP_PKEY* pkey = EVP_PKEY_new_raw_private_key(
         EVP_PKEY_ED25519, nullptr,
@@ -292,6 +293,18 @@ absl::StatusOr<PkeyPtr> ReadPrivateFields(absl::string_view type,
   return Invalid(absl::StrCat("keys of type ", type,
                               " are not supported (use ed25519, ECDSA or RSA "
                               "of 2048 bits or more)"));
+}
+
+// The private half matches the public one (for RSA: d, p, q and the CRT
+// numbers agree with n and e), so that a damaged key is refused here
+// rather than making signatures nobody can verify.
+absl::Status CheckPair(EVP_PKEY* pkey) {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr);
+  absl::Cleanup free_ctx = [ctx] { EVP_PKEY_CTX_free(ctx); };
+  const bool ok = ctx != nullptr && EVP_PKEY_pairwise_check(ctx) == 1;
+  ERR_clear_error();
+  if (!ok) return Invalid("the private key does not match its public key");
+  return absl::OkStatus();
 }
 
 struct Cipher {
@@ -402,6 +415,9 @@ absl::StatusOr<SshPrivateKey> ParseOpenssh(absl::string_view text,
     RETURN_IF_ERROR(
         Decrypt(cipher, kdf, kdf_options, passphrase, sealed, &plain.str()));
   } else {
+    if (kdf != "none") {
+      return Invalid("an unencrypted OpenSSH private key names a KDF");
+    }
     plain.str() = std::string(sealed);
   }
   SshReader section(plain.str());
@@ -418,6 +434,18 @@ absl::StatusOr<SshPrivateKey> ParseOpenssh(absl::string_view text,
     return Invalid("the OpenSSH private section is truncated");
   }
   ASSIGN_OR_RETURN(PkeyPtr pkey, ReadPrivateFields(type, section));
+  absl::string_view comment;
+  if (!section.ReadString(&comment)) {
+    return Invalid("the OpenSSH private section is truncated");
+  }
+  // Then padding to the cipher's block: 1, 2, 3, ...
+  const absl::string_view padding = section.rest();
+  for (size_t i = 0; i < padding.size(); ++i) {
+    if (static_cast<unsigned char>(padding[i]) != i + 1) {
+      return Invalid("the OpenSSH private section's padding is not valid");
+    }
+  }
+  RETURN_IF_ERROR(CheckPair(pkey.get()));
   SshPrivateKey key;
   key.pkey = Share(pkey.release());
   RETURN_IF_ERROR(Describe(key));

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -146,6 +148,50 @@ TEST(SshSignKey, GarbageIsInvalidArgument) {
                     "-----END OPENSSH PRIVATE KEY-----\n")}) {
     auto signer = SshSigner::Load(text, "");
     EXPECT_TRUE(absl::IsInvalidArgument(signer.status())) << signer.status();
+  }
+}
+
+// Every truncation and every flipped byte of an OpenSSH key (but in its
+// comment, which nothing checks; a sample of them for RSA) is refused,
+// never loaded half-read.
+TEST(SshSignKey, DamagedOpensshKeysAreRefused) {
+  TempDir dir;
+  const std::string kBegin = "-----BEGIN OPENSSH PRIVATE KEY-----";
+  const std::string kEnd = "-----END OPENSSH PRIVATE KEY-----";
+  for (const SshKeySpec& spec :
+       {SshKeySpec{"ed25519", 0}, SshKeySpec{"ecdsa", 256},
+        SshKeySpec{"rsa", 2048}}) {
+    SCOPED_TRACE(spec.Name());
+    auto files = GenerateSshKey(dir, spec, "");
+    ASSERT_TRUE(files.ok()) << files.status();
+    const std::string& text = files->private_key;
+    const size_t begin = text.find(kBegin) + kBegin.size();
+    std::string base64;
+    for (char c : text.substr(begin, text.find(kEnd) - begin)) {
+      if (!absl::ascii_isspace(static_cast<unsigned char>(c))) base64 += c;
+    }
+    std::string raw;
+    ASSERT_TRUE(absl::Base64Unescape(base64, &raw));
+    const auto armored = [&](const std::string& blob) {
+      return absl::StrCat(kBegin, "\n", absl::Base64Escape(blob), "\n", kEnd,
+                          "\n");
+    };
+    ASSERT_TRUE(SshSigner::Load(armored(raw), "").ok());
+    const size_t comment = raw.find("bot@example.com");
+    ASSERT_NE(comment, std::string::npos);
+    for (size_t size = 0; size < raw.size(); ++size) {
+      EXPECT_FALSE(SshSigner::Load(armored(raw.substr(0, size)), "").ok())
+          << "truncated to " << size;
+    }
+    // RSA's checks are slow: every 41st byte of its 1.7 kB.
+    const size_t stride = spec.type == "rsa" ? 41 : 1;
+    for (size_t at = 0; at < raw.size(); at += stride) {
+      if (at >= comment && at < comment + 15) continue;
+      std::string damaged = raw;
+      damaged[at] ^= 0x21;
+      EXPECT_FALSE(SshSigner::Load(armored(damaged), "").ok())
+          << "byte " << at << " flipped";
+    }
   }
 }
 
