@@ -34,6 +34,23 @@ const std::vector<SshKeySpec>& AcceptedKeys() {
   return *keys;
 }
 
+// `ssh-keygen -Y verify` of `message` against `signature`, for principal
+// bot@example.com with `public_line`.
+::ia::testing::CommandResult SshKeygenVerify(const TempDir& dir,
+                                             const std::string& public_line,
+                                             const std::string& message,
+                                             const std::string& signature) {
+  const std::string allowed =
+      dir.WriteFile("allowed_signers", "bot@example.com " + public_line + "\n");
+  const std::string msg = dir.WriteFile("message", message);
+  const std::string sig = dir.WriteFile("message.sig", signature);
+  return RunCommand("/bin/sh",
+                    {"-c",
+                     "ssh-keygen -Y verify -f \"$1\" -I bot@example.com "
+                     "-n git -s \"$2\" < \"$3\"",
+                     "sh", allowed, sig, msg});
+}
+
 TEST(SshSignBcrypt, BlowfishStartsFromPi) {
   const uint32_t* state = ssh_internal::BlowfishInitialState();
   EXPECT_EQ(state[0], 0x243F6A88u);     // P[0]
@@ -95,6 +112,52 @@ TEST(SshSignKey, ReadsPemKeys) {
       }
     }
   }
+}
+
+// ed25519 in PKCS#8 (what `openssl genpkey` writes; ssh-keygen writes no
+// PEM ed25519 keys), plain and encrypted: the public key is OpenSSL's and
+// ssh-keygen accepts the signatures.
+TEST(SshSignKey, ReadsPkcs8Ed25519) {
+  TempDir dir;
+  const std::string plain = dir.Join("ed25519.pem");
+  const std::string sealed = dir.Join("ed25519-enc.pem");
+  ASSERT_EQ(RunCommand("/usr/bin/openssl",
+                       {"genpkey", "-algorithm", "ed25519", "-out", plain})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunCommand("/usr/bin/openssl",
+                       {"pkey", "-in", plain, "-aes256", "-passout",
+                        "pass:pkcs8-pass", "-out", sealed})
+                .exit_code,
+            0);
+  auto der = RunCommand("/usr/bin/openssl",
+                        {"pkey", "-in", plain, "-pubout", "-outform", "DER"});
+  ASSERT_EQ(der.exit_code, 0) << der.err;
+  ASSERT_GE(der.out.size(), 32u);
+  const std::string raw_public = der.out.substr(der.out.size() - 32);
+  const std::string want =
+      "ssh-ed25519 " +
+      absl::Base64Escape(std::string("\0\0\0\x0bssh-ed25519\0\0\0\x20", 19) +
+                         raw_public);
+
+  const std::string plain_text = ::ia::ssh_testing::ReadKeyFile(plain);
+  const std::string sealed_text = ::ia::ssh_testing::ReadKeyFile(sealed);
+  ASSERT_THAT(sealed_text, HasSubstr("BEGIN ENCRYPTED PRIVATE KEY"));
+  for (const auto& [text, passphrase] :
+       {std::pair<std::string, std::string>{plain_text, ""},
+        {sealed_text, "pkcs8-pass"}}) {
+    auto signer = SshSigner::Load(text, passphrase);
+    ASSERT_TRUE(signer.ok()) << signer.status();
+    EXPECT_EQ(signer->PublicKeyLine(), want);
+    auto signature = signer->Sign("message");
+    ASSERT_TRUE(signature.ok()) << signature.status();
+    auto verified = SshKeygenVerify(dir, want, "message", *signature);
+    EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  }
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      SshSigner::Load(sealed_text, "wrong").status()));
+  EXPECT_TRUE(
+      absl::IsFailedPrecondition(SshSigner::Load(sealed_text, "").status()));
 }
 
 TEST(SshSignKey, WrongOrMissingPassphraseIsFailedPrecondition) {
@@ -216,23 +279,6 @@ TEST(SshSig, ArmorHasLinesOf70) {
   EXPECT_EQ(lines[4].size(), 268u - 3 * 70);
   EXPECT_EQ(lines.back(), "-----END SSH SIGNATURE-----");
   EXPECT_EQ(armored.back(), '\n');
-}
-
-// `ssh-keygen -Y verify` of `message` against `signature`, for principal
-// bot@example.com with `public_line`.
-::ia::testing::CommandResult SshKeygenVerify(const TempDir& dir,
-                                             const std::string& public_line,
-                                             const std::string& message,
-                                             const std::string& signature) {
-  const std::string allowed =
-      dir.WriteFile("allowed_signers", "bot@example.com " + public_line + "\n");
-  const std::string msg = dir.WriteFile("message", message);
-  const std::string sig = dir.WriteFile("message.sig", signature);
-  return RunCommand("/bin/sh",
-                    {"-c",
-                     "ssh-keygen -Y verify -f \"$1\" -I bot@example.com "
-                     "-n git -s \"$2\" < \"$3\"",
-                     "sh", allowed, sig, msg});
 }
 
 TEST(SshSig, SshKeygenVerifiesEveryKeyType) {
