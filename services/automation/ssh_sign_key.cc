@@ -369,7 +369,8 @@ absl::Status Decrypt(absl::string_view cipher_name, absl::string_view kdf_name,
       EVP_DecryptUpdate(ctx, reinterpret_cast<unsigned char*>(plain->data()),
                         &out,
                         reinterpret_cast<const unsigned char*>(sealed.data()),
-                        static_cast<int>(sealed.size())) != 1) {
+                        static_cast<int>(sealed.size())) != 1 ||
+      static_cast<size_t>(out) != sealed.size()) {
     ERR_clear_error();
     return absl::InternalError("signing the commit: AES decryption failed");
   }

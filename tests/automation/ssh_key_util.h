@@ -40,19 +40,25 @@ struct SshKeySpec {
 };
 
 // Generates a key in `dir` with `passphrase` ("" for none); `pem` asks for
-// the PEM format (-m PEM) rather than OpenSSH's.
+// the PEM format (-m PEM) rather than OpenSSH's, `cipher` for another
+// cipher than ssh-keygen's aes256-ctr.
 inline absl::StatusOr<SshKeyFiles> GenerateSshKey(
     const ::ia::testing::TempDir& dir, const SshKeySpec& spec,
-    const std::string& passphrase, bool pem = false) {
-  const std::string path =
-      dir.Join(absl::StrCat("key-", spec.Name(), pem ? "-pem" : "",
-                            passphrase.empty() ? "" : "-pass"));
+    const std::string& passphrase, bool pem = false,
+    const std::string& cipher = "") {
+  const std::string path = dir.Join(absl::StrCat(
+      "key-", spec.Name(), pem ? "-pem" : "", passphrase.empty() ? "" : "-pass",
+      cipher.empty() ? "" : "-", cipher));
   std::vector<std::string> args = {"-q",       "-t", spec.type,         "-N",
                                    passphrase, "-C", "bot@example.com", "-f",
                                    path};
   if (spec.bits != 0) {
     args.push_back("-b");
     args.push_back(std::to_string(spec.bits));
+  }
+  if (!cipher.empty()) {  // the openssh-key-v1 cipher (-Z)
+    args.push_back("-Z");
+    args.push_back(cipher);
   }
   if (pem) {
     args.push_back("-m");

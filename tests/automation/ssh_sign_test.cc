@@ -160,6 +160,31 @@ TEST(SshSignKey, ReadsPkcs8Ed25519) {
       absl::IsFailedPrecondition(SshSigner::Load(sealed_text, "").status()));
 }
 
+TEST(SshSignKey, ReadsKeysEncryptedWithOtherAesModes) {
+  TempDir dir;
+  for (const std::string cipher :
+       {"aes128-ctr", "aes192-ctr", "aes128-cbc", "aes256-cbc"}) {
+    SCOPED_TRACE(cipher);
+    auto files =
+        GenerateSshKey(dir, {"ed25519", 0}, "cipher-pass", false, cipher);
+    ASSERT_TRUE(files.ok()) << files.status();
+    auto signer = SshSigner::Load(files->private_key, "cipher-pass");
+    ASSERT_TRUE(signer.ok()) << signer.status();
+    EXPECT_EQ(signer->PublicKeyLine(), files->public_line);
+    EXPECT_TRUE(absl::IsFailedPrecondition(
+        SshSigner::Load(files->private_key, "wrong-pass").status()));
+  }
+  // OpenSSH's own chacha20-poly1305 is not one we read: said so.
+  auto files = GenerateSshKey(dir, {"ed25519", 0}, "cipher-pass", false,
+                              "chacha20-poly1305@openssh.com");
+  ASSERT_TRUE(files.ok()) << files.status();
+  auto refused = SshSigner::Load(files->private_key, "cipher-pass");
+  EXPECT_TRUE(absl::IsInvalidArgument(refused.status())) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("cipher chacha20-poly1305@openssh.com is not "
+                        "supported"));
+}
+
 TEST(SshSignKey, WrongOrMissingPassphraseIsFailedPrecondition) {
   TempDir dir;
   auto files = GenerateSshKey(dir, {"ed25519", 0}, "right-pass-123");
