@@ -24,7 +24,8 @@
 namespace ia::automation::ssh_internal {
 namespace {
 
-constexpr absl::string_view kWhat = "the SSH signing key (identity)";
+constexpr absl::string_view kWhat =
+    "spec.git.commit.signingKey: the SSH key (secret key 'identity')";
 constexpr absl::string_view kOpensshBegin =
     "-----BEGIN OPENSSH PRIVATE KEY-----";
 constexpr absl::string_view kOpensshEnd = "-----END OPENSSH PRIVATE KEY-----";
