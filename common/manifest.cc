@@ -121,9 +121,6 @@ constexpr FieldRule kFieldRules[] = {
     {"ImageRepository", "spec.accessFrom", Rule::kUnused,
      "is stored but not used (cross-namespace references are always "
      "allowed)"},
-    {"ImageUpdateAutomation", "spec.git.commit.signingKey.type",
-     Rule::kUnsupported,
-     "is not supported and is ignored (commits are signed with OpenPGP)"},
     {"GitRepository", "spec.verify", Rule::kUnsupported,
      "is not supported and is ignored"},
     {"GitRepository", "spec.ignore", Rule::kUnsupported,

@@ -16,10 +16,9 @@
 //    ignored silently, so `kubectl get -o yaml` output applies as is;
 //  - Flux fields we do not implement (GitRepository spec.verify, .ignore,
 //    .include, .recurseSubmodules, .sparseCheckout, .serviceAccountName,
-//    .gitImplementation, .accessFrom; ImageUpdateAutomation
-//    spec.git.commit.signingKey.type; metadata.generateName) are ignored with
-//    a warning; ImageRepository spec.serviceAccountName and spec.accessFrom
-//    are stored with a warning that they are not used;
+//    .gitImplementation, .accessFrom; metadata.generateName) are ignored
+//    with a warning; ImageRepository spec.serviceAccountName and
+//    spec.accessFrom are stored with a warning that they are not used;
 //  - `kind: List` (as kubectl prints several objects) is read item by item.
 // A scalar given for a string field is taken as written (`range: 1.2` is
 // "1.2"); null means "not set"; bools are true/false only.

@@ -298,6 +298,13 @@ absl::Status ValidateAndDefault(v1::ImageUpdateAutomation* object) {
   if (commit.has_signing_key()) {
     RETURN_IF_ERROR(CheckLocalRef(r, "spec.git.commit.signingKey.secretRef",
                                   true, commit.signing_key().secret_ref()));
+    const std::string& type = commit.signing_key().type();
+    if (!type.empty() && type != "gpg" && type != "ssh") {
+      return r.Error("spec.git.commit.signingKey.type",
+                     absl::StrCat(Quote(type),
+                                  " must be \"gpg\" (OpenPGP, the default) or "
+                                  "\"ssh\""));
+    }
   }
   if (git.has_push()) {
     if (!git.push().branch().empty()) {

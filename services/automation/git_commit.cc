@@ -7,8 +7,31 @@
 #include "common/status_macros.h"
 #include "services/automation/git_libgit2.h"
 #include "services/automation/gpg_sign.h"
+#include "services/automation/ssh_sign.h"
 
 namespace ia::automation::git_internal {
+namespace {
+
+// The signature for the gpgsig header of `buffer`, with the key of
+// `options`: OpenPGP (gpgme) or SSHSIG. `*phase` says which step failed:
+// kSigningKey when the SSH key cannot be used, else kSign.
+absl::StatusOr<std::string> SignCommit(absl::string_view buffer,
+                                       const CommitOptions& options,
+                                       GitPhase* phase) {
+  if (options.signing_type == SigningKeyType::kGpg) {
+    *phase = GitPhase::kSign;
+    return SignDetached(buffer, options.signing_key,
+                        options.signing_passphrase);
+  }
+  *phase = GitPhase::kSigningKey;
+  ASSIGN_OR_RETURN(
+      SshSigner signer,
+      SshSigner::Load(options.signing_key, options.signing_passphrase));
+  *phase = GitPhase::kSign;
+  return signer.Sign(buffer);
+}
+
+}  // namespace
 
 absl::StatusOr<std::optional<git_oid>> CommitWorktree(
     git_repository* repo, const std::string& dir, const git_oid& base,
@@ -79,11 +102,9 @@ absl::StatusOr<std::optional<git_oid>> CommitWorktree(
       return LocalError(rc, "creating the commit");
     }
     absl::Cleanup free_buffer = [&buffer] { git_buf_dispose(&buffer); };
-    *phase = GitPhase::kSign;
     ASSIGN_OR_RETURN(
         std::string signature,
-        SignDetached(absl::string_view(buffer.ptr, buffer.size),
-                     options.signing_key, options.signing_passphrase));
+        SignCommit(absl::string_view(buffer.ptr, buffer.size), options, phase));
     *phase = GitPhase::kCommit;
     if (int rc = git_commit_create_with_signature(&commit_oid, repo, buffer.ptr,
                                                   signature.c_str(), "gpgsig");

@@ -18,6 +18,8 @@ absl::string_view GitPhaseName(GitPhase phase) {
       return "commit";
     case GitPhase::kSign:
       return "sign";
+    case GitPhase::kSigningKey:
+      return "signing-key";
     case GitPhase::kPush:
       return "push";
     case GitPhase::kPushRejected:

@@ -48,12 +48,20 @@ struct GitSignature {
   std::string email;
 };
 
+// The format of CommitOptions::signing_key (spec.git.commit.signingKey.type).
+enum class SigningKeyType {
+  kGpg,  // ASCII-armored OpenPGP private key (`git.asc`), signed with gpgme
+  kSsh,  // SSH private key (`identity`), an SSHSIG signature (ssh_sign.h)
+};
+
 struct CommitOptions {
   GitSignature author;
-  // ASCII-armored OpenPGP private key (the `git.asc` secret) and its
-  // passphrase; the commit is signed with gpgme when set.
+  // The signing key from the secret (`git.asc` or `identity`, per
+  // signing_type) and its passphrase (`passphrase` or `password`); the
+  // commit is signed when the key is set.
   std::string signing_key;
   std::string signing_passphrase;
+  SigningKeyType signing_type = SigningKeyType::kGpg;
 };
 
 struct PushOptions {
@@ -76,7 +84,10 @@ enum class GitPhase {
   kCheckout,      // resolving the ref or resetting the worktree to it
   kRewrite,       // the caller's RewriteFunc returned an error
   kCommit,        // staging the files or making the commit
-  kSign,          // signing the commit (gpgme)
+  kSign,          // signing the commit (gpgme, or OpenSSL for SSH keys)
+  kSigningKey,    // the SSH signing key cannot be used: it does not parse,
+                  // is refused (DSA, short RSA), or its passphrase is
+                  // missing or wrong; only a new key or secret can help
   kPush,          // pushing failed (not a rejection)
   kPushRejected,  // the push was still rejected after the retries (ABORTED)
 };

@@ -58,6 +58,17 @@ FailureClass UpdateBranchClass(GitPhase phase) {
   if (phase == GitPhase::kRewrite) {
     return {.reason = reason::kUpdateFailed, .source_failed = false};
   }
+  // The signing key in the secret cannot be used (wrong passphrase, a
+  // refused key): not Git's failure, and running again with the same secret
+  // cannot help, so Stalled. Still tried again on the interval: secrets are
+  // files nobody watches, and a corrected secret must be picked up without
+  // a spec change.
+  if (phase == GitPhase::kSigningKey) {
+    return {.reason = reason::kInvalidSourceConfiguration,
+            .stalled = true,
+            .retry = true,
+            .source_failed = false};
+  }
   return {.reason = reason::kGitOperationFailed, .source_failed = true};
 }
 

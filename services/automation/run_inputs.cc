@@ -175,8 +175,14 @@ absl::StatusOr<CommitOptions> CommitOptionsFor(
   options.author.email = commit.author().email();
   const std::string& name = commit.signing_key().secret_ref().name();
   if (name.empty()) return options;
+  // Flux's secret keys: `git.asc` + `passphrase` for OpenPGP (type empty or
+  // "gpg"), `identity` + `password` for SSH.
+  const bool ssh = commit.signing_key().type() == "ssh";
+  options.signing_type = ssh ? SigningKeyType::kSsh : SigningKeyType::kGpg;
+  const char* key_name = ssh ? "identity" : "git.asc";
+  const char* passphrase_name = ssh ? "password" : "passphrase";
   const std::string& ns = automation.metadata().namespace_();
-  auto key = secrets.ReadKey(ns, name, "git.asc");
+  auto key = secrets.ReadKey(ns, name, key_name);
   if (!key.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "spec.git.commit.signingKey.secretRef: ", key.status().message()));
@@ -184,10 +190,10 @@ absl::StatusOr<CommitOptions> CommitOptionsFor(
   if (!key->has_value() || (*key)->empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("spec.git.commit.signingKey.secretRef: secret ", ns, "/",
-                     name, " has no git.asc key"));
+                     name, " has no ", key_name, " key"));
   }
   options.signing_key = **key;
-  auto passphrase = secrets.ReadKey(ns, name, "passphrase");
+  auto passphrase = secrets.ReadKey(ns, name, passphrase_name);
   if (passphrase.ok() && passphrase->has_value()) {
     options.signing_passphrase = **passphrase;
   }

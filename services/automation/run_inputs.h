@@ -69,9 +69,10 @@ absl::StatusOr<std::string> PushBranchFor(
 absl::StatusOr<GitRemote> RemoteFor(const v1::GitRepository& source,
                                     const Secrets& secrets);
 
-// Author and signing key (spec.git.commit.signingKey.secretRef: `git.asc`,
-// optional `passphrase`). FAILED_PRECONDITION naming the field when the
-// secret cannot be read or has no git.asc.
+// Author and signing key (spec.git.commit.signingKey.secretRef: `git.asc`
+// and optional `passphrase` for type gpg or empty, `identity` and optional
+// `password` for type ssh). FAILED_PRECONDITION naming the field when the
+// secret cannot be read or has no key of that name.
 absl::StatusOr<CommitOptions> CommitOptionsFor(
     const v1::ImageUpdateAutomation& automation, const Secrets& secrets);
 

@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "imageautomation/v1/automation.grpc.pb.h"
 #include "services/automation/automation_service.h"
+#include "tests/automation/ssh_key_util.h"
 #include "tests/support/git_server.h"
 #include "tests/support/harness.h"
 #include "tests/support/module_host.h"
@@ -322,6 +323,61 @@ TEST_F(AutomationModuleTest, HttpBasicAuthFromTheSecretAndNoPasswordInStatus) {
                      [&] { return RemoteLog().size() == 2; });
   EXPECT_THAT(*repo_->ReadFile("main", "deploy/app.yaml"),
               HasSubstr("app:1.4.0"));
+}
+
+// signingKey type ssh: a wrong passphrase in the secret stalls the
+// automation with a clear message (and nothing pushed); once the secret is
+// corrected, the next run on the interval pushes a commit that git verifies.
+TEST_F(AutomationModuleTest, SshSigningKeyWithAWrongPassphraseStalls) {
+  auto key =
+      ssh_testing::GenerateSshKey(dir_, {"ed25519", 0}, "right-ssh-pass");
+  ASSERT_TRUE(key.ok()) << key.status();
+  dir_.WriteFile("host/secrets/apps/ssh-sign/identity", key->private_key);
+  dir_.WriteFile("host/secrets/apps/ssh-sign/password", "wrong-ssh-pass");
+  ApplySource(repo_->FileUrl());
+  v1::ImageUpdateAutomation automation = Automation("auto");
+  v1::SigningKey* signing = automation.mutable_spec()
+                                ->mutable_git()
+                                ->mutable_commit()
+                                ->mutable_signing_key();
+  signing->mutable_secret_ref()->set_name("ssh-sign");
+  signing->set_type("ssh");
+  ApplyAutomation(automation);
+  // Nothing to commit yet: the key is not needed.
+  ASSERT_TRUE(
+      host_.Eventually([&] { return Ready(Get("auto")).status() == "True"; }));
+  Publish({{"app", "1.4.0"}});
+  host_.AdvanceUntil(absl::Milliseconds(50), [&] {
+    return Ready(Get("auto")).reason() == "InvalidSourceConfiguration";
+  });
+  ASSERT_EQ(Ready(Get("auto")).reason(), "InvalidSourceConfiguration");
+  const v1::ImageUpdateAutomation stalled = Get("auto");
+  EXPECT_THAT(Ready(stalled).message(), HasSubstr("wrong passphrase"));
+  EXPECT_THAT(Ready(stalled).message(), Not(HasSubstr("wrong-ssh-pass")));
+  bool is_stalled = false;
+  for (const auto& c : stalled.status().conditions()) {
+    is_stalled |= c.type() == "Stalled" && c.status() == "True";
+  }
+  EXPECT_TRUE(is_stalled);
+  EXPECT_EQ(RemoteLog().size(), 1u);
+
+  // Retried on the interval: the corrected secret is picked up.
+  dir_.WriteFile("host/secrets/apps/ssh-sign/password", "right-ssh-pass");
+  host_.AdvanceUntil(absl::Minutes(10),
+                     [&] { return RemoteLog().size() == 2; });
+  ASSERT_EQ(RemoteLog().size(), 2u);
+  ASSERT_TRUE(
+      host_.Eventually([&] { return Ready(Get("auto")).status() == "True"; }));
+  const v1::ImageUpdateAutomation healed = Get("auto");
+  for (const auto& c : healed.status().conditions()) {
+    EXPECT_FALSE(c.type() == "Stalled" && c.status() == "True");
+  }
+  const std::string allowed = dir_.WriteFile(
+      "allowed_signers", "bot@example.com " + key->public_line + "\n");
+  auto verified = repo_->Run({"-c", "gpg.format=ssh", "-c",
+                              "gpg.ssh.allowedSignersFile=" + allowed,
+                              "verify-commit", "main"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
 }
 
 // A connected policy service does not hold the shutdown back: Drain() ends

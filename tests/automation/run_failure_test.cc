@@ -63,6 +63,13 @@ TEST(ClassifyFailure, Table) {
        Retried(reason::kGitOperationFailed, true)},
       {RunStep::kUpdateBranch, GitPhase::kSign,
        Retried(reason::kGitOperationFailed, true)},
+      // Stalled, and retried so that a corrected secret is picked up.
+      {RunStep::kUpdateBranch,
+       GitPhase::kSigningKey,
+       {.reason = reason::kInvalidSourceConfiguration,
+        .stalled = true,
+        .retry = true,
+        .source_failed = false}},
       {RunStep::kUpdateBranch, GitPhase::kPush,
        Retried(reason::kGitOperationFailed, true)},
       {RunStep::kUpdateBranch, GitPhase::kPushRejected,

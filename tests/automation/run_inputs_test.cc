@@ -171,6 +171,34 @@ TEST(CommitOptionsFor, AuthorAndSigningKey) {
   ASSERT_TRUE(options.ok());
   EXPECT_EQ(options->signing_key, "ARMORED");
   EXPECT_EQ(options->signing_passphrase, "pw");
+  EXPECT_EQ(options->signing_type, SigningKeyType::kGpg);
+}
+
+TEST(CommitOptionsFor, SshSigningKeyReadsIdentityAndPassword) {
+  testing::TempDir dir;
+  Secrets secrets(dir.Join("secrets"));
+  v1::ImageUpdateAutomation automation = MakeAutomation();
+  auto* key = automation.mutable_spec()
+                  ->mutable_git()
+                  ->mutable_commit()
+                  ->mutable_signing_key();
+  key->mutable_secret_ref()->set_name("ssh");
+  key->set_type("ssh");
+  // A gpg key in the secret is not what type ssh reads.
+  dir.WriteFile("secrets/apps/ssh/git.asc", "ARMORED");
+  EXPECT_THAT(CommitOptionsFor(automation, secrets).status().message(),
+              HasSubstr("secret apps/ssh has no identity key"));
+  dir.WriteFile("secrets/apps/ssh/identity", "PRIVATE");
+  dir.WriteFile("secrets/apps/ssh/passphrase", "not-read");
+  auto options = CommitOptionsFor(automation, secrets);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->signing_type, SigningKeyType::kSsh);
+  EXPECT_EQ(options->signing_key, "PRIVATE");
+  EXPECT_EQ(options->signing_passphrase, "");
+  dir.WriteFile("secrets/apps/ssh/password", "pw");
+  options = CommitOptionsFor(automation, secrets);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->signing_passphrase, "pw");
 }
 
 TEST(RevisionString, AsFluxWritesIt) {

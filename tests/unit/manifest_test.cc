@@ -440,9 +440,9 @@ TEST(ManifestParse, IgnoresStatusServerFieldsAndWarnsOnUnsupportedFields) {
       std::get<v1::ImageUpdateAutomation>(set.objects[1].object);
   EXPECT_EQ(automation.spec().git().commit().signing_key().secret_ref().name(),
             "gpg-key");
-  EXPECT_THAT(set.objects[1].warnings,
-              ElementsAre(HasSubstr("spec.git.commit.signingKey.type is not "
-                                    "supported")));
+  // signingKey.type is read (gpg or ssh), not ignored.
+  EXPECT_EQ(automation.spec().git().commit().signing_key().type(), "gpg");
+  EXPECT_THAT(set.objects[1].warnings, IsEmpty());
 }
 
 TEST(ManifestParse, WarnsOnOtherUnsupportedGitRepositoryFields) {

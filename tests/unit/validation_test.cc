@@ -618,6 +618,24 @@ TEST(ValidationImageUpdateAutomation, ChecksSigningKey) {
               HasSubstr("spec.git.commit.signingKey.secretRef.name: required"));
 }
 
+TEST(ValidationImageUpdateAutomation, ChecksSigningKeyType) {
+  v1::ImageUpdateAutomation automation = ValidAutomation();
+  auto* key = automation.mutable_spec()
+                  ->mutable_git()
+                  ->mutable_commit()
+                  ->mutable_signing_key();
+  key->mutable_secret_ref()->set_name("signing");
+  for (const char* type : {"", "gpg", "ssh"}) {
+    key->set_type(type);
+    v1::ImageUpdateAutomation copy = automation;
+    EXPECT_TRUE(ValidateAndDefault(&copy).ok()) << type;
+  }
+  key->set_type("x509");
+  EXPECT_THAT(ErrorOf(automation),
+              HasSubstr("spec.git.commit.signingKey.type: \"x509\" must be "
+                        "\"gpg\" (OpenPGP, the default) or \"ssh\""));
+}
+
 TEST(ValidationImageUpdateAutomation, ChecksCheckoutRef) {
   v1::ImageUpdateAutomation automation = ValidAutomation();
   auto* checkout = automation.mutable_spec()->mutable_git()->mutable_checkout();
