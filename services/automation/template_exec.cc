@@ -132,9 +132,11 @@ class Executor {
     vars_ = std::move(saved_vars);
     return flow.status();
   }
-  void At(size_t begin, size_t end) {
+  // The node errors are about: its span (the context) and where it is.
+  void At(size_t begin, size_t end, size_t pos = std::string::npos) {
     ctx_begin_ = begin;
     ctx_end_ = end;
+    ctx_pos_ = pos == std::string::npos ? begin : pos;
   }
 
   // "can't evaluate field NAME in type TYPE", with the pair as a payload
@@ -155,7 +157,7 @@ class Executor {
       if (ctx.size() > 40) ctx = absl::StrCat(ctx.substr(0, 37), "...");
     }
     return absl::InvalidArgumentError(absl::StrCat(
-        Location(tree_.name, tree_.source, ctx_begin_), "executing \"",
+        Location(tree_.name, tree_.source, ctx_pos_), "executing \"",
         current_ != nullptr ? *current_ : tree_.name, "\"",
         ctx.empty() ? "" : absl::StrCat(" at <", ctx, ">"), ": ", msg));
   }
@@ -308,10 +310,11 @@ class Executor {
   absl::StatusOr<TemplateValue> Validate(TemplateValue v, char param) {
     if (param == 'v' || param == 'a') return v;
     if (!v.is_valid()) {
+      // A nil map or slice of the parameter's type (Go's reflect.Zero).
       if (param == 'm') {
-        return TemplateValue::Map({}, TemplateValue(), ParamTypeName(param));
+        return TemplateValue::NilMap(TemplateValue(), ParamTypeName(param));
       }
-      if (param == 'S') return TemplateValue::List({}, ParamTypeName(param));
+      if (param == 'S') return TemplateValue::NilList(ParamTypeName(param));
       return Error(
           absl::StrCat("invalid value; expected ", ParamTypeName(param)));
     }
@@ -326,7 +329,7 @@ class Executor {
   // (template_functions.h), a literal converted to it.
   absl::StatusOr<TemplateValue> EvalArg(const TemplateValue& dot, char param,
                                         const Arg& arg) {
-    At(arg.begin, arg.end);
+    At(arg.begin, arg.end, arg.pos);
     switch (arg.kind) {
       case ArgKind::kDot:
         return Validate(dot, param);
@@ -343,7 +346,7 @@ class Executor {
       }
       case ArgKind::kPipe: {
         ASSIGN_OR_RETURN(TemplateValue v, EvalPipeline(dot, *arg.pipe));
-        At(arg.begin, arg.end);
+        At(arg.begin, arg.end, arg.pos);
         ASSIGN_OR_RETURN(v, EvalFields(v, arg));
         return Validate(std::move(v), param);
       }
@@ -485,7 +488,7 @@ class Executor {
   std::string* out_;
   std::vector<std::pair<std::string, TemplateValue>> vars_;
   int64_t steps_ = 0;
-  size_t ctx_begin_ = 0, ctx_end_ = 0;
+  size_t ctx_begin_ = 0, ctx_end_ = 0, ctx_pos_ = 0;
   const std::string* current_ = nullptr;  // The template being executed.
   int call_depth_ = 0;
   int walk_depth_ = 0;

@@ -187,9 +187,12 @@ void FormatOne(const TemplateValue& v, const Spec& spec, bool top,
   const char verb = spec.verb;
   switch (v.kind()) {
     case Kind::kInvalid:
-      // Inside a composite nil is <nil> whatever the verb.
-      out->append(verb == 'v' || !top ? Pad("<nil>", spec, false)
-                                      : BadVerb(v, spec));
+      // Inside a composite nil is <nil> whatever the verb, unpadded.
+      if (!top) {
+        out->append("<nil>");
+      } else {
+        out->append(verb == 'v' ? Pad("<nil>", spec, false) : BadVerb(v, spec));
+      }
       return;
     case Kind::kBool:
       if (verb == 'v' || verb == 't') {

@@ -275,16 +275,18 @@ absl::StatusOr<bool> Equal(const TemplateValue& a, const TemplateValue& b) {
     return false;
   }
   if (k1 != Kind::kInvalid) return TemplateValue::Compare(a, b) == 0;
-  if (!a.is_valid() || !b.is_valid()) return !a.is_valid() && !b.is_valid();
-  if (a.TypeName() != b.TypeName()) {
+  // Go's canCompare: the same kind, or one side nil.
+  if (a.is_valid() && b.is_valid() && a.kind() != b.kind()) {
     return Fail(absl::StrCat("non-comparable types ", FmtValue(a), ": ",
                              a.TypeName(), ", ", b.TypeName(), ": ",
                              FmtValue(b)));
   }
+  if (a.is_nil() || b.is_nil()) return a.is_nil() && b.is_nil();
   if (a.kind() == Kind::kList || a.kind() == Kind::kMap) {
     return Fail(
         absl::StrCat("non-comparable type ", FmtValue(b), ": ", b.TypeName()));
   }
+  if (a.TypeName() != b.TypeName()) return false;
   return TemplateValue::Compare(a, b) == 0;
 }
 

@@ -109,7 +109,8 @@ std::optional<int64_t> ParseGoInt(absl::string_view s) {
   return neg ? static_cast<int64_t>(0 - *u) : static_cast<int64_t>(*u);
 }
 
-// strconv.ParseFloat(s, 64) for the forms Go's lexer lets through.
+}  // namespace
+
 std::optional<double> ParseGoFloat(absl::string_view s) {
   if (!UnderscoreOk(s)) return std::nullopt;
   std::string clean;
@@ -150,8 +151,6 @@ std::optional<double> ParseGoFloat(absl::string_view s) {
   if (errno == ERANGE && std::isinf(f)) return std::nullopt;
   return f;
 }
-
-}  // namespace
 
 absl::StatusOr<NumberConst> ParseNumber(absl::string_view text) {
   NumberConst n;

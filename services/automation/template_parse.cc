@@ -38,8 +38,8 @@ std::string Location(const std::string& name, const std::string& source,
       line_start = i + 1;
     }
   }
-  return absl::StrCat("template: ", name, ":", line, ":",
-                      offset - line_start + 1, ": ");
+  return absl::StrCat("template: ", name, ":", line, ":", offset - line_start,
+                      ": ");
 }
 
 std::string LineLocation(const std::string& name, const std::string& source,
@@ -457,6 +457,7 @@ class Parser {
                                                 arg.begin, arg.end - arg.begin),
                                             "\""));
     }
+    arg.pos = Peek().pos;
     while (Peek().type == Tok::kField) {
       const Token f = Next();
       arg.fields.push_back(f.val.substr(1));
@@ -468,7 +469,7 @@ class Parser {
   absl::Status Term(std::optional<Arg>* out) {
     const Token t = Next();
     Arg arg;
-    arg.begin = t.pos;
+    arg.begin = arg.pos = t.pos;
     arg.end = t.end;
     switch (t.type) {
       case Tok::kIdentifier:

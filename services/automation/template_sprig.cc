@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/automation/template_functions.h"
+#include "services/automation/template_tree.h"
 
 namespace ia::automation::template_internal {
 
@@ -131,14 +132,17 @@ double CastFloat64(const TemplateValue& v) {
     case Kind::kBool:
       return v.bool_value() ? 1 : 0;
     case Kind::kString: {
-      double d = 0;
-      const std::string& s = v.string_value();
-      // strconv.ParseFloat: no surrounding space, no hex without 'p'.
-      if (s.empty() || absl::ascii_isspace(s.front()) ||
-          absl::ascii_isspace(s.back())) {
-        return 0;
+      // strconv.ParseFloat: also "inf", "+Infinity", "NaN" in any case.
+      std::string lower = absl::AsciiStrToLower(v.string_value());
+      const bool neg = !lower.empty() && lower[0] == '-';
+      if (!lower.empty() && (lower[0] == '+' || lower[0] == '-')) {
+        lower.erase(0, 1);
       }
-      return absl::SimpleAtod(s, &d) && std::isfinite(d) ? d : 0;
+      if (lower == "inf" || lower == "infinity") {
+        return neg ? -INFINITY : INFINITY;
+      }
+      if (lower == "nan" && v.string_value().size() == 3) return NAN;
+      return ParseGoFloat(v.string_value()).value_or(0);
     }
     default:
       return 0;

@@ -478,12 +478,11 @@ Result Regex(const Args& a, const CallContext& context) {
     for (const auto& m : AllMatches(**re, s, a[2].int_value())) {
       out.push_back(s.substr(m[0].first, m[0].second - m[0].first));
     }
-    if (out.empty() && !must) {
-      return TemplateValue::List({}, "[]string");  // Go: a nil []string.
-    }
+    if (out.empty()) return TemplateValue::NilList("[]string");
     return StringList(out);
   }
   if (name == "regexSplit") {
+    if (a[2].int_value() == 0) return TemplateValue::NilList("[]string");
     return StringList(Split(**re, s, a[2].int_value()));
   }
   const bool literal = name == "regexReplaceAllLiteral";

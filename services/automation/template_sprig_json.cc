@@ -138,6 +138,10 @@ absl::Status Encode(const TemplateValue& v, bool html, int indent, int depth,
       out->append(static_cast<size_t>(d * indent), ' ');
     }
   };
+  if (v.is_nil()) {
+    out->append("null");
+    return absl::OkStatus();
+  }
   switch (v.kind()) {
     case Kind::kInvalid:
       out->append("null");

@@ -57,29 +57,33 @@ Result Push(const Args& a, const CallContext& context) {
   return AnyList(std::move(items));
 }
 
-Result Chunk(const Args& a, const CallContext&) {
+Result Chunk(const Args& a, const CallContext& context) {
   ASSIGN_OR_RETURN(std::vector<TemplateValue> items, ListOf(a[1], "chunk"));
   const int64_t size = a[0].int_value();
   const auto len = static_cast<int64_t>(items.size());
-  if (size <= 0) {
-    if (len == 0 && size < 0) {
-      // Go computes floor(-1/size)+1 chunks.
-    }
-    return Error("runtime error: integer divide by zero");
+  // Go: int(math.Floor(float64(l-1)/float64(size)) + 1) chunks.
+  const double chunks_f =
+      std::floor(static_cast<double>(len - 1) / static_cast<double>(size)) + 1;
+  if (std::isnan(chunks_f) ||
+      chunks_f > static_cast<double>(context.max_items)) {
+    return Error("runtime error: makeslice: len out of range");
   }
-  const int64_t chunks = static_cast<int64_t>(
-      std::floor(static_cast<double>(len - 1) / static_cast<double>(size)) + 1);
+  const auto chunks = static_cast<int64_t>(chunks_f);
   std::vector<TemplateValue> out;
   for (int64_t i = 0; i < chunks; ++i) {
     int64_t clen = size;
     if (i == chunks - 1) {
-      clen = len % size;
+      clen = static_cast<int64_t>(
+          std::fmod(static_cast<double>(len), static_cast<double>(size)));
       if (clen == 0) clen = size;
     }
+    if (clen < 0) return Error("runtime error: makeslice: len out of range");
     std::vector<TemplateValue> chunk;
     for (int64_t j = 0; j < clen; ++j) {
       const int64_t ix = i * size + j;
-      if (ix >= len) return Error("runtime error: index out of range");
+      if (ix < 0 || ix >= len) {
+        return Error("reflect: slice index out of range");
+      }
       chunk.push_back(items[ix]);
     }
     out.push_back(AnyList(std::move(chunk)));
@@ -99,7 +103,7 @@ Result RestInitial(const Args& a, const CallContext& context) {
   const bool rest = absl::StrContains(context.name, "est");
   ASSIGN_OR_RETURN(std::vector<TemplateValue> items,
                    ListOf(a[0], rest ? "find rest" : "find initial"));
-  if (items.empty()) return AnyList({});
+  if (items.empty()) return TemplateValue::NilList("[]interface {}");
   if (rest) {
     items.erase(items.begin());
   } else {
@@ -189,6 +193,7 @@ Result Concat(const Args& a, const CallContext& context) {
     out.insert(out.end(), list.list_items().begin(), list.list_items().end());
     RETURN_IF_ERROR(CheckBuildSize(out.size(), context.max_items, context));
   }
+  if (out.empty()) return TemplateValue::NilList("[]interface {}");
   return AnyList(std::move(out));
 }
 
@@ -282,6 +287,9 @@ Result Get(const Args& a, const CallContext&) {
 }
 
 Result Set(const Args& a, const CallContext&) {
+  if (a[0].is_nil()) {
+    return Error("assignment to entry in nil map");
+  }
   SetMapEntry(a[0], a[1].string_value(), a[2]);
   return a[0];
 }
@@ -385,12 +393,15 @@ Result Dig(const Args& a, const CallContext&) {
                               dict.TypeName(),
                               ", not map[string]interface {}"));
   }
-  TemplateValue cur = dict;
   for (size_t i = 0; i + 2 < a.size(); ++i) {
     if (a[i].kind() != Kind::kString) {
       return Error(absl::StrCat("interface conversion: interface {} is ",
-                                a[i].TypeName(), ", not string"));
+                                a[i].is_valid() ? a[i].TypeName() : "nil",
+                                ", not string"));
     }
+  }
+  TemplateValue cur = dict;
+  for (size_t i = 0; i + 2 < a.size(); ++i) {
     if (cur.TypeName() != "map[string]interface {}") {
       return Error(absl::StrCat("interface conversion: interface {} is ",
                                 cur.TypeName(),

@@ -314,6 +314,34 @@ bool DecimalOp(char op, const Decimal& a, const Decimal& b, Decimal* out) {
   }
 }
 
+// a / b rounded half away from zero to 16 decimal places, as
+// shopspring/decimal's Div (DivisionPrecision 16); false when the digits
+// would not fit.
+bool DecimalDivide(const Decimal& a, const Decimal& b, Decimal* out) {
+  constexpr int kPlaces = 16;
+  const __int128 limit = static_cast<__int128>(1) << 122;
+  __int128 n = a.m, d = b.m;
+  for (int k = a.e - b.e + kPlaces; k != 0;) {
+    if (k > 0) {
+      if (n > limit / 10 || n < -limit / 10) return false;
+      n *= 10;
+      --k;
+    } else {
+      if (d > limit / 10 || d < -limit / 10) return false;
+      d *= 10;
+      ++k;
+    }
+  }
+  __int128 q = n / d;
+  const __int128 r = n % d;
+  const __int128 abs_r2 = (r < 0 ? -r : r) * 2;
+  const __int128 abs_d = d < 0 ? -d : d;
+  if (abs_r2 >= abs_d) q += ((n < 0) != (d < 0)) ? -1 : 1;
+  out->m = q;
+  out->e = -kPlaces;
+  return true;
+}
+
 Result FloatOp(const Args& a, const CallContext& context) {
   const absl::string_view name = context.name;
   const char op = name == "addf" || name == "add1f" ? '+'
@@ -332,16 +360,19 @@ Result FloatOp(const Args& a, const CallContext& context) {
     }
   }
   if (op == '/') {
-    double r = operands[0];
+    double fallback = operands[0];
+    Decimal acc = FromFloat(operands[0]);
+    bool exact = true;
     for (size_t i = 1; i < operands.size(); ++i) {
       if (operands[i] == 0) {
         return absl::InvalidArgumentError("decimal division by 0");
       }
-      // Sprig divides with 16 digits of precision; the nearest double of
-      // the exact quotient agrees for all but pathological operands.
-      r /= operands[i];
+      fallback /= operands[i];
+      Decimal next;
+      exact = exact && DecimalDivide(acc, FromFloat(operands[i]), &next);
+      if (exact) acc = next;
     }
-    return TemplateValue::Float(r);
+    return TemplateValue::Float(exact ? ToDouble(acc) : fallback);
   }
   Decimal acc = FromFloat(operands[0]);
   double fallback = operands[0];

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ struct NumberConst {
 // "integer overflow: \"09\"") when it is none.
 absl::StatusOr<NumberConst> ParseNumber(absl::string_view text);
 
+// strconv.ParseFloat(s, 64) for numbers (decimal or hex with a p exponent,
+// underscores between digits); nullopt when it fails or overflows. The
+// words Inf and NaN are not read here.
+std::optional<double> ParseGoFloat(absl::string_view s);
+
 // An operand: `.`, `.A.B`, `$x.A`, `fn`, a literal or `(pipeline).A`.
 struct Arg {
   ArgKind kind = ArgKind::kLiteral;
@@ -64,6 +70,9 @@ struct Arg {
   bool is_nil = false;
   std::shared_ptr<const Pipeline> pipe;
   size_t begin = 0, end = 0;  // Source span, for error context.
+  // Where errors about it point: `begin`, or for a chain of fields (.A.B,
+  // $x.A, (p).A) the second field, as Go's parser places a chain.
+  size_t pos = 0;
 };
 
 struct Command {
@@ -99,7 +108,7 @@ struct Node {
 };
 
 // Go's "template: NAME:LINE:COL: " prefix of execution errors for a byte
-// offset of `source`.
+// offset of `source` (COL counts bytes from 0, as Go's ErrorContext does).
 std::string Location(const std::string& name, const std::string& source,
                      size_t offset);
 

@@ -22,6 +22,7 @@ struct TemplateValue::Composite {
   TemplateValue zero;
   std::vector<TemplateField> fields;
   std::optional<std::string> string_form;
+  bool is_nil = false;  // A nil slice or map.
 };
 
 namespace {
@@ -143,6 +144,18 @@ TemplateValue TemplateValue::Map(
   return v;
 }
 
+TemplateValue TemplateValue::NilList(std::string type_name) {
+  TemplateValue v = List({}, std::move(type_name));
+  std::const_pointer_cast<Composite>(v.composite_)->is_nil = true;
+  return v;
+}
+
+TemplateValue TemplateValue::NilMap(TemplateValue zero, std::string type_name) {
+  TemplateValue v = Map({}, std::move(zero), std::move(type_name));
+  std::const_pointer_cast<Composite>(v.composite_)->is_nil = true;
+  return v;
+}
+
 TemplateValue TemplateValue::StringMap(
     const std::map<std::string, std::string>& m) {
   std::vector<std::pair<TemplateValue, TemplateValue>> entries;
@@ -183,6 +196,11 @@ TemplateValue::map_entries() const {
 const std::vector<TemplateField>& TemplateValue::struct_fields() const {
   static const auto* const kEmpty = new std::vector<TemplateField>();
   return kind_ == Kind::kStruct ? composite_->fields : *kEmpty;
+}
+
+bool TemplateValue::is_nil() const {
+  if (kind_ == Kind::kInvalid) return true;
+  return (kind_ == Kind::kList || kind_ == Kind::kMap) && composite_->is_nil;
 }
 
 bool TemplateValue::has_string_form() const {

@@ -60,6 +60,10 @@ class TemplateValue {
   static TemplateValue Map(
       std::vector<std::pair<TemplateValue, TemplateValue>> entries,
       TemplateValue zero, std::string type_name);
+  // Go's nil slice and nil map of a type: empty, printed as "[]" and
+  // "map[]", but nil to `eq` and "null" to toJson.
+  static TemplateValue NilList(std::string type_name);
+  static TemplateValue NilMap(TemplateValue zero, std::string type_name);
   // A Go map[string]string.
   static TemplateValue StringMap(const std::map<std::string, std::string>& m);
   // A struct. `string_form`, when set, is what fmt would print through the
@@ -78,6 +82,9 @@ class TemplateValue {
   const std::vector<std::pair<TemplateValue, TemplateValue>>& map_entries()
       const;
   const std::vector<TemplateField>& struct_fields() const;
+  // Whether this is nil as Go's isNil says: the invalid value, a nil slice
+  // or a nil map.
+  bool is_nil() const;
   // Whether this struct prints through a String() method.
   bool has_string_form() const;
   // Go's zero value of a map's element type (invalid for other kinds).

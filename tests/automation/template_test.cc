@@ -218,7 +218,7 @@ TEST(CommitMessageTest, ErrorsArePrefixedLikeFlux) {
                          "action"));
   const absl::Status exec = RenderError("x\n  {{ .Changed.Nope }}");
   EXPECT_EQ(exec.message(),
-            "failed to run template from spec: template: commit message:2:6: "
+            "failed to run template from spec: template: commit message:2:13: "
             "executing \"commit message\" at <.Changed.Nope>: can't evaluate "
             "field Nope in type update.Result");
 }
@@ -435,13 +435,13 @@ TEST(TemplateTest, ParseErrors) {
 TEST(TemplateTest, ExecutionErrors) {
   const TemplateValue p = Person();
   EXPECT_EQ(Exec("{{ .Nope }}", p),
-            "EXEC ERROR: template: t:1:4: executing \"t\" at <.Nope>: can't "
+            "EXEC ERROR: template: t:1:3: executing \"t\" at <.Nope>: can't "
             "evaluate field Nope in type main.Person");
   EXPECT_EQ(Exec("{{ .Name.First }}", p),
-            "EXEC ERROR: template: t:1:4: executing \"t\" at <.Name.First>: "
+            "EXEC ERROR: template: t:1:8: executing \"t\" at <.Name.First>: "
             "can't evaluate field First in type string");
   EXPECT_EQ(Exec("{{ range .Name }}{{ end }}", p),
-            "EXEC ERROR: template: t:1:10: executing \"t\" at <.Name>: range "
+            "EXEC ERROR: template: t:1:9: executing \"t\" at <.Name>: range "
             "can't iterate over Ada");
   EXPECT_THAT(Exec("{{ range . }}{{ end }}", p),
               HasSubstr("range can't iterate over {Ada"));
