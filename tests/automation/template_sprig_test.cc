@@ -182,6 +182,27 @@ const Case kCases[] = {
      "error calling index: reflect: slice index out of range"},
     {"{{ mustToJson (list) | mustFromJson | len }}{{ mustFromJson \"{\" }}",
      kError, "error calling mustFromJson: unexpected end of JSON input"},
+    // Nil slices and maps, number conversions, decimal division,
+    // fmt corner cases, and errors with Go's whole message.
+    {"{{ eq (regexFindAll \"x\" \"a\" -1) nil }} {{ rest (list) | toJson }} {{ "
+     "concat | toJson }} {{ list | toJson }} {{ eq (list) nil }}",
+     "true null null [] false"},
+    {"{{ divf 1 7 }} {{ divf 2 3 }} {{ chunk -3 (list 1 2) }} {{ floor "
+     "\"0x1F\" }} {{ float64 \"1_000.5\" }} {{ float64 \"inf\" }}",
+     "0.1428571428571429 0.6666666666666667 [] 0 1000.5 +Inf"},
+    {"{{ printf \"%06d|%-4v|\" (list 1 nil) nil }}", "[000001 <nil>]|<nil>|"},
+    {"{{ set nil \"a\" 1 }}", kError,
+     "template: commit message:1:3: executing \"commit message\" at <set nil "
+     "\"a\" 1>: error calling set: assignment to entry in nil map"},
+    {"{{ dig \"a\" 1e3 \"d\" (dict) }}", kError,
+     "template: commit message:1:3: executing \"commit message\" at <dig \"a\" "
+     "1e3 \"d\" (dict)>: error calling dig: interface conversion: interface {} "
+     "is float64, not string"},
+    {"{{ .AutomationObject.Name.First }}", kError,
+     "template: commit message:1:20: executing \"commit message\" at "
+     "<.AutomationObject.Name.First>: can't evaluate field First in type "
+     "string"},
+    {"{{ printf \"%x %X %c %q\" 1.5 \"hi\" -1 65 }}", "0x1.8p+00 6869 � 'A'"},
 };
 
 TEST(TemplateLanguageAndSprigTest, RendersAsGoAndSprigDo) {
