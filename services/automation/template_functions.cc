@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
@@ -353,6 +354,117 @@ absl::StatusOr<TemplateValue> Printf(const std::vector<TemplateValue>& args,
   return BuiltString(std::move(s), context);
 }
 
+// Go's evalArgs for html, js and urlquery: one string as is, else
+// fmt.Sprint of the operands (a missing value as "<no value>").
+std::string EvalArgs(const std::vector<TemplateValue>& args) {
+  if (args.size() == 1 && args[0].kind() == Kind::kString) {
+    return args[0].string_value();
+  }
+  std::string s;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool both_non_string = i > 0 && args[i].kind() != Kind::kString &&
+                                 args[i - 1].kind() != Kind::kString;
+    if (both_non_string) s.push_back(' ');
+    s.append(args[i].is_valid() ? args[i].ToString() : "<no value>");
+  }
+  return s;
+}
+
+// html, js and urlquery (told apart by context.name): Go's
+// HTMLEscapeString, JSEscapeString and url.QueryEscape of EvalArgs.
+absl::StatusOr<TemplateValue> Escape(const std::vector<TemplateValue>& args,
+                                     const CallContext& context) {
+  const std::string in = EvalArgs(args);
+  std::string out;
+  if (context.name == "html") {
+    for (const char c : in) {
+      switch (c) {
+        case '"':
+          out += "&#34;";
+          break;
+        case '\'':
+          out += "&#39;";
+          break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '\0':
+          out += "\xEF\xBF\xBD";
+          break;
+        default:
+          out.push_back(c);
+      }
+    }
+  } else if (context.name == "js") {
+    size_t i = 0;
+    while (i < in.size()) {
+      const auto c = static_cast<unsigned char>(in[i]);
+      if (c >= 0x80) {
+        const size_t start = i;
+        uint32_t r = 0;
+        DecodeUtf8(in, &i, &r);
+        const bool printable = r != 0xFFFD && !(r >= 0x80 && r < 0xA0) &&
+                               r != 0xAD && r != 0x2028 && r != 0x2029;
+        if (printable) {
+          out.append(in, start, i - start);
+        } else {
+          absl::StrAppendFormat(&out, "\\u%04X", r);
+        }
+        continue;
+      }
+      ++i;
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\'':
+          out += "\\'";
+          break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '<':
+          out += "\\u003C";
+          break;
+        case '>':
+          out += "\\u003E";
+          break;
+        case '&':
+          out += "\\u0026";
+          break;
+        case '=':
+          out += "\\u003D";
+          break;
+        default:
+          if (c < ' ') {
+            absl::StrAppendFormat(&out, "\\u00%02X", c);
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+    }
+  } else {
+    for (const char ch : in) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
+          c == '~') {
+        out.push_back(static_cast<char>(c));
+      } else if (c == ' ') {
+        out.push_back('+');
+      } else {
+        absl::StrAppendFormat(&out, "%%%02X", c);
+      }
+    }
+  }
+  return BuiltString(std::move(out), context);
+}
+
 // The builtins: name, parameter types, variadic, implementation,
 // evaluation.
 constexpr TemplateFunction kBuiltins[] = {
@@ -370,6 +482,9 @@ constexpr TemplateFunction kBuiltins[] = {
     {"print", "a", true, Print},
     {"println", "a", true, Print},
     {"printf", "sa", true, Printf},
+    {"html", "a", true, Escape},
+    {"js", "a", true, Escape},
+    {"urlquery", "a", true, Escape},
 };
 
 }  // namespace

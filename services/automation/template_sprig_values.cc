@@ -388,7 +388,80 @@ Result FloatOp(const Args& a, const CallContext& context) {
   return TemplateValue::Float(exact ? ToDouble(acc) : fallback);
 }
 
+Result Hello(const Args&, const CallContext&) {
+  return TemplateValue::String("Hello!");
+}
+
+// Go's time.Duration.String of `ns` nanoseconds: "1h2m3.5s", "1.5ms", "0s".
+std::string DurationString(int64_t ns) {
+  if (ns == 0) return "0s";
+  const bool neg = ns < 0;
+  uint64_t u = neg ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  // Digits of u / 10^prec with the fraction's trailing zeros dropped.
+  auto frac = [](uint64_t v, int prec, uint64_t* rest) {
+    std::string digits;
+    bool print = false;
+    for (int i = 0; i < prec; ++i) {
+      const uint64_t d = v % 10;
+      print = print || d != 0;
+      if (print) digits.insert(digits.begin(), static_cast<char>('0' + d));
+      v /= 10;
+    }
+    *rest = v;
+    return print ? "." + digits : std::string();
+  };
+  std::string out;
+  if (u < 1'000'000'000) {
+    int prec = 0;
+    std::string unit;
+    if (u < 1'000) {
+      unit = "ns";
+    } else if (u < 1'000'000) {
+      prec = 3;
+      unit = "\xc2\xb5s";
+    } else {
+      prec = 6;
+      unit = "ms";
+    }
+    uint64_t whole = 0;
+    const std::string f = frac(u, prec, &whole);
+    out = absl::StrCat(whole, f, unit);
+  } else {
+    uint64_t secs = 0;
+    const std::string f = frac(u, 9, &secs);
+    out = absl::StrCat(secs % 60, f, "s");
+    uint64_t mins = secs / 60;
+    if (mins > 0) {
+      out = absl::StrCat(mins % 60, "m", out);
+      const uint64_t hours = mins / 60;
+      if (hours > 0) out = absl::StrCat(hours, "h", out);
+    }
+  }
+  return neg ? "-" + out : out;
+}
+
+// Sprig's duration: seconds as a Go duration string; only an int64 or a
+// decimal string counts, anything else is 0.
+Result Duration(const Args& a, const CallContext&) {
+  int64_t secs = 0;
+  if (a[0].kind() == Kind::kInt && a[0].TypeName() == "int64") {
+    secs = a[0].int_value();
+  } else if (a[0].kind() == Kind::kString) {
+    const std::string& s = a[0].string_value();
+    const size_t sign = !s.empty() && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+    if (s.size() > sign &&
+        s.find_first_not_of("0123456789", sign) == std::string::npos &&
+        !absl::SimpleAtoi(s, &secs)) {
+      secs = 0;
+    }
+  }
+  const uint64_t ns = static_cast<uint64_t>(secs) * 1'000'000'000ULL;
+  return TemplateValue::String(DurationString(static_cast<int64_t>(ns)));
+}
+
 constexpr TemplateFunction kValues[] = {
+    {"hello", "", false, Hello},
+    {"duration", "a", false, Duration},
     {"default", "aa", true, Default},
     {"empty", "a", false, Empty},
     {"coalesce", "a", true, Coalesce},

@@ -203,6 +203,16 @@ const Case kCases[] = {
      "<.AutomationObject.Name.First>: can't evaluate field First in type "
      "string"},
     {"{{ printf \"%x %X %c %q\" 1.5 \"hi\" -1 65 }}", "0x1.8p+00 6869 � 'A'"},
+    // Go's html, js and urlquery builtins; hello and duration.
+    {"{{ html \"<a href=\\\"x\\\">&'\" }} {{ js \"a\\\\b'\\\"<>&= \xc3\xa9"
+     "\\n\" }} {{ urlquery \"a b&c=d/\xc3\xa9"
+     "~\" }} {{ html 1 2 \"x\" .Values.nope }}",
+     "&lt;a href=&#34;x&#34;&gt;&amp;&#39; "
+     "a\\\\b\\'\\\"\\u003C\\u003E\\u0026\\u003D \xc3\xa9"
+     "\\u000A a+b%26c%3Dd%2F%C3%A9~ 1 2x&lt;no value&gt;"},
+    {"{{ hello }} {{ duration \"59\" }} {{ duration (int64 3661) }} {{ "
+     "duration \"-90\" }} {{ duration 1.5 }} {{ duration \"99999999999\" }}",
+     "Hello! 59s 1h1m1s -1m30s 0s 2157299h53m50.45224192s"},
 };
 
 TEST(TemplateLanguageAndSprigTest, RendersAsGoAndSprigDo) {
