@@ -64,7 +64,7 @@ Result Chunk(const Args& a, const CallContext& context) {
   // Go: int(math.Floor(float64(l-1)/float64(size)) + 1) chunks.
   const double chunks_f =
       std::floor(static_cast<double>(len - 1) / static_cast<double>(size)) + 1;
-  if (std::isnan(chunks_f) ||
+  if (std::isnan(chunks_f) || chunks_f < 0 ||
       chunks_f > static_cast<double>(context.max_items)) {
     return Error("runtime error: makeslice: len out of range");
   }

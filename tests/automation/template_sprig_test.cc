@@ -191,6 +191,10 @@ const Case kCases[] = {
      "\"0x1F\" }} {{ float64 \"1_000.5\" }} {{ float64 \"inf\" }}",
      "0.1428571428571429 0.6666666666666667 [] 0 1000.5 +Inf"},
     {"{{ printf \"%06d|%-4v|\" (list 1 nil) nil }}", "[000001 <nil>]|<nil>|"},
+    {"{{ chunk -1 (list 1 2 3) }}", kError,
+     "error calling chunk: runtime error: makeslice: len out of range"},
+    {"{{ chunk 0 (list) }}", kError,
+     "error calling chunk: runtime error: makeslice: len out of range"},
     {"{{ set nil \"a\" 1 }}", kError,
      "template: commit message:1:3: executing \"commit message\" at <set nil "
      "\"a\" 1>: error calling set: assignment to entry in nil map"},
