@@ -28,8 +28,11 @@
 // not, len, index, eq (several operands), ne, lt, le, gt, ge (Go 1.18+
 // rules: numbers of one kind, strings; "incompatible types for
 // comparison"), print, println, printf (fmt verbs, flags, width,
-// precision). Not supported: html, js, urlquery, call, methods with
-// arguments, complex numbers.
+// precision), html, js, urlquery. Not supported: call, methods with
+// arguments, complex numbers. Sprig's functions: every one of
+// sprig.HermeticTxtFuncMap() but the date/time ones (duration is there),
+// the random and crypto ones and urlParse/urlJoin (a template using one fails
+// to parse, naming it).
 //
 // Semantics follow Go: a missing map key read as .Key yields the invalid
 // value and prints "<no value>"; `index` of a missing key yields the map's
@@ -40,8 +43,9 @@
 // shortest form (1e+06, 0.5).
 //
 // Errors: parse errors name the line as Go does (`template: NAME:3:
-// unexpected "}" in operand`); execution errors the line and column and
-// the action (`template: NAME:3:7: executing "NAME" at <.Foo>: ...`).
+// unexpected "}" in operand`); execution errors the line, the column
+// (bytes from 0, as Go counts) and the action (`template: NAME:3:7:
+// executing "NAME" at <.Foo>: ...`).
 //
 // Safety: a template can never hang, crash or exhaust memory. Parsing is
 // bounded in nesting depth (kMaxTemplateDepth); {{template}} calls in depth
