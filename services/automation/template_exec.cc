@@ -210,13 +210,18 @@ class Executor {
           if (f == Flow::kBreak) break;
         }
         break;
-      case TemplateValue::Kind::kMap:
-        for (const auto& [key, value] : v.map_entries()) {
+      case TemplateValue::Kind::kMap: {
+        // As Go (fmtsort.Sort): a snapshot of the entries, so a body that
+        // sets or unsets entries of the dict it ranges over sees none of it.
+        const std::vector<std::pair<TemplateValue, TemplateValue>> entries =
+            v.map_entries();
+        for (const auto& [key, value] : entries) {
           ASSIGN_OR_RETURN(Flow f, one(key, value));
           ++iterations;
           if (f == Flow::kBreak) break;
         }
         break;
+      }
       case TemplateValue::Kind::kInt:
         if (decl.size() > 1) {
           return Error(absl::StrCat("can't use ", v.int_value(),

@@ -381,7 +381,9 @@ Result Merge(const Args& a, const CallContext& context) {
   TemplateValue dst = a[0];
   for (size_t i = 1; i < a.size(); ++i) dst = MergeMaps(dst, a[i], overwrite);
   // dst is a Go map: merging writes into it.
-  for (const auto& [k, v] : dst.map_entries()) SetMapEntry(a[0], Key(k), v);
+  const std::vector<std::pair<TemplateValue, TemplateValue>> merged =
+      dst.map_entries();
+  for (const auto& [k, v] : merged) SetMapEntry(a[0], Key(k), v);
   return a[0];
 }
 

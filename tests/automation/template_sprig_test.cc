@@ -191,6 +191,11 @@ const Case kCases[] = {
      "\"0x1F\" }} {{ float64 \"1_000.5\" }} {{ float64 \"inf\" }}",
      "0.1428571428571429 0.6666666666666667 [] 0 1000.5 +Inf"},
     {"{{ printf \"%06d|%-4v|\" (list 1 nil) nil }}", "[000001 <nil>]|<nil>|"},
+    // A range over a dict its body changes iterates over a snapshot.
+    {"{{ $d := dict \"a\" 1 \"b\" 2 \"c\" 3 }}{{ range $k, $v := $d }}"
+     "{{ $k }}={{ $v }} {{ $_ := set $d \"z\" 9 }}{{ $_ := unset $d \"c\" }}"
+     "{{ $_ := set $d \"b\" 7 }}{{ end }}{{ $d }} {{ merge $d }}",
+     "a=1 b=2 c=3 map[a:1 b:7 z:9] map[a:1 b:7 z:9]"},
     {"{{ chunk -1 (list 1 2 3) }}", kError,
      "error calling chunk: runtime error: makeslice: len out of range"},
     {"{{ chunk 0 (list) }}", kError,
