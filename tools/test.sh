@@ -8,7 +8,8 @@
 #   tools/test.sh [--preset dev|asan|clang] [extra ctest arguments]
 #
 # IA_SKIP_CLANG=1 skips the second build (for a quick local run). SEMVER_REF
-# names a built semver-ref; without it one is built from ../shared/tools/.
+# and TEMPLATE_REF name a built semver-ref and template-ref; without them
+# they are built from ../shared/tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,15 @@ if [ -z "${SEMVER_REF:-}" ] && [ -f "$peers/semver-ref/build.sh" ]; then
     export SEMVER_REF=$ref
   else
     echo "test.sh: could not build semver-ref; the semver differential test skips" >&2
+  fi
+fi
+
+if [ -z "${TEMPLATE_REF:-}" ] && [ -f "$peers/template-ref/build.sh" ]; then
+  if ref=$(bash "$peers/template-ref/build.sh" "${TMPDIR:-/tmp}/ia-template-ref" | tail -1) &&
+     [ -x "$ref" ]; then
+    export TEMPLATE_REF=$ref
+  else
+    echo "test.sh: could not build template-ref; the template differential test skips" >&2
   fi
 fi
 

@@ -29,16 +29,38 @@ namespace {
 
 enum class Flow { kNormal, kBreak, kContinue };
 
+// How deep the walk may recurse (nested actions and template calls
+// together), keeping the C++ stack bounded whatever the template.
+constexpr int kMaxWalkDepth = 2000;
+
 class Executor {
  public:
   Executor(const Template::Tree& tree, const TemplateOptions& options,
-           const TemplateValue& data, std::string* out)
-      : tree_(tree), options_(options), out_(out) {
+           std::string* out)
+      : tree_(tree), options_(options), out_(out) {}
+
+  // Runs the top-level template against `data`.
+  absl::Status Run(const TemplateValue& data) {
+    const auto it = tree_.templates.find(tree_.name);
+    if (it == tree_.templates.end()) return absl::OkStatus();
+    current_ = &tree_.name;
     vars_.emplace_back("$", data);
+    return Walk(data, *it->second).status();
   }
 
-  absl::StatusOr<Flow> Walk(const TemplateValue& dot,
-                            const std::vector<Node>& list) {
+ private:
+  absl::StatusOr<Flow> Walk(const TemplateValue& dot, const NodeList& list) {
+    if (++walk_depth_ > kMaxWalkDepth) {
+      return Error(absl::StrCat("exceeded maximum template depth (",
+                                kMaxTemplateCallDepth, ")"));
+    }
+    absl::StatusOr<Flow> flow = WalkList(dot, list);
+    --walk_depth_;
+    return flow;
+  }
+
+  absl::StatusOr<Flow> WalkList(const TemplateValue& dot,
+                                const NodeList& list) {
     for (const Node& node : list) {
       At(node.begin, node.begin);
       RETURN_IF_ERROR(Step());
@@ -73,15 +95,48 @@ class Executor {
           return Flow::kBreak;
         case NodeKind::kContinue:
           return Flow::kContinue;
+        case NodeKind::kTemplate:
+          RETURN_IF_ERROR(WalkTemplate(dot, node));
+          break;
       }
     }
     return Flow::kNormal;
   }
 
- private:
-  void At(size_t begin, size_t end) {
+  // {{template "name" pipeline}}: the named template with the pipeline's
+  // value as dot and $, and no other variables (Go has no dynamic scope).
+  absl::Status WalkTemplate(const TemplateValue& dot, const Node& node) {
+    At(node.begin, node.end);
+    const auto it = tree_.templates.find(node.text);
+    if (it == tree_.templates.end()) {
+      return Error(absl::StrCat("template \"", node.text, "\" not defined"));
+    }
+    if (call_depth_ >= kMaxTemplateCallDepth) {
+      return Error(absl::StrCat("exceeded maximum template depth (",
+                                kMaxTemplateCallDepth, ")"));
+    }
+    TemplateValue new_dot;
+    if (!node.pipe.cmds.empty()) {
+      ASSIGN_OR_RETURN(new_dot, EvalPipeline(dot, node.pipe));
+    }
+    std::vector<std::pair<std::string, TemplateValue>> saved_vars =
+        std::move(vars_);
+    vars_.clear();
+    vars_.emplace_back("$", new_dot);
+    const std::string* saved_current = current_;
+    current_ = &it->first;
+    ++call_depth_;
+    absl::StatusOr<Flow> flow = Walk(new_dot, *it->second);
+    --call_depth_;
+    current_ = saved_current;
+    vars_ = std::move(saved_vars);
+    return flow.status();
+  }
+  // The node errors are about: its span (the context) and where it is.
+  void At(size_t begin, size_t end, size_t pos = std::string::npos) {
     ctx_begin_ = begin;
     ctx_end_ = end;
+    ctx_pos_ = pos == std::string::npos ? begin : pos;
   }
 
   // "can't evaluate field NAME in type TYPE", with the pair as a payload
@@ -102,9 +157,9 @@ class Executor {
       if (ctx.size() > 40) ctx = absl::StrCat(ctx.substr(0, 37), "...");
     }
     return absl::InvalidArgumentError(absl::StrCat(
-        Location(tree_.name, tree_.source, ctx_begin_), "executing \"",
-        tree_.name, "\"", ctx.empty() ? "" : absl::StrCat(" at <", ctx, ">"),
-        ": ", msg));
+        Location(tree_.name, tree_.source, ctx_pos_), "executing \"",
+        current_ != nullptr ? *current_ : tree_.name, "\"",
+        ctx.empty() ? "" : absl::StrCat(" at <", ctx, ">"), ": ", msg));
   }
 
   absl::Status Step() {
@@ -155,13 +210,18 @@ class Executor {
           if (f == Flow::kBreak) break;
         }
         break;
-      case TemplateValue::Kind::kMap:
-        for (const auto& [key, value] : v.map_entries()) {
+      case TemplateValue::Kind::kMap: {
+        // As Go (fmtsort.Sort): a snapshot of the entries, so a body that
+        // sets or unsets entries of the dict it ranges over sees none of it.
+        const std::vector<std::pair<TemplateValue, TemplateValue>> entries =
+            v.map_entries();
+        for (const auto& [key, value] : entries) {
           ASSIGN_OR_RETURN(Flow f, one(key, value));
           ++iterations;
           if (f == Flow::kBreak) break;
         }
         break;
+      }
       case TemplateValue::Kind::kInt:
         if (decl.size() > 1) {
           return Error(absl::StrCat("can't use ", v.int_value(),
@@ -241,41 +301,110 @@ class Executor {
         return Error(absl::StrCat(first.fields.back(),
                                   " is not a method but has arguments"));
       }
-      return Error(absl::StrCat(
-          "can't give argument to non-function ",
-          tree_.source.substr(first.begin, first.end - first.begin)));
+      return Error(absl::StrCat("can't give argument to non-function ",
+                                SourceOf(first)));
     }
-    return EvalArg(dot, first);
+    return EvalArg(dot, 'a', first);
   }
 
-  absl::StatusOr<TemplateValue> EvalArg(const TemplateValue& dot,
+  std::string SourceOf(const Arg& arg) const {
+    return tree_.source.substr(arg.begin, arg.end - arg.begin);
+  }
+
+  // Go's validateType: a value passed for a parameter of type `param`.
+  absl::StatusOr<TemplateValue> Validate(TemplateValue v, char param) {
+    if (param == 'v' || param == 'a') return v;
+    if (!v.is_valid()) {
+      // A nil map or slice of the parameter's type (Go's reflect.Zero).
+      if (param == 'm') {
+        return TemplateValue::NilMap(TemplateValue(), ParamTypeName(param));
+      }
+      if (param == 'S') return TemplateValue::NilList(ParamTypeName(param));
+      return Error(
+          absl::StrCat("invalid value; expected ", ParamTypeName(param)));
+    }
+    if (v.TypeName() != ParamTypeName(param)) {
+      return Error(absl::StrCat("wrong type for value; expected ",
+                                ParamTypeName(param), "; got ", v.TypeName()));
+    }
+    return v;
+  }
+
+  // Go's evalArg: the value of `arg` for a parameter of type `param`
+  // (template_functions.h), a literal converted to it.
+  absl::StatusOr<TemplateValue> EvalArg(const TemplateValue& dot, char param,
                                         const Arg& arg) {
-    At(arg.begin, arg.end);
+    At(arg.begin, arg.end, arg.pos);
     switch (arg.kind) {
       case ArgKind::kDot:
-        return dot;
+        return Validate(dot, param);
       case ArgKind::kLiteral:
-        return arg.literal;
-      case ArgKind::kField:
-        return EvalFields(dot, arg);
+        return Literal(param, arg);
+      case ArgKind::kField: {
+        ASSIGN_OR_RETURN(TemplateValue v, EvalFields(dot, arg));
+        return Validate(std::move(v), param);
+      }
       case ArgKind::kVariable: {
         ASSIGN_OR_RETURN(TemplateValue v, VarValue(arg.name));
-        return EvalFields(v, arg);
+        ASSIGN_OR_RETURN(v, EvalFields(v, arg));
+        return Validate(std::move(v), param);
       }
       case ArgKind::kPipe: {
         ASSIGN_OR_RETURN(TemplateValue v, EvalPipeline(dot, *arg.pipe));
-        At(arg.begin, arg.end);
-        return EvalFields(v, arg);
+        At(arg.begin, arg.end, arg.pos);
+        ASSIGN_OR_RETURN(v, EvalFields(v, arg));
+        return Validate(std::move(v), param);
       }
       case ArgKind::kFunction: {
         Command alone;
         alone.args.push_back(arg);
         alone.begin = arg.begin;
         alone.end = arg.end;
-        return Call(dot, arg, alone, nullptr);
+        ASSIGN_OR_RETURN(TemplateValue v, Call(dot, arg, alone, nullptr));
+        At(arg.begin, arg.end);
+        return Validate(std::move(v), param);
       }
     }
     return TemplateValue();
+  }
+
+  // A literal for a parameter of type `param`, as Go's evalArg converts it.
+  absl::StatusOr<TemplateValue> Literal(char param, const Arg& arg) {
+    const LiteralKind lit = arg.literal_kind;
+    const NumberConst& n = arg.number;
+    if (lit == LiteralKind::kNil) {
+      if (param == 'v' || param == 'a') return TemplateValue();
+      if (param == 'm' || param == 'S') return Validate(TemplateValue(), param);
+      return Error(absl::StrCat("cannot assign nil to ", ParamTypeName(param)));
+    }
+    auto found = [&](absl::string_view what) {
+      return Error(absl::StrCat("expected ", what, "; found ", SourceOf(arg)));
+    };
+    switch (param) {
+      case 'v':
+      case 'a':
+        if (lit == LiteralKind::kNumber && n.ideal_overflows) {
+          return Error(absl::StrCat(SourceOf(arg), " overflows int"));
+        }
+        return arg.literal;
+      case 's':
+        if (lit != LiteralKind::kString) return found("string");
+        return arg.literal;
+      case 'b':
+        if (lit != LiteralKind::kBool) return found("bool");
+        return arg.literal;
+      case 'i':
+      case 'I':
+        if (lit != LiteralKind::kNumber || !n.is_int) return found("integer");
+        return param == 'i' ? TemplateValue::Int(n.int_value)
+                            : TemplateValue::TypedInt(n.int_value, "int64");
+      case 'f':
+        if (lit != LiteralKind::kNumber || !n.is_float) return found("float");
+        return TemplateValue::Float(n.float_value);
+      default:
+        return Error(absl::StrCat("can't handle ", SourceOf(arg),
+                                  " for arg of type ", ParamTypeName(param)));
+    }
   }
 
   absl::StatusOr<TemplateValue> EvalFields(TemplateValue v, const Arg& arg) {
@@ -311,54 +440,51 @@ class Executor {
     return v;
   }
 
+  // Go's evalCall: the arity first, then each argument converted to its
+  // parameter's type (and and/or short-circuit), then the call; an error
+  // of the function is "error calling NAME: ...".
   absl::StatusOr<TemplateValue> Call(const TemplateValue& dot, const Arg& fn,
                                      const Command& cmd,
                                      const TemplateValue* final) {
     RETURN_IF_ERROR(Step());
     const std::string& name = fn.name;
+    At(fn.begin, cmd.end);
     const TemplateFunction* function = FindTemplateFunction(name);
     if (function == nullptr) {
-      At(fn.begin, cmd.end);
-      return Error(absl::StrCat("function \"", name, "\" not defined"));
+      return Error(absl::StrCat("\"", name, "\" is not a defined function"));
     }
-    const size_t n = cmd.args.size() - 1 + (final != nullptr ? 1 : 0);
-    auto get = [&](size_t i) -> absl::StatusOr<TemplateValue> {
-      if (i + 1 < cmd.args.size()) return EvalArg(dot, cmd.args[i + 1]);
-      return *final;
-    };
-    auto arity = [&]() {
-      At(fn.begin, cmd.end);
+    const size_t explicit_args = cmd.args.size() - 1;
+    const size_t n = explicit_args + (final != nullptr ? 1 : 0);
+    if (!ArityAccepts(*function, n)) {
+      // Go reports the explicit arguments for a variadic function.
       return Error(absl::StrCat("wrong number of args for ", name, ": want ",
-                                ArityText(*function), " got ", n));
+                                ArityText(*function), " got ",
+                                function->variadic ? explicit_args : n));
+    }
+    auto get = [&](size_t i) -> absl::StatusOr<TemplateValue> {
+      if (i < explicit_args) {
+        return EvalArg(dot, function->param(i), cmd.args[i + 1]);
+      }
+      At(fn.begin, cmd.end);
+      return Validate(*final, function->param(i));
     };
-    const CallContext context{name, options_.max_output_bytes};
+    const CallContext context{name, options_.max_output_bytes,
+                              static_cast<size_t>(options_.max_steps)};
     std::vector<TemplateValue> args;
     args.reserve(n);
-    if (function->evaluation != ArgEvaluation::kAll) {
-      // Short-circuit (and, or): the arity first, then the arguments up to
-      // the deciding one.
-      if (!ArityAccepts(*function, n)) return arity();
-      const bool stop_on = function->evaluation == ArgEvaluation::kUntilTrue;
-      for (size_t i = 0; i < n; ++i) {
-        ASSIGN_OR_RETURN(TemplateValue v, get(i));
-        args.push_back(std::move(v));
-        if (args.back().Truth() == stop_on) break;
-      }
-      absl::StatusOr<TemplateValue> result = function->impl(args, context);
-      if (!result.ok()) {
-        At(fn.begin, cmd.end);
-        return Error(result.status().message());
-      }
-      return result;
-    }
+    const bool short_circuit = function->evaluation != ArgEvaluation::kAll;
+    const bool stop_on = function->evaluation == ArgEvaluation::kUntilTrue;
     for (size_t i = 0; i < n; ++i) {
       ASSIGN_OR_RETURN(TemplateValue v, get(i));
       args.push_back(std::move(v));
+      if (short_circuit && args.back().Truth() == stop_on) break;
     }
-    At(fn.begin, cmd.end);
-    if (!ArityAccepts(*function, n)) return arity();
     absl::StatusOr<TemplateValue> result = function->impl(args, context);
-    if (!result.ok()) return Error(result.status().message());
+    if (!result.ok()) {
+      At(fn.begin, cmd.end);
+      return Error(absl::StrCat("error calling ", name, ": ",
+                                result.status().message()));
+    }
     return result;
   }
 
@@ -367,7 +493,10 @@ class Executor {
   std::string* out_;
   std::vector<std::pair<std::string, TemplateValue>> vars_;
   int64_t steps_ = 0;
-  size_t ctx_begin_ = 0, ctx_end_ = 0;
+  size_t ctx_begin_ = 0, ctx_end_ = 0, ctx_pos_ = 0;
+  const std::string* current_ = nullptr;  // The template being executed.
+  int call_depth_ = 0;
+  int walk_depth_ = 0;
 };
 
 }  // namespace
@@ -377,10 +506,8 @@ absl::StatusOr<std::string> Template::Execute(
     const TemplateValue& data, const TemplateOptions& options) const {
   std::string out;
   if (tree_ == nullptr) return out;
-  template_internal::Executor executor(*tree_, options, data, &out);
-  ASSIGN_OR_RETURN(template_internal::Flow flow,
-                   executor.Walk(data, tree_->root));
-  (void)flow;
+  template_internal::Executor executor(*tree_, options, &out);
+  RETURN_IF_ERROR(executor.Run(data));
   return out;
 }
 

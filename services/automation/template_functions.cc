@@ -1,5 +1,6 @@
-// The template functions: Go's text/template builtins, as the table of
-// template_functions.h.
+// The template functions: Go's text/template builtins, the helpers every
+// implementation shares, and the lookup over the whole table
+// (template_functions.h).
 #include "services/automation/template_functions.h"
 
 #include <cstdint>
@@ -9,253 +10,322 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "services/automation/template_lex.h"
 
 namespace ia::automation::template_internal {
-namespace {
+
+using Kind = TemplateValue::Kind;
+
+std::string ParamTypeName(char param) {
+  switch (param) {
+    case 'v':
+      return "reflect.Value";
+    case 'a':
+      return "interface {}";
+    case 's':
+      return "string";
+    case 'i':
+      return "int";
+    case 'I':
+      return "int64";
+    case 'f':
+      return "float64";
+    case 'b':
+      return "bool";
+    case 'm':
+      return "map[string]interface {}";
+    case 'S':
+      return "[]string";
+    default:
+      return "?";
+  }
+}
 
 std::string GoQuote(absl::string_view s) {
   std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
+  const std::string str(s);
+  size_t i = 0;
+  while (i < str.size()) {
+    const size_t start = i;
+    uint32_t r = 0;
+    DecodeUtf8(str, &i, &r);
+    const bool bad = r == 0xFFFD && i - start == 1 &&
+                     static_cast<unsigned char>(str[start]) >= 0x80;
+    if (bad) {
+      absl::StrAppendFormat(&out, "\\x%02x",
+                            static_cast<unsigned char>(str[start]));
+      continue;
+    }
+    switch (r) {
       case '"':
         out.append("\\\"");
-        break;
+        continue;
       case '\\':
         out.append("\\\\");
-        break;
+        continue;
+      case '\a':
+        out.append("\\a");
+        continue;
+      case '\b':
+        out.append("\\b");
+        continue;
+      case '\f':
+        out.append("\\f");
+        continue;
       case '\n':
         out.append("\\n");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
+        continue;
       case '\r':
         out.append("\\r");
-        break;
+        continue;
+      case '\t':
+        out.append("\\t");
+        continue;
+      case '\v':
+        out.append("\\v");
+        continue;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(&out, "\\x%02x", static_cast<unsigned char>(c));
-        } else {
-          out.push_back(c);
-        }
+        break;
+    }
+    if (r < 0x20 || r == 0x7f) {
+      absl::StrAppendFormat(&out, "\\x%02x", r);
+    } else if (r >= 0x80 && r < 0xA0) {
+      absl::StrAppendFormat(&out, "\\u%04x", r);
+    } else {
+      out.append(str, start, i - start);
     }
   }
   out.push_back('"');
   return out;
 }
 
-// The value as an argument of fmt: nil prints "<nil>".
-std::string ArgString(const TemplateValue& v) {
+std::string FmtValue(const TemplateValue& v) {
   return v.is_valid() ? v.ToString() : "<nil>";
 }
 
-bool IsBasic(const TemplateValue& v) {
-  return v.kind() == TemplateValue::Kind::kBool ||
-         v.kind() == TemplateValue::Kind::kInt ||
-         v.kind() == TemplateValue::Kind::kString;
+absl::StatusOr<TemplateValue> BuiltString(std::string s,
+                                          const CallContext& context) {
+  RETURN_IF_ERROR(CheckBuildSize(s.size(), context.max_string_bytes, context));
+  return TemplateValue::String(std::move(s));
 }
 
-// A string a function built, or an error when it exceeds the limit.
-absl::StatusOr<TemplateValue> Built(std::string s, const CallContext& context) {
-  if (s.size() > context.max_string_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("string built by ", context.name, " exceeds the limit of ",
-                     context.max_string_bytes, " bytes"));
+absl::Status CheckBuildSize(size_t size, size_t limit,
+                            const CallContext& context) {
+  if (size > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the value built by ", context.name, " exceeds the limit of ", limit));
   }
-  return TemplateValue::String(std::move(s));
+  return absl::OkStatus();
+}
+
+TemplateValue AnyList(std::vector<TemplateValue> items) {
+  return TemplateValue::List(std::move(items), "[]interface {}");
+}
+
+TemplateValue AnyMap(std::vector<std::pair<TemplateValue, TemplateValue>> e) {
+  return TemplateValue::Map(std::move(e), TemplateValue(),
+                            "map[string]interface {}");
+}
+
+TemplateValue StringList(const std::vector<std::string>& items) {
+  std::vector<TemplateValue> values;
+  values.reserve(items.size());
+  for (const std::string& s : items) values.push_back(TemplateValue::String(s));
+  return TemplateValue::List(std::move(values), "[]string");
+}
+
+namespace {
+
+absl::Status Fail(absl::string_view msg) {
+  return absl::InvalidArgumentError(msg);
 }
 
 // and, or: the executor evaluated the arguments up to the deciding one;
 // that last one is the value (Go returns an operand, not a bool).
 absl::StatusOr<TemplateValue> LastArg(const std::vector<TemplateValue>& args,
-                                      const CallContext& context) {
+                                      const CallContext&) {
   return args.empty() ? TemplateValue() : args.back();
 }
 
 absl::StatusOr<TemplateValue> Not(const std::vector<TemplateValue>& args,
-                                  const CallContext& context) {
+                                  const CallContext&) {
   return TemplateValue::Bool(!args[0].Truth());
 }
 
 absl::StatusOr<TemplateValue> Len(const std::vector<TemplateValue>& args,
-                                  const CallContext& context) {
+                                  const CallContext&) {
   switch (args[0].kind()) {
-    case TemplateValue::Kind::kString:
+    case Kind::kString:
       return TemplateValue::Int(
           static_cast<int64_t>(args[0].string_value().size()));
-    case TemplateValue::Kind::kList:
+    case Kind::kList:
       return TemplateValue::Int(
           static_cast<int64_t>(args[0].list_items().size()));
-    case TemplateValue::Kind::kMap:
+    case Kind::kMap:
       return TemplateValue::Int(
           static_cast<int64_t>(args[0].map_entries().size()));
+    case Kind::kInvalid:
+      return Fail("reflect: call of reflect.Value.Type on zero Value");
     default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("error calling len: len of type ", args[0].TypeName()));
+      return Fail(absl::StrCat("len of type ", args[0].TypeName()));
   }
 }
 
+// The key type of a map, from its Go type name ("map[K]V") or its keys.
+std::string MapKeyType(const TemplateValue& map) {
+  if (!map.map_entries().empty()) {
+    return map.map_entries().front().first.TypeName();
+  }
+  const std::string type = map.TypeName();
+  if (type.rfind("map[", 0) == 0) {
+    int depth = 0;
+    for (size_t i = 3; i < type.size(); ++i) {
+      if (type[i] == '[') ++depth;
+      if (type[i] == ']' && --depth == 0) return type.substr(4, i - 4);
+    }
+  }
+  return "string";
+}
+
 absl::StatusOr<TemplateValue> Index(const std::vector<TemplateValue>& args,
-                                    const CallContext& context) {
+                                    const CallContext&) {
   TemplateValue item = args[0];
+  if (!item.is_valid()) return Fail("index of untyped nil");
   for (size_t i = 1; i < args.size(); ++i) {
     const TemplateValue& key = args[i];
     switch (item.kind()) {
-      case TemplateValue::Kind::kList:
-      case TemplateValue::Kind::kString: {
-        if (key.kind() != TemplateValue::Kind::kInt) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("error calling index: cannot index slice"
-                           "/array with type ",
-                           key.TypeName()));
+      case Kind::kList:
+      case Kind::kString: {
+        if (!key.is_valid()) return Fail("cannot index slice/array with nil");
+        if (key.kind() != Kind::kInt) {
+          return Fail(absl::StrCat("cannot index slice/array with type ",
+                                   key.TypeName()));
         }
-        const size_t size = item.kind() == TemplateValue::Kind::kList
-                                ? item.list_items().size()
-                                : item.string_value().size();
+        const bool list = item.kind() == Kind::kList;
+        const size_t size =
+            list ? item.list_items().size() : item.string_value().size();
         if (key.int_value() < 0 ||
-            static_cast<uint64_t>(key.int_value()) >= size) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("error calling index: index out of "
-                           "range: ",
-                           key.int_value()));
+            static_cast<uint64_t>(key.int_value()) > size) {
+          return Fail(absl::StrCat("index out of range: ", key.int_value()));
+        }
+        if (static_cast<uint64_t>(key.int_value()) == size) {
+          return Fail(list ? "reflect: slice index out of range"
+                           : "reflect: string index out of range");
         }
         const auto k = static_cast<size_t>(key.int_value());
-        item = item.kind() == TemplateValue::Kind::kList
-                   ? item.list_items()[k]
-                   : TemplateValue::Int(
-                         static_cast<unsigned char>(item.string_value()[k]));
+        item = list ? item.list_items()[k]
+                    : TemplateValue::TypedInt(
+                          static_cast<unsigned char>(item.string_value()[k]),
+                          "uint8");
         break;
       }
-      case TemplateValue::Kind::kMap: {
-        const TemplateValue* e = item.FindKey(key);
-        if (e == nullptr && !item.map_entries().empty() &&
-            item.map_entries().front().first.kind() != key.kind()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "error calling index: value has type ", key.TypeName(),
-              "; should be ", item.map_entries().front().first.TypeName()));
+      case Kind::kMap: {
+        const std::string key_type = MapKeyType(item);
+        if (!key.is_valid()) {
+          if (key_type != "interface {}") {
+            return Fail(
+                absl::StrCat("value is nil; should be of type ", key_type));
+          }
+          item = item.map_zero();
+          break;
         }
+        if (key_type != "interface {}" && key.TypeName() != key_type) {
+          return Fail(absl::StrCat("value has type ", key.TypeName(),
+                                   "; should be ", key_type));
+        }
+        const TemplateValue* e = item.FindKey(key);
         item = e != nullptr ? *e : item.map_zero();
         break;
       }
-      case TemplateValue::Kind::kInvalid:
-        return absl::InvalidArgumentError(
-            "error calling index: index of untyped nil");
       default:
-        return absl::InvalidArgumentError(
-            absl::StrCat("error calling index: can't index item of "
-                         "type ",
-                         item.TypeName()));
+        return Fail(absl::StrCat("can't index item of type ", item.TypeName()));
+    }
+    if (!item.is_valid() && i + 1 < args.size()) {
+      return Fail("index of untyped nil");
     }
   }
   return item;
 }
 
-// eq, ne, lt, le, gt, ge (told apart by context.name); the table checks the
-// arity (eq: at least 2, the others: 2).
+// Go's basicKind: the comparable scalar kinds; anything else (and nil) is
+// kInvalid here.
+Kind BasicKind(const TemplateValue& v) {
+  switch (v.kind()) {
+    case Kind::kBool:
+    case Kind::kInt:
+    case Kind::kFloat:
+    case Kind::kString:
+      return v.kind();
+    default:
+      return Kind::kInvalid;
+  }
+}
+
+constexpr absl::string_view kBadType = "invalid type for comparison";
+constexpr absl::string_view kIncompatible = "incompatible types for comparison";
+
+absl::StatusOr<bool> Equal(const TemplateValue& a, const TemplateValue& b) {
+  const Kind k1 = BasicKind(a);
+  const Kind k2 = BasicKind(b);
+  if (k1 != k2) {
+    if (a.is_valid() && b.is_valid()) return Fail(kIncompatible);
+    return false;
+  }
+  if (k1 != Kind::kInvalid) return TemplateValue::Compare(a, b) == 0;
+  // Go's canCompare: the same kind, or one side nil.
+  if (a.is_valid() && b.is_valid() && a.kind() != b.kind()) {
+    return Fail(absl::StrCat("non-comparable types ", FmtValue(a), ": ",
+                             a.TypeName(), ", ", b.TypeName(), ": ",
+                             FmtValue(b)));
+  }
+  if (a.is_nil() || b.is_nil()) return a.is_nil() && b.is_nil();
+  if (a.kind() == Kind::kList || a.kind() == Kind::kMap) {
+    return Fail(
+        absl::StrCat("non-comparable type ", FmtValue(b), ": ", b.TypeName()));
+  }
+  if (a.TypeName() != b.TypeName()) return false;
+  return TemplateValue::Compare(a, b) == 0;
+}
+
+absl::StatusOr<bool> Less(const TemplateValue& a, const TemplateValue& b) {
+  const Kind k1 = BasicKind(a);
+  const Kind k2 = BasicKind(b);
+  if (k1 == Kind::kInvalid || k2 == Kind::kInvalid) return Fail(kBadType);
+  if (k1 != k2) return Fail(kIncompatible);
+  if (k1 == Kind::kBool) return Fail(kBadType);
+  return TemplateValue::Compare(a, b) < 0;
+}
+
+// eq, ne, lt, le, gt, ge (told apart by context.name), as Go 1.18+.
 absl::StatusOr<TemplateValue> Comparison(const std::vector<TemplateValue>& args,
                                          const CallContext& context) {
   const absl::string_view name = context.name;
-  const bool is_eq = name == "eq";
   const TemplateValue& a = args[0];
-  for (size_t i = 1; i < args.size(); ++i) {
-    const TemplateValue& b = args[i];
-    const bool comparable =
-        a.kind() == b.kind() &&
-        (IsBasic(a) || (a.kind() == TemplateValue::Kind::kStruct &&
-                        (name == "eq" || name == "ne")));
-    if (!comparable) {
-      if (!a.is_valid() || !b.is_valid()) {
-        if (name == "eq" || name == "ne") {
-          // Go 1.18+: nil compares equal only to nil.
-          const bool equal = !a.is_valid() && !b.is_valid();
-          if (is_eq && equal) return TemplateValue::Bool(true);
-          if (!is_eq) return TemplateValue::Bool(!equal);
-          continue;
-        }
-        return absl::InvalidArgumentError(absl::StrCat(
-            "error calling ", name, ": invalid type for comparison"));
-      }
-      if (a.kind() != b.kind()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "error calling ", name, ": incompatible types for comparison"));
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "error calling ", name, ": invalid type for comparison"));
+  if (name == "eq") {
+    if (args.size() < 2) return Fail("missing argument for comparison");
+    for (size_t i = 1; i < args.size(); ++i) {
+      ASSIGN_OR_RETURN(const bool eq, Equal(a, args[i]));
+      if (eq) return TemplateValue::Bool(true);
     }
-    if (name == "lt" || name == "le" || name == "gt" || name == "ge") {
-      if (a.kind() == TemplateValue::Kind::kBool) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "error calling ", name, ": invalid type for comparison"));
-      }
-    }
-    const int c = TemplateValue::Compare(a, b);
-    if (name == "eq") {
-      if (c == 0) return TemplateValue::Bool(true);
-      continue;
-    }
-    if (name == "ne") return TemplateValue::Bool(c != 0);
-    if (name == "lt") return TemplateValue::Bool(c < 0);
-    if (name == "le") return TemplateValue::Bool(c <= 0);
-    if (name == "gt") return TemplateValue::Bool(c > 0);
-    return TemplateValue::Bool(c >= 0);
+    return TemplateValue::Bool(false);
   }
-  return TemplateValue::Bool(false);
-}
-
-// fmt.Sprintf for the verbs %v %s %d %q %t %% (no flags or widths).
-std::string Sprintf(const std::string& format,
-                    const std::vector<TemplateValue>& args) {
-  std::string out;
-  size_t next = 1;
-  for (size_t i = 0; i < format.size(); ++i) {
-    if (format[i] != '%') {
-      out.push_back(format[i]);
-      continue;
-    }
-    if (i + 1 >= format.size()) {
-      out.append("%!(NOVERB)");
-      break;
-    }
-    const char verb = format[++i];
-    if (verb == '%') {
-      out.push_back('%');
-      continue;
-    }
-    if (next >= args.size()) {
-      absl::StrAppend(&out, "%!", std::string(1, verb), "(MISSING)");
-      continue;
-    }
-    const TemplateValue& a = args[next++];
-    const auto kind = a.kind();
-    const bool ok = verb == 'v' ||
-                    (verb == 's' && kind != TemplateValue::Kind::kInt &&
-                     kind != TemplateValue::Kind::kBool && a.is_valid()) ||
-                    (verb == 'd' && kind == TemplateValue::Kind::kInt) ||
-                    (verb == 'q' && kind == TemplateValue::Kind::kString) ||
-                    (verb == 't' && kind == TemplateValue::Kind::kBool);
-    if (!ok) {
-      absl::StrAppend(&out, "%!", std::string(1, verb), "(",
-                      a.is_valid()
-                          ? absl::StrCat(a.TypeName(), "=", a.ToString())
-                          : "<nil>",
-                      ")");
-    } else if (verb == 'q') {
-      out.append(GoQuote(a.string_value()));
-    } else {
-      out.append(ArgString(a));
-    }
+  const TemplateValue& b = args[1];
+  if (name == "ne") {
+    ASSIGN_OR_RETURN(const bool eq, Equal(a, b));
+    return TemplateValue::Bool(!eq);
   }
-  if (next < args.size()) {
-    out.append("%!(EXTRA ");
-    for (size_t i = next; i < args.size(); ++i) {
-      if (i > next) out.append(", ");
-      absl::StrAppend(&out, args[i].TypeName(), "=", ArgString(args[i]));
-    }
-    out.push_back(')');
+  ASSIGN_OR_RETURN(const bool lt, Less(a, b));
+  if (name == "lt") return TemplateValue::Bool(lt);
+  if (name == "ge") return TemplateValue::Bool(!lt);
+  bool le = lt;
+  if (!le) {
+    ASSIGN_OR_RETURN(le, Equal(a, b));
   }
-  return out;
+  return TemplateValue::Bool(name == "le" ? le : !le);
 }
 
 // print and println (told apart by context.name): fmt.Sprint puts a space
@@ -266,53 +336,181 @@ absl::StatusOr<TemplateValue> Print(const std::vector<TemplateValue>& args,
   const bool ln = context.name == "println";
   std::string s;
   for (size_t i = 0; i < args.size(); ++i) {
-    const bool both_non_string =
-        i > 0 && args[i].kind() != TemplateValue::Kind::kString &&
-        args[i - 1].kind() != TemplateValue::Kind::kString;
+    const bool both_non_string = i > 0 && args[i].kind() != Kind::kString &&
+                                 args[i - 1].kind() != Kind::kString;
     if (i > 0 && (ln || both_non_string)) s.push_back(' ');
-    s.append(ArgString(args[i]));
+    s.append(FmtValue(args[i]));
+    RETURN_IF_ERROR(
+        CheckBuildSize(s.size(), context.max_string_bytes, context));
   }
   if (ln) s.push_back('\n');
-  return Built(std::move(s), context);
+  return BuiltString(std::move(s), context);
 }
 
 absl::StatusOr<TemplateValue> Printf(const std::vector<TemplateValue>& args,
                                      const CallContext& context) {
-  if (args[0].kind() != TemplateValue::Kind::kString) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "wrong type for value; expected string; got ", args[0].TypeName()));
-  }
-  return Built(Sprintf(args[0].string_value(), args), context);
+  ASSIGN_OR_RETURN(std::string s, GoSprintf(args[0].string_value(), args, 1,
+                                            context.max_string_bytes));
+  return BuiltString(std::move(s), context);
 }
 
-// The table: name, arity (minimum, variadic), argument evaluation,
-// implementation.
-constexpr TemplateFunction kFunctions[] = {
-    {"and", 1, true, ArgEvaluation::kUntilFalse, LastArg},
-    {"or", 1, true, ArgEvaluation::kUntilTrue, LastArg},
-    {"not", 1, false, ArgEvaluation::kAll, Not},
-    {"len", 1, false, ArgEvaluation::kAll, Len},
-    {"index", 1, true, ArgEvaluation::kAll, Index},
-    {"eq", 2, true, ArgEvaluation::kAll, Comparison},
-    {"ne", 2, false, ArgEvaluation::kAll, Comparison},
-    {"lt", 2, false, ArgEvaluation::kAll, Comparison},
-    {"le", 2, false, ArgEvaluation::kAll, Comparison},
-    {"gt", 2, false, ArgEvaluation::kAll, Comparison},
-    {"ge", 2, false, ArgEvaluation::kAll, Comparison},
-    {"print", 0, true, ArgEvaluation::kAll, Print},
-    {"println", 0, true, ArgEvaluation::kAll, Print},
-    {"printf", 1, true, ArgEvaluation::kAll, Printf},
+// Go's evalArgs for html, js and urlquery: one string as is, else
+// fmt.Sprint of the operands (a missing value as "<no value>").
+std::string EvalArgs(const std::vector<TemplateValue>& args) {
+  if (args.size() == 1 && args[0].kind() == Kind::kString) {
+    return args[0].string_value();
+  }
+  std::string s;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const bool both_non_string = i > 0 && args[i].kind() != Kind::kString &&
+                                 args[i - 1].kind() != Kind::kString;
+    if (both_non_string) s.push_back(' ');
+    s.append(args[i].is_valid() ? args[i].ToString() : "<no value>");
+  }
+  return s;
+}
+
+// html, js and urlquery (told apart by context.name): Go's
+// HTMLEscapeString, JSEscapeString and url.QueryEscape of EvalArgs.
+absl::StatusOr<TemplateValue> Escape(const std::vector<TemplateValue>& args,
+                                     const CallContext& context) {
+  const std::string in = EvalArgs(args);
+  std::string out;
+  if (context.name == "html") {
+    for (const char c : in) {
+      switch (c) {
+        case '"':
+          out += "&#34;";
+          break;
+        case '\'':
+          out += "&#39;";
+          break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '\0':
+          out += "\xEF\xBF\xBD";
+          break;
+        default:
+          out.push_back(c);
+      }
+    }
+  } else if (context.name == "js") {
+    size_t i = 0;
+    while (i < in.size()) {
+      const auto c = static_cast<unsigned char>(in[i]);
+      if (c >= 0x80) {
+        const size_t start = i;
+        uint32_t r = 0;
+        DecodeUtf8(in, &i, &r);
+        const bool printable = r != 0xFFFD && !(r >= 0x80 && r < 0xA0) &&
+                               r != 0xAD && r != 0x2028 && r != 0x2029;
+        if (printable) {
+          out.append(in, start, i - start);
+        } else {
+          absl::StrAppendFormat(&out, "\\u%04X", r);
+        }
+        continue;
+      }
+      ++i;
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\'':
+          out += "\\'";
+          break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '<':
+          out += "\\u003C";
+          break;
+        case '>':
+          out += "\\u003E";
+          break;
+        case '&':
+          out += "\\u0026";
+          break;
+        case '=':
+          out += "\\u003D";
+          break;
+        default:
+          if (c < ' ') {
+            absl::StrAppendFormat(&out, "\\u00%02X", c);
+          } else {
+            out.push_back(static_cast<char>(c));
+          }
+      }
+    }
+  } else {
+    for (const char ch : in) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
+          c == '~') {
+        out.push_back(static_cast<char>(c));
+      } else if (c == ' ') {
+        out.push_back('+');
+      } else {
+        absl::StrAppendFormat(&out, "%%%02X", c);
+      }
+    }
+  }
+  return BuiltString(std::move(out), context);
+}
+
+// The builtins: name, parameter types, variadic, implementation,
+// evaluation.
+constexpr TemplateFunction kBuiltins[] = {
+    {"and", "vv", true, LastArg, ArgEvaluation::kUntilFalse},
+    {"or", "vv", true, LastArg, ArgEvaluation::kUntilTrue},
+    {"not", "v", false, Not},
+    {"len", "v", false, Len},
+    {"index", "vv", true, Index},
+    {"eq", "vv", true, Comparison},
+    {"ne", "vv", false, Comparison},
+    {"lt", "vv", false, Comparison},
+    {"le", "vv", false, Comparison},
+    {"gt", "vv", false, Comparison},
+    {"ge", "vv", false, Comparison},
+    {"print", "a", true, Print},
+    {"println", "a", true, Print},
+    {"printf", "sa", true, Printf},
+    {"html", "a", true, Escape},
+    {"js", "a", true, Escape},
+    {"urlquery", "a", true, Escape},
 };
 
 }  // namespace
 
-absl::Span<const TemplateFunction> TemplateFunctions() { return kFunctions; }
+absl::Span<const TemplateFunction> BuiltinFunctions() { return kBuiltins; }
+
+std::vector<const TemplateFunction*> TemplateFunctions() {
+  std::vector<const TemplateFunction*> all;
+  for (auto part :
+       {BuiltinFunctions(), SprigStringFunctions(), SprigListFunctions(),
+        SprigValueFunctions(), SprigEncodingFunctions(), SprigNameFunctions(),
+        SprigJsonFunctions()}) {
+    for (const TemplateFunction& f : part) all.push_back(&f);
+  }
+  return all;
+}
 
 const TemplateFunction* FindTemplateFunction(absl::string_view name) {
   static const auto* const kByName = [] {
     auto* by_name =
         new absl::flat_hash_map<absl::string_view, const TemplateFunction*>();
-    for (const TemplateFunction& f : kFunctions) by_name->emplace(f.name, &f);
+    // Later parts win, as Sprig's functions replace Go's builtins of the
+    // same name (slice).
+    for (const TemplateFunction* f : TemplateFunctions()) {
+      (*by_name)[f->name] = f;
+    }
     return by_name;
   }();
   const auto it = kByName->find(name);
@@ -320,13 +518,13 @@ const TemplateFunction* FindTemplateFunction(absl::string_view name) {
 }
 
 bool ArityAccepts(const TemplateFunction& function, size_t count) {
-  return function.variadic ? count >= function.min_args
-                           : count == function.min_args;
+  return function.variadic ? count >= function.min_args()
+                           : count == function.min_args();
 }
 
 std::string ArityText(const TemplateFunction& function) {
-  return function.variadic ? absl::StrCat("at least ", function.min_args)
-                           : absl::StrCat(function.min_args);
+  return function.variadic ? absl::StrCat("at least ", function.min_args())
+                           : absl::StrCat(function.min_args());
 }
 
 }  // namespace ia::automation::template_internal

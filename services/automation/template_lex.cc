@@ -1,6 +1,8 @@
 // The lexer of the template engine. See template_lex.h.
 #include "services/automation/template_lex.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +29,148 @@ bool IsKeyword(absl::string_view w) {
          w == "with" || w == "define" || w == "template" || w == "block" ||
          w == "break" || w == "continue";
 }
+
+}  // namespace
+
+bool DecodeUtf8(const std::string& s, size_t* i, uint32_t* r) {
+  if (*i >= s.size()) return false;
+  const auto b0 = static_cast<unsigned char>(s[*i]);
+  int len = 0;
+  uint32_t cp = 0;
+  if (b0 < 0x80) {
+    *r = b0;
+    ++*i;
+    return true;
+  } else if ((b0 & 0xE0) == 0xC0) {
+    len = 2;
+    cp = b0 & 0x1F;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    len = 3;
+    cp = b0 & 0x0F;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    len = 4;
+    cp = b0 & 0x07;
+  }
+  bool ok = len > 0 && *i + len <= s.size();
+  for (int k = 1; ok && k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[*i + k]);
+    if ((b & 0xC0) != 0x80) ok = false;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (!ok) {
+    *r = 0xFFFD;
+    ++*i;
+    return true;
+  }
+  *r = cp;
+  *i += len;
+  return true;
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// One escape of a Go string or character literal at *i (a backslash), as
+// strconv.UnquoteChar reads it; advances *i past it. *is_byte for \x and
+// octal escapes (a raw byte, not a code point). False on a bad escape.
+bool UnquoteEscape(const std::string& s, size_t* i, char quote, uint32_t* r,
+                   bool* is_byte) {
+  size_t j = *i + 1;
+  if (j >= s.size()) return false;
+  const char c = s[j++];
+  *is_byte = false;
+  switch (c) {
+    case 'a':
+      *r = 7;
+      break;
+    case 'b':
+      *r = 8;
+      break;
+    case 'f':
+      *r = 12;
+      break;
+    case 'n':
+      *r = 10;
+      break;
+    case 'r':
+      *r = 13;
+      break;
+    case 't':
+      *r = 9;
+      break;
+    case 'v':
+      *r = 11;
+      break;
+    case '\\':
+      *r = '\\';
+      break;
+    case '\'':
+    case '"':
+      if (c != quote) return false;
+      *r = c;
+      break;
+    case 'x':
+    case 'u':
+    case 'U': {
+      const int digits = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+      uint32_t v = 0;
+      for (int k = 0; k < digits; ++k, ++j) {
+        if (j >= s.size() || HexValue(s[j]) < 0) return false;
+        v = v * 16 + HexValue(s[j]);
+      }
+      if (c == 'x') {
+        *is_byte = true;
+      } else if (v > 0x10FFFF || (v >= 0xD800 && v < 0xE000)) {
+        return false;
+      }
+      *r = v;
+      break;
+    }
+    default:
+      if (c >= '0' && c <= '7') {
+        uint32_t v = c - '0';
+        for (int k = 0; k < 2; ++k, ++j) {
+          if (j >= s.size() || s[j] < '0' || s[j] > '7') return false;
+          v = v * 8 + (s[j] - '0');
+        }
+        if (v > 255) return false;
+        *r = v;
+        *is_byte = true;
+        break;
+      }
+      return false;
+  }
+  *i = j;
+  return true;
+}
+
+}  // namespace
+
+void AppendUtf8(uint32_t r, std::string* out) {
+  if (r < 0x80) {
+    out->push_back(static_cast<char>(r));
+  } else if (r < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (r >> 6)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else if (r < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (r >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (r >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((r >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (r & 0x3F)));
+  }
+}
+
+namespace {
 
 class Lexer {
  public:
@@ -63,10 +207,13 @@ class Lexer {
     return std::move(tokens_);
   }
 
+  // The tokens emitted so far (after Run failed).
+  std::vector<Token> TakeTokens() { return std::move(tokens_); }
+
  private:
   absl::Status Error(size_t offset, absl::string_view msg) {
     return absl::InvalidArgumentError(
-        absl::StrCat(Location(name_, src_, offset), msg));
+        absl::StrCat(LineLocation(name_, src_, offset), msg));
   }
 
   void Emit(Tok type, std::string val, size_t pos, size_t end) {
@@ -131,10 +278,11 @@ class Lexer {
       }
       if (c == '$' || c == '.') {
         size_t q = p + 1;
-        while (q < n && IsAlnum(src_[q])) ++q;
-        if (c == '.' && q > p + 1 && IsDigit(src_[p + 1])) {
-          return Error(p, "floating-point numbers are not supported");
+        if (c == '.' && q < n && IsDigit(src_[q])) {
+          ASSIGN_OR_RETURN(p, Number(p));  // ".5"
+          continue;
         }
+        while (q < n && IsAlnum(src_[q])) ++q;
         RETURN_IF_ERROR(CheckTerminator(q));
         if (c == '$') {
           Emit(Tok::kVariable, src_.substr(p, q - p), p, q);
@@ -147,10 +295,11 @@ class Lexer {
         continue;
       }
       if (IsDigit(c) || c == '-' || c == '+') {
-        size_t q = p + 1;
-        while (q < n && (IsAlnum(src_[q]) || src_[q] == '.')) ++q;
-        Emit(Tok::kNumber, src_.substr(p, q - p), p, q);
-        p = q;
+        ASSIGN_OR_RETURN(p, Number(p));
+        continue;
+      }
+      if (c == '\'') {
+        ASSIGN_OR_RETURN(p, Char(p));
         continue;
       }
       if (IsAlnum(c)) {
@@ -201,6 +350,13 @@ class Lexer {
         default:
           break;
       }
+      if (c > 0x20 && c < 0x7f) {
+        // Go's lexer passes other printable characters to the parser,
+        // which reports them in context: unexpected "}" in operand.
+        Emit(Tok::kOther, std::string(1, c), p, p + 1);
+        ++p;
+        continue;
+      }
       return Error(p, absl::StrFormat("unrecognized character in action: %s",
                                       DescribeChar(c)));
     }
@@ -221,7 +377,88 @@ class Lexer {
       return absl::OkStatus();
     }
     return absl::InvalidArgumentError(absl::StrCat(
-        Location(name_, src_, q), "bad character ", DescribeChar(c)));
+        LineLocation(name_, src_, q), "bad character ", DescribeChar(c)));
+  }
+
+  // Accepts one of `chars` at *p.
+  bool Accept(size_t* p, absl::string_view chars) const {
+    if (*p < src_.size() && chars.find(src_[*p]) != absl::string_view::npos) {
+      ++*p;
+      return true;
+    }
+    return false;
+  }
+  void AcceptRun(size_t* p, absl::string_view chars) const {
+    while (Accept(p, chars)) {
+    }
+  }
+
+  // A number at `p`, scanned as Go's lexer does (sign, base prefix, digits
+  // with underscores, fraction, exponent); its value is read by the parser.
+  absl::StatusOr<size_t> Number(size_t p) {
+    size_t q = p;
+    Accept(&q, "+-");
+    absl::string_view digits = "0123456789_";
+    if (Accept(&q, "0")) {
+      if (Accept(&q, "xX")) {
+        digits = "0123456789abcdefABCDEF_";
+      } else if (Accept(&q, "oO")) {
+        digits = "01234567_";
+      } else if (Accept(&q, "bB")) {
+        digits = "01_";
+      }
+    }
+    AcceptRun(&q, digits);
+    if (Accept(&q, ".")) AcceptRun(&q, digits);
+    if (digits.size() == 11 && Accept(&q, "eE")) {
+      Accept(&q, "+-");
+      AcceptRun(&q, "0123456789_");
+    }
+    if (digits.size() == 23 && Accept(&q, "pP")) {
+      Accept(&q, "+-");
+      AcceptRun(&q, "0123456789_");
+    }
+    Accept(&q, "i");
+    if (q < src_.size() && IsAlnum(src_[q])) {
+      return Error(p, absl::StrFormat("bad number syntax: \"%s\"",
+                                      src_.substr(p, q + 1 - p)));
+    }
+    Emit(Tok::kNumber, src_.substr(p, q - p), p, q);
+    return q;
+  }
+
+  // A character constant at `p` ('a', '\n', '\u00e9'); the parser reads
+  // its value.
+  absl::StatusOr<size_t> Char(size_t p) {
+    size_t q = p + 1;
+    for (;;) {
+      if (q >= src_.size() || src_[q] == '\n') {
+        return Error(p, "unterminated character constant");
+      }
+      if (src_[q] == '\\') {
+        q += 2;
+        continue;
+      }
+      if (src_[q] == '\'') break;
+      ++q;
+    }
+    // One character (or escape) between the quotes, as strconv.UnquoteChar.
+    size_t i = p + 1;
+    uint32_t r = 0;
+    bool is_byte = false;
+    if (src_[i] == '\\') {
+      if (!UnquoteEscape(src_, &i, '\'', &r, &is_byte)) {
+        return Error(p, "invalid syntax");
+      }
+    } else if (!DecodeUtf8(src_, &i, &r)) {
+      return Error(p, "invalid syntax");
+    }
+    if (i != q) {
+      return Error(p, absl::StrCat("malformed character constant: ",
+                                   src_.substr(p, q + 1 - p)));
+    }
+    Emit(Tok::kChar, absl::StrCat(r), p, q + 1);
+    return q + 1;
   }
 
   // A "quoted" or `raw` string at `p`; returns the position after it.
@@ -235,47 +472,44 @@ class Lexer {
       if (close == std::string::npos) {
         return Error(p, "unterminated raw quoted string");
       }
-      Emit(Tok::kString, src_.substr(i, close - i), p, close + 1);
+      // strconv.Unquote drops carriage returns from a raw string.
+      std::string raw = src_.substr(i, close - i);
+      raw.erase(std::remove(raw.begin(), raw.end(), '\r'), raw.end());
+      Emit(Tok::kString, std::move(raw), p, close + 1);
       return close + 1;
     }
-    for (;; ++i) {
-      if (i >= n || src_[i] == '\n') {
+    size_t close = i;
+    for (;; ++close) {
+      if (close >= n || src_[close] == '\n') {
         return Error(p, "unterminated quoted string");
       }
-      const char c = src_[i];
-      if (c == '"') break;
-      if (c != '\\') {
-        val.push_back(c);
+      if (src_[close] == '\\') {
+        ++close;
+        if (close >= n || src_[close] == '\n') {
+          return Error(p, "unterminated quoted string");
+        }
         continue;
       }
-      if (++i >= n) return Error(p, "unterminated quoted string");
-      switch (src_[i]) {
-        case 'n':
-          val.push_back('\n');
-          break;
-        case 't':
-          val.push_back('\t');
-          break;
-        case 'r':
-          val.push_back('\r');
-          break;
-        case '\\':
-          val.push_back('\\');
-          break;
-        case '"':
-          val.push_back('"');
-          break;
-        case '\'':
-          val.push_back('\'');
-          break;
-        default:
-          return Error(i - 1, absl::StrFormat("unsupported escape \\%c in "
-                                              "quoted string",
-                                              src_[i]));
+      if (src_[close] == '"') break;
+    }
+    while (i < close) {
+      if (src_[i] != '\\') {
+        val.push_back(src_[i++]);
+        continue;
+      }
+      uint32_t r = 0;
+      bool is_byte = false;
+      if (!UnquoteEscape(src_, &i, '"', &r, &is_byte)) {
+        return Error(p, "invalid syntax");
+      }
+      if (is_byte) {
+        val.push_back(static_cast<char>(r));
+      } else {
+        AppendUtf8(r, &val);
       }
     }
-    Emit(Tok::kString, std::move(val), p, i + 1);
-    return i + 1;
+    Emit(Tok::kString, std::move(val), p, close + 1);
+    return close + 1;
   }
 
   const std::string& name_;
@@ -288,7 +522,14 @@ class Lexer {
 absl::StatusOr<std::vector<Token>> Lex(const std::string& name,
                                        const std::string& source) {
   Lexer lexer(name, source);
-  return lexer.Run();
+  absl::StatusOr<std::vector<Token>> tokens = lexer.Run();
+  if (tokens.ok()) return tokens;
+  std::vector<Token> partial = lexer.TakeTokens();
+  const size_t pos = partial.empty() ? 0 : partial.back().end;
+  partial.push_back(
+      Token{Tok::kError, std::string(tokens.status().message()), pos, pos});
+  partial.push_back(Token{Tok::kEOF, "", source.size(), source.size()});
+  return partial;
 }
 
 }  // namespace ia::automation::template_internal

@@ -2,7 +2,10 @@
 // (template_tree.h), with Go's scoping of variables, its error messages and
 // a bound on nesting. See template.h for the grammar.
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -34,11 +38,31 @@ std::string Location(const std::string& name, const std::string& source,
       line_start = i + 1;
     }
   }
-  return absl::StrCat("template: ", name, ":", line, ":",
-                      offset - line_start + 1, ": ");
+  return absl::StrCat("template: ", name, ":", line, ":", offset - line_start,
+                      ": ");
+}
+
+std::string LineLocation(const std::string& name, const std::string& source,
+                         size_t offset) {
+  offset = std::min(offset, source.size());
+  const int line = 1 + static_cast<int>(std::count(
+                           source.begin(), source.begin() + offset, '\n'));
+  return absl::StrCat("template: ", name, ":", line, ": ");
 }
 
 namespace {
+
+// Whether a list of nodes is empty as Go's parse.IsEmptyTree says: only
+// space in its text and no actions.
+bool IsEmptyList(const NodeList& list) {
+  for (const Node& node : list) {
+    if (node.kind != NodeKind::kText) return false;
+    for (const char c : node.text) {
+      if (!absl::ascii_isspace(c)) return false;
+    }
+  }
+  return true;
+}
 
 std::string Describe(const Token& t) {
   switch (t.type) {
@@ -59,15 +83,22 @@ std::string Describe(const Token& t) {
 
 class Parser {
  public:
-  Parser(const Template::Tree& tree, std::vector<Token> tokens)
+  Parser(Template::Tree& tree, std::vector<Token> tokens)
       : tree_(tree), tokens_(std::move(tokens)) {}
 
-  absl::Status ParseRoot(std::vector<Node>* out) {
+  // How many tokens the parser has read.
+  size_t consumed() const { return max_consumed_; }
+
+  // The whole template: the top-level list, with {{define}}s (allowed only
+  // there) and {{block}}s added to tree.templates.
+  absl::Status ParseRoot() {
+    top_level_ = true;
+    auto root = std::make_shared<NodeList>();
     Stop stop;
-    RETURN_IF_ERROR(ItemList(out, &stop));
+    RETURN_IF_ERROR(ItemList(root.get(), &stop));
     if (stop == Stop::kEnd) return Error(last_.pos, "unexpected {{end}}");
     if (stop == Stop::kElse) return Error(last_.pos, "unexpected {{else}}");
-    return absl::OkStatus();
+    return Add(tree_.name, std::move(root));
   }
 
  private:
@@ -75,7 +106,57 @@ class Parser {
 
   absl::Status Error(size_t offset, absl::string_view msg) const {
     return absl::InvalidArgumentError(
-        absl::StrCat(Location(tree_.name, tree_.source, offset), msg));
+        absl::StrCat(LineLocation(tree_.name, tree_.source, offset), msg));
+  }
+
+  // Adds a template as Go's Tree.add does: an empty body never replaces
+  // one, and two non-empty bodies of one name are an error.
+  absl::Status Add(const std::string& name, std::shared_ptr<NodeList> list) {
+    auto& slot = tree_.templates[name];
+    if (slot == nullptr || IsEmptyList(*slot)) {
+      slot = std::move(list);
+      return absl::OkStatus();
+    }
+    if (!IsEmptyList(*list)) {
+      return Error(last_.pos,
+                   absl::StrFormat("template: multiple definition of "
+                                   "template \"%s\"",
+                                   name));
+    }
+    return absl::OkStatus();
+  }
+
+  // A template's name: a quoted or raw string.
+  absl::StatusOr<std::string> TemplateName(absl::string_view context) {
+    const Token t = NextNonSpace();
+    if (t.type != Tok::kString) return Unexpected(t, context);
+    return t.val;
+  }
+
+  // The body of a {{define}} or {{block}}: a list of its own, with a fresh
+  // variable scope, up to its {{end}}; added under `name`.
+  absl::Status Definition(const std::string& name, absl::string_view context) {
+    RETURN_IF_ERROR(EnterDepth(last_.pos));
+    std::vector<std::string> saved_vars = std::move(vars_);
+    vars_ = {"$"};
+    const int saved_range_depth = range_depth_;
+    const bool saved_top = top_level_;
+    range_depth_ = 0;
+    top_level_ = false;
+    auto body = std::make_shared<NodeList>();
+    Stop stop;
+    RETURN_IF_ERROR(ItemList(body.get(), &stop));
+    if (stop != Stop::kEnd) {
+      return Error(
+          last_.pos,
+          absl::StrCat("unexpected ", stop == Stop::kEOF ? "EOF" : "{{else}}",
+                       " in ", context));
+    }
+    vars_ = std::move(saved_vars);
+    range_depth_ = saved_range_depth;
+    top_level_ = saved_top;
+    --depth_;
+    return Add(name, std::move(body));
   }
   absl::Status Unexpected(const Token& t, absl::string_view context) const {
     return Error(t.pos,
@@ -87,6 +168,7 @@ class Parser {
   const Token& Next() {
     const Token& t = tokens_[std::min(i_, tokens_.size() - 1)];
     ++i_;
+    max_consumed_ = std::max(max_consumed_, i_);
     last_ = t;
     return t;
   }
@@ -171,6 +253,29 @@ class Parser {
         out->push_back(std::move(node));
         return absl::OkStatus();
       }
+      if (t.val == "define" && top_level_) {
+        ASSIGN_OR_RETURN(const std::string name, TemplateName("define clause"));
+        RETURN_IF_ERROR(ExpectRightDelim("define clause"));
+        return Definition(name, "define clause");
+      }
+      if (t.val == "template" || t.val == "block") {
+        const bool is_block = t.val == "block";
+        const absl::string_view context =
+            is_block ? "block clause" : "template clause";
+        Node node;
+        node.kind = NodeKind::kTemplate;
+        ASSIGN_OR_RETURN(node.text, TemplateName(context));
+        node.begin = last_.pos;
+        node.end = last_.end;
+        if (is_block || PeekNonSpace().type != Tok::kRightDelim) {
+          RETURN_IF_ERROR(ParsePipeline(context, Tok::kRightDelim, &node.pipe));
+        } else {
+          Next();
+        }
+        if (is_block) RETURN_IF_ERROR(Definition(node.text, context));
+        out->push_back(std::move(node));
+        return absl::OkStatus();
+      }
       if (t.val == "break" || t.val == "continue") {
         if (range_depth_ == 0) {
           return Error(t.pos,
@@ -183,7 +288,7 @@ class Parser {
         out->push_back(std::move(node));
         return absl::OkStatus();
       }
-      return Error(t.pos, absl::StrCat("{{", t.val, "}} is not supported"));
+      return Unexpected(t, "command");
     }
     Node node;
     node.kind = NodeKind::kAction;
@@ -204,6 +309,8 @@ class Parser {
     RETURN_IF_ERROR(ParsePipeline(kw.val, Tok::kRightDelim, &node->pipe));
     const bool is_range = node->kind == NodeKind::kRange;
     if (is_range) ++range_depth_;
+    const bool saved_top = top_level_;
+    top_level_ = false;  // {{define}} only at the top level.
     Stop stop;
     RETURN_IF_ERROR(ItemList(&node->list, &stop));
     if (is_range) --range_depth_;
@@ -230,6 +337,7 @@ class Parser {
       }
     }
     vars_.resize(vars_mark);
+    top_level_ = saved_top;
     --depth_;
     return absl::OkStatus();
   }
@@ -288,6 +396,7 @@ class Parser {
         case Tok::kField:
         case Tok::kIdentifier:
         case Tok::kNumber:
+        case Tok::kChar:
         case Tok::kNil:
         case Tok::kString:
         case Tok::kVariable:
@@ -304,14 +413,11 @@ class Parser {
     }
   }
 
+  // A declared ($x :=) or assigned ($x =) variable. As in Go, an
+  // assignment is not checked here: assigning an undeclared variable fails
+  // only when executed.
   absl::Status Declare(const Token& v, Pipeline* pipe) {
-    if (pipe->is_assign) {
-      if (!Defined(v.val)) {
-        return Error(v.pos, absl::StrFormat("undefined variable %s", v.val));
-      }
-    } else {
-      vars_.push_back(v.val);
-    }
+    if (!pipe->is_assign) vars_.push_back(v.val);
     pipe->decl.push_back(v.val);
     return absl::OkStatus();
   }
@@ -351,6 +457,7 @@ class Parser {
                                                 arg.begin, arg.end - arg.begin),
                                             "\""));
     }
+    arg.pos = Peek().pos;
     while (Peek().type == Tok::kField) {
       const Token f = Next();
       arg.fields.push_back(f.val.substr(1));
@@ -362,7 +469,7 @@ class Parser {
   absl::Status Term(std::optional<Arg>* out) {
     const Token t = Next();
     Arg arg;
-    arg.begin = t.pos;
+    arg.begin = arg.pos = t.pos;
     arg.end = t.end;
     switch (t.type) {
       case Tok::kIdentifier:
@@ -378,6 +485,7 @@ class Parser {
         break;
       case Tok::kNil:
         arg.kind = ArgKind::kLiteral;  // The invalid value.
+        arg.literal_kind = LiteralKind::kNil;
         arg.is_nil = true;
         break;
       case Tok::kVariable:
@@ -394,26 +502,30 @@ class Parser {
         break;
       case Tok::kBool:
         arg.literal = TemplateValue::Bool(t.val == "true");
+        arg.literal_kind = LiteralKind::kBool;
         break;
       case Tok::kString:
         arg.literal = TemplateValue::String(t.val);
+        arg.literal_kind = LiteralKind::kString;
         break;
+      case Tok::kChar: {
+        // A character is an int of its code point, whatever the context.
+        int64_t r = 0;
+        (void)absl::SimpleAtoi(t.val, &r);
+        arg.literal_kind = LiteralKind::kNumber;
+        arg.number.is_int = arg.number.is_uint = arg.number.is_float = true;
+        arg.number.int_value = r;
+        arg.number.float_value = static_cast<double>(r);
+        arg.literal = TemplateValue::Int(r);
+        break;
+      }
       case Tok::kNumber: {
-        int64_t i = 0;
-        absl::string_view digits = t.val;
-        if (!digits.empty() && digits[0] == '+') digits.remove_prefix(1);
-        if (!absl::SimpleAtoi(digits, &i)) {
-          const bool is_float =
-              t.val.find_first_of(".eE") != std::string::npos &&
-              t.val.find_first_of("xX") == std::string::npos;
-          return Error(
-              t.pos, is_float
-                         ? absl::StrFormat("floating-point numbers "
-                                           "are not supported: %s",
-                                           t.val)
-                         : absl::StrFormat("bad number syntax: \"%s\"", t.val));
-        }
-        arg.literal = TemplateValue::Int(i);
+        absl::StatusOr<NumberConst> n = ParseNumber(t.val);
+        if (!n.ok()) return Error(t.pos, n.status().message());
+        arg.literal_kind = LiteralKind::kNumber;
+        arg.number = *n;
+        arg.literal = n->ideal_float ? TemplateValue::Float(n->float_value)
+                                     : TemplateValue::Int(n->int_value);
         break;
       }
       case Tok::kLeftParen: {
@@ -435,8 +547,10 @@ class Parser {
     return absl::OkStatus();
   }
 
-  const Template::Tree& tree_;
+  Template::Tree& tree_;
   std::vector<Token> tokens_;
+  bool top_level_ = false;
+  size_t max_consumed_ = 0;
   size_t i_ = 0;
   Token last_{Tok::kEOF, "", 0, 0};
   std::vector<std::string> vars_{"$"};
@@ -454,8 +568,22 @@ absl::StatusOr<Template> Template::Parse(absl::string_view name,
   tree->source = std::string(text);
   ASSIGN_OR_RETURN(std::vector<template_internal::Token> tokens,
                    template_internal::Lex(tree->name, tree->source));
+  // A lexical error reached by the parser is the error; a parse error
+  // before it wins, as Go's lexer runs alongside its parser.
+  const auto lex_error = std::find_if(
+      tokens.begin(), tokens.end(), [](const template_internal::Token& t) {
+        return t.type == template_internal::Tok::kError;
+      });
+  const size_t lex_error_index = lex_error - tokens.begin();
+  const std::string lex_message =
+      lex_error != tokens.end() ? lex_error->val : "";
   template_internal::Parser parser(*tree, std::move(tokens));
-  RETURN_IF_ERROR(parser.ParseRoot(&tree->root));
+  if (absl::Status parsed = parser.ParseRoot(); !parsed.ok()) {
+    if (!lex_message.empty() && parser.consumed() > lex_error_index) {
+      return absl::InvalidArgumentError(lex_message);
+    }
+    return parsed;
+  }
   Template t;
   t.tree_ = std::move(tree);
   return t;

@@ -3,6 +3,8 @@
 #include "services/automation/template_value.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@ struct TemplateValue::Composite {
   TemplateValue zero;
   std::vector<TemplateField> fields;
   std::optional<std::string> string_form;
+  bool is_nil = false;  // A nil slice or map.
 };
 
 namespace {
@@ -43,6 +46,61 @@ TemplateValue TemplateValue::Int(int64_t i) {
   v.kind_ = Kind::kInt;
   v.int_ = i;
   return v;
+}
+
+TemplateValue TemplateValue::TypedInt(int64_t i, const char* type_name) {
+  TemplateValue v = Int(i);
+  v.int_type_ = type_name;
+  return v;
+}
+
+TemplateValue TemplateValue::Float(double f) {
+  TemplateValue v;
+  v.kind_ = Kind::kFloat;
+  v.float_ = f;
+  return v;
+}
+
+std::string TemplateValue::FormatFloat(double f) {
+  if (std::isnan(f)) return "NaN";
+  if (std::isinf(f)) return f > 0 ? "+Inf" : "-Inf";
+  if (f == 0) return std::signbit(f) ? "-0" : "0";
+  // The shortest digits that read back as `f`, and their exponent.
+  char buf[64];
+  const auto res =
+      std::to_chars(buf, buf + sizeof(buf), f, std::chars_format::scientific);
+  std::string sci(buf, res.ptr);
+  const size_t e = sci.find('e');
+  std::string mantissa = sci.substr(0, e);
+  const int exp = std::stoi(sci.substr(e + 1));
+  std::string sign;
+  if (mantissa[0] == '-') {
+    sign = "-";
+    mantissa.erase(0, 1);
+  }
+  std::string digits;
+  for (const char c : mantissa) {
+    if (c != '.') digits.push_back(c);
+  }
+  // strconv's 'g' with the shortest digits: %e when the exponent is below
+  // -4 or at least 6, else plain decimal.
+  if (exp < -4 || exp >= 6) {
+    std::string out = sign + digits.substr(0, 1);
+    if (digits.size() > 1) absl::StrAppend(&out, ".", digits.substr(1));
+    absl::StrAppend(&out, exp < 0 ? "e-" : "e+");
+    const int abs_exp = exp < 0 ? -exp : exp;
+    if (abs_exp < 10) out.push_back('0');
+    absl::StrAppend(&out, abs_exp);
+    return out;
+  }
+  const int point = exp + 1;  // Digits before the decimal point.
+  if (point <= 0) {
+    return absl::StrCat(sign, "0.", std::string(-point, '0'), digits);
+  }
+  if (static_cast<size_t>(point) >= digits.size()) {
+    return absl::StrCat(sign, digits, std::string(point - digits.size(), '0'));
+  }
+  return absl::StrCat(sign, digits.substr(0, point), ".", digits.substr(point));
 }
 
 TemplateValue TemplateValue::String(std::string s) {
@@ -83,6 +141,18 @@ TemplateValue TemplateValue::Map(
   TemplateValue v;
   v.kind_ = Kind::kMap;
   v.composite_ = std::move(c);
+  return v;
+}
+
+TemplateValue TemplateValue::NilList(std::string type_name) {
+  TemplateValue v = List({}, std::move(type_name));
+  std::const_pointer_cast<Composite>(v.composite_)->is_nil = true;
+  return v;
+}
+
+TemplateValue TemplateValue::NilMap(TemplateValue zero, std::string type_name) {
+  TemplateValue v = Map({}, std::move(zero), std::move(type_name));
+  std::const_pointer_cast<Composite>(v.composite_)->is_nil = true;
   return v;
 }
 
@@ -128,6 +198,15 @@ const std::vector<TemplateField>& TemplateValue::struct_fields() const {
   return kind_ == Kind::kStruct ? composite_->fields : *kEmpty;
 }
 
+bool TemplateValue::is_nil() const {
+  if (kind_ == Kind::kInvalid) return true;
+  return (kind_ == Kind::kList || kind_ == Kind::kMap) && composite_->is_nil;
+}
+
+bool TemplateValue::has_string_form() const {
+  return kind_ == Kind::kStruct && composite_->string_form.has_value();
+}
+
 const TemplateValue& TemplateValue::map_zero() const {
   static const auto* const kInvalid = new TemplateValue();
   return kind_ == Kind::kMap ? composite_->zero : *kInvalid;
@@ -140,7 +219,9 @@ std::string TemplateValue::TypeName() const {
     case Kind::kBool:
       return "bool";
     case Kind::kInt:
-      return "int";
+      return int_type_;
+    case Kind::kFloat:
+      return "float64";
     case Kind::kString:
       return "string";
     default:
@@ -173,6 +254,24 @@ const TemplateValue* TemplateValue::FindKey(const TemplateValue& key) const {
   return &it->second;
 }
 
+void TemplateValue::MutateMapInPlace(const TemplateValue& key,
+                                     const TemplateValue* value) const {
+  if (kind_ != Kind::kMap) return;
+  auto& entries = const_cast<Composite&>(*composite_).entries;
+  auto it = std::lower_bound(entries.begin(), entries.end(), key,
+                             [](const auto& e, const TemplateValue& k) {
+                               return Compare(e.first, k) < 0;
+                             });
+  const bool found = it != entries.end() && Compare(it->first, key) == 0;
+  if (value == nullptr) {
+    if (found) entries.erase(it);
+  } else if (found) {
+    it->second = *value;
+  } else {
+    entries.insert(it, {key, *value});
+  }
+}
+
 bool TemplateValue::Truth() const {
   switch (kind_) {
     case Kind::kInvalid:
@@ -181,6 +280,8 @@ bool TemplateValue::Truth() const {
       return bool_;
     case Kind::kInt:
       return int_ != 0;
+    case Kind::kFloat:
+      return float_ != 0;
     case Kind::kString:
       return !string_value().empty();
     case Kind::kList:
@@ -209,6 +310,9 @@ void TemplateValue::AppendTo(std::string* out, bool top) const {
       return;
     case Kind::kInt:
       absl::StrAppend(out, int_);
+      return;
+    case Kind::kFloat:
+      out->append(FormatFloat(float_));
       return;
     case Kind::kString:
       out->append(string_value());
@@ -265,6 +369,8 @@ int TemplateValue::Compare(const TemplateValue& a, const TemplateValue& b) {
       return static_cast<int>(a.bool_) - static_cast<int>(b.bool_);
     case Kind::kInt:
       return a.int_ < b.int_ ? -1 : (a.int_ > b.int_ ? 1 : 0);
+    case Kind::kFloat:
+      return a.float_ < b.float_ ? -1 : (a.float_ > b.float_ ? 1 : 0);
     case Kind::kString:
       return a.string_value().compare(b.string_value());
     case Kind::kStruct: {

@@ -1,6 +1,7 @@
 // The data a Go text/template reads (template.h), in place of Go's reflected
 // values: TemplateValue is a small immutable variant for nil ("<no value>"),
-// bool, int, string, list, map (entries kept sorted by key, as Go's
+// bool, int (with its Go type name: int, int64, int32...), float64, string,
+// list, map (entries kept sorted by key, as Go's
 // text/template and fmt visit them) and struct (named fields, optionally
 // embedded, optionally "method" fields that are callable but not printed,
 // and an optional String() form). It knows Go's truthiness, fmt's %v form,
@@ -29,13 +30,26 @@ struct TemplateField;
 // immutable contents).
 class TemplateValue {
  public:
-  enum class Kind { kInvalid, kBool, kInt, kString, kList, kMap, kStruct };
+  enum class Kind {
+    kInvalid,
+    kBool,
+    kInt,
+    kFloat,
+    kString,
+    kList,
+    kMap,
+    kStruct
+  };
 
   // The invalid value: Go's "no value" (a missing key, an unset interface).
   TemplateValue() = default;
 
   static TemplateValue Bool(bool b);
   static TemplateValue Int(int64_t i);
+  // An integer of another Go type: `type_name` is a static string such as
+  // "int64", "int32" or "uint8" (shown in errors and by typeOf).
+  static TemplateValue TypedInt(int64_t i, const char* type_name);
+  static TemplateValue Float(double f);
   static TemplateValue String(std::string s);
   // `type_name` is the Go type shown in errors, e.g. "[]update.Change".
   static TemplateValue List(std::vector<TemplateValue> items,
@@ -46,6 +60,10 @@ class TemplateValue {
   static TemplateValue Map(
       std::vector<std::pair<TemplateValue, TemplateValue>> entries,
       TemplateValue zero, std::string type_name);
+  // Go's nil slice and nil map of a type: empty, printed as "[]" and
+  // "map[]", but nil to `eq` and "null" to toJson.
+  static TemplateValue NilList(std::string type_name);
+  static TemplateValue NilMap(TemplateValue zero, std::string type_name);
   // A Go map[string]string.
   static TemplateValue StringMap(const std::map<std::string, std::string>& m);
   // A struct. `string_form`, when set, is what fmt would print through the
@@ -58,15 +76,22 @@ class TemplateValue {
   bool is_valid() const { return kind_ != Kind::kInvalid; }
   bool bool_value() const { return bool_; }
   int64_t int_value() const { return int_; }
+  double float_value() const { return float_; }
   const std::string& string_value() const;
   const std::vector<TemplateValue>& list_items() const;
   const std::vector<std::pair<TemplateValue, TemplateValue>>& map_entries()
       const;
   const std::vector<TemplateField>& struct_fields() const;
+  // Whether this is nil as Go's isNil says: the invalid value, a nil slice
+  // or a nil map.
+  bool is_nil() const;
+  // Whether this struct prints through a String() method.
+  bool has_string_form() const;
   // Go's zero value of a map's element type (invalid for other kinds).
   const TemplateValue& map_zero() const;
 
-  // The Go type name: "string", "int", "bool", "<nil>" or the composite's.
+  // The Go type name: "string", "int", "int64", "float64", "bool", "<nil>"
+  // or the composite's.
   std::string TypeName() const;
 
   // Looks a field up by name, through embedded structs (Go's promotion).
@@ -75,6 +100,13 @@ class TemplateValue {
   // Looks a map key up; nullptr when absent or this is not a map.
   const TemplateValue* FindKey(const TemplateValue& key) const;
 
+  // Replaces (value non-null) or erases (null) the entry of `key` of this
+  // map in place, in every copy of it. Only for maps built during one
+  // execution (Sprig's set and unset mutate the dict they are given, as Go
+  // maps are references), which no other thread can see.
+  void MutateMapInPlace(const TemplateValue& key,
+                        const TemplateValue* value) const;
+
   // Go's truthiness: false, 0, "", empty list or map, and nil are false.
   bool Truth() const;
 
@@ -82,9 +114,14 @@ class TemplateValue {
   // the top level and "<nil>" inside a composite, as text/template does.
   std::string ToString() const;
 
+  // fmt's %v of a float64 (strconv 'g' with the shortest digits): "1e+06",
+  // "0.5", "3".
+  static std::string FormatFloat(double f);
+
   // A total order matching Go's fmtsort for the kinds used as map keys:
-  // bools false < true, ints numerically, strings bytewise, structs field
-  // by field; different kinds order by Kind. Returns <0, 0 or >0.
+  // bools false < true, ints and floats numerically, strings bytewise,
+  // structs field by field; different kinds order by Kind. Returns <0, 0 or
+  // >0.
   static int Compare(const TemplateValue& a, const TemplateValue& b);
 
  private:
@@ -94,6 +131,8 @@ class TemplateValue {
   Kind kind_ = Kind::kInvalid;
   bool bool_ = false;
   int64_t int_ = 0;
+  double float_ = 0;
+  const char* int_type_ = "int";
   std::shared_ptr<const std::string> string_;
   std::shared_ptr<const Composite> composite_;
 };
