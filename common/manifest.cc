@@ -11,6 +11,7 @@
 #include "common/manifest.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -36,6 +37,45 @@
 
 namespace ia {
 namespace {
+
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): what JSON, protobuf strings and Kubernetes allow.
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    int extra = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= static_cast<size_t>(extra)) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char cc = s[i + k];
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
 
 namespace pb = ::google::protobuf;
 
@@ -359,6 +399,9 @@ class Reader {
           return Error(key_node, path, "keys must be strings");
         }
         const std::string key = key_node.Scalar();
+        if (!IsValidUtf8(key)) {
+          return Error(key_node, path, "a key is not valid UTF-8");
+        }
         const std::string entry_path = absl::StrCat(path, ".", key);
         if (!seen.insert(key).second) {
           return Error(key_node, entry_path, "duplicate key");
@@ -437,6 +480,7 @@ class Reader {
     const bool plain = value.Tag() == "?";
     switch (field->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_STRING:
+        if (!IsValidUtf8(text)) return Error(value, path, "not valid UTF-8");
         // Whatever YAML would type the scalar as (1.2, true), a string field
         // takes its text.
         if (repeated) {
