@@ -386,7 +386,14 @@ ContentResult ApplySettersToContent(absl::string_view file,
     change.old_value = s.value;
     change.new_value = *resolution.value;
     result.changes.push_back(std::move(change));
-    edits.push_back({s.start, s.end, Render(s, *resolution.value)});
+    std::string text = Render(s, *resolution.value);
+    // An empty scalar ("key: # marker") starts right after its indicator
+    // (or anchor): the value needs a space to stay apart from it.
+    if (s.start == s.end && s.start > 0 && !IsSpace(content[s.start - 1]) &&
+        content[s.start - 1] != '\n' && content[s.start - 1] != '\r') {
+      text.insert(0, " ");
+    }
+    edits.push_back({s.start, s.end, std::move(text)});
   }
   if (edits.empty()) return result;
   std::string out;
