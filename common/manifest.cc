@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,7 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace ia {
@@ -661,11 +663,45 @@ void ParseDocument(const YAML::Node& doc, absl::string_view source_name,
       ManifestObject{std::move(object), source, reader.TakeWarnings()});
 }
 
+// Records where each document starts; ignores the rest.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark last = YAML::Mark::null_mark();
+};
+
 // Loads every document of `yaml`, turning yaml-cpp's exceptions into a
 // status that names the position.
 absl::StatusOr<std::vector<YAML::Node>> LoadDocuments(
     absl::string_view yaml, absl::string_view source_name) {
   try {
+    // yaml-cpp 0.7 never gets past a stray token after a flow collection
+    // ("{},"): LoadAll would collect empty documents until memory runs out.
+    // A first pass over the events stops where a document starts where the
+    // previous one did.
+    std::istringstream stream{std::string(yaml)};
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    int previous = -1;
+    while (parser.HandleNextDocument(starts)) {
+      if (starts.last.pos <= previous) {
+        throw YAML::ParserException(
+            starts.last, "unexpected content after the end of a document");
+      }
+      previous = starts.last.pos;
+    }
     return YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {
     const std::string where =
