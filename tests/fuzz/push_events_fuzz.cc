@@ -38,8 +38,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     reflector::MatchPush(fixed, push);
     reflector::MatchPush(bad_exclusions, push);
     // The repository of exactly this image takes the tag (or excludes it).
-    const std::string image =
-        push.host.empty() ? push.path : absl::StrCat(push.host, "/", push.path);
+    // Without a host any registry's path matches ("nginx" on a private
+    // registry, not Docker Hub's library/nginx).
+    const std::string image = absl::StrCat(
+        push.host.empty() ? "registry.example" : push.host, "/", push.path);
     if (!ia::ParseImageReference(image).ok()) continue;
     v1::ImageRepository own;
     own.mutable_spec()->set_image(image);
