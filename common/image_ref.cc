@@ -208,6 +208,11 @@ absl::StatusOr<ImageReference> ParseImageReference(absl::string_view text) {
   if (rest.size() > kMaxNameLength) {
     return Invalid(text, "it must be at most 255 characters");
   }
+  // As docker, the limit holds for the name with its defaults too.
+  if (ref.Name().size() > kMaxNameLength) {
+    return Invalid(text, absl::StrCat("its full name \"", ref.Name(),
+                                      "\" must be at most 255 characters"));
+  }
   return ref;
 }
 

@@ -11,8 +11,10 @@
 #include "common/manifest.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,10 +34,50 @@
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/time_util.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace ia {
 namespace {
+
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+// points past U+10FFFF): what JSON, protobuf strings and Kubernetes allow.
+bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    int extra = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= static_cast<size_t>(extra)) return false;
+    for (int k = 1; k <= extra; ++k) {
+      const unsigned char cc = s[i + k];
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
 
 namespace pb = ::google::protobuf;
 
@@ -356,6 +398,9 @@ class Reader {
           return Error(key_node, path, "keys must be strings");
         }
         const std::string key = key_node.Scalar();
+        if (!IsValidUtf8(key)) {
+          return Error(key_node, path, "a key is not valid UTF-8");
+        }
         const std::string entry_path = absl::StrCat(path, ".", key);
         if (!seen.insert(key).second) {
           return Error(key_node, entry_path, "duplicate key");
@@ -434,6 +479,7 @@ class Reader {
     const bool plain = value.Tag() == "?";
     switch (field->cpp_type()) {
       case pb::FieldDescriptor::CPPTYPE_STRING:
+        if (!IsValidUtf8(text)) return Error(value, path, "not valid UTF-8");
         // Whatever YAML would type the scalar as (1.2, true), a string field
         // takes its text.
         if (repeated) {
@@ -614,11 +660,45 @@ void ParseDocument(const YAML::Node& doc, absl::string_view source_name,
       ManifestObject{std::move(object), source, reader.TakeWarnings()});
 }
 
+// Records where each document starts; ignores the rest.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { last = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  YAML::Mark last = YAML::Mark::null_mark();
+};
+
 // Loads every document of `yaml`, turning yaml-cpp's exceptions into a
 // status that names the position.
 absl::StatusOr<std::vector<YAML::Node>> LoadDocuments(
     absl::string_view yaml, absl::string_view source_name) {
   try {
+    // yaml-cpp 0.7 never gets past a stray token after a flow collection
+    // ("{},"): LoadAll would collect empty documents until memory runs out.
+    // A first pass over the events stops where a document starts where the
+    // previous one did.
+    std::istringstream stream{std::string(yaml)};
+    YAML::Parser parser(stream);
+    DocumentStarts starts;
+    int previous = -1;
+    while (parser.HandleNextDocument(starts)) {
+      if (starts.last.pos <= previous) {
+        throw YAML::ParserException(
+            starts.last, "unexpected content after the end of a document");
+      }
+      previous = starts.last.pos;
+    }
     return YAML::LoadAll(std::string(yaml));
   } catch (const YAML::Exception& e) {
     const std::string where =

@@ -3,7 +3,7 @@
 # what is missing), then configures and builds. Shared by tools/test.sh,
 # tools/run.sh and .ci/run. Idempotent; safe to run again.
 #
-#   tools/setup.sh [--preset dev|asan|clang]
+#   tools/setup.sh [--preset dev|asan|clang|fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +11,7 @@ preset=dev
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset="$2"; shift 2 ;;
-    *) echo "setup.sh: unknown argument $1 (use --preset dev|asan|clang)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown argument $1 (use --preset dev|asan|clang|fuzz)" >&2; exit 2 ;;
   esac
 done
 
@@ -28,6 +28,8 @@ packages=(
   docker-registry apache2-utils lighttpd lighttpd-mod-openssl openssh-server
   openssh-client gnupg
 )
+# The fuzz preset links libFuzzer and clang's sanitizer runtimes.
+if [ "$preset" = fuzz ]; then packages+=(libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

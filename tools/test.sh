@@ -9,7 +9,9 @@
 #
 # IA_SKIP_CLANG=1 skips the second build (for a quick local run). SEMVER_REF
 # and TEMPLATE_REF name a built semver-ref and template-ref; without them
-# they are built from ../shared/tools/.
+# they are built from ../shared/tools/. In CI (CI=true), or when
+# IA_FUZZ_SECONDS is set, every fuzz target then runs for IA_FUZZ_SECONDS
+# (20 by default) under libFuzzer (tools/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,4 +45,7 @@ ctest --preset "$preset" "$@"
 if [ "$preset" = dev ] && [ -z "${IA_SKIP_CLANG:-}" ]; then
   tools/setup.sh --preset clang
   ctest --preset clang "$@"
+fi
+if [ "$preset" = dev ] && { [ "${CI:-}" = true ] || [ -n "${IA_FUZZ_SECONDS:-}" ]; }; then
+  tools/fuzz.sh "${IA_FUZZ_SECONDS:-20}"
 fi

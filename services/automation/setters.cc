@@ -377,6 +377,17 @@ ContentResult ApplySettersToContent(absl::string_view file,
       continue;
     }
     if (*resolution.value == s.value) continue;
+    // An empty value ("key: # marker") starts right after its indicator or
+    // anchor; one that does not (the implicit value of a flow key, "{a b}")
+    // has no bytes of its own to replace.
+    const char before = s.start > 0 ? content[s.start - 1] : '\n';
+    if (s.start == s.end && before != ':' && before != '-' &&
+        !IsSpace(before)) {
+      result.ignored.push_back({std::string(file), s.line, marker->setter,
+                                "the marked value is empty and has no place "
+                                "of its own in the file"});
+      continue;
+    }
     Change change;
     change.file = std::string(file);
     change.file_in_path = std::string(file);
@@ -386,7 +397,10 @@ ContentResult ApplySettersToContent(absl::string_view file,
     change.old_value = s.value;
     change.new_value = *resolution.value;
     result.changes.push_back(std::move(change));
-    edits.push_back({s.start, s.end, Render(s, *resolution.value)});
+    std::string text = Render(s, *resolution.value);
+    // After ':' or '-' the value needs a space to stay apart from it.
+    if (s.start == s.end && !IsSpace(before)) text.insert(0, " ");
+    edits.push_back({s.start, s.end, std::move(text)});
   }
   if (edits.empty()) return result;
   std::string out;

@@ -77,7 +77,8 @@ struct Change {
 };
 
 // A marker left alone, and why (policy not selected, other namespace, no
-// digest known, malformed marker, unknown field).
+// digest known, malformed marker, unknown field, an empty value with no
+// bytes of its own such as a flow key's implicit value).
 struct IgnoredMarker {
   std::string file;
   int line = 0;

@@ -76,6 +76,14 @@ absl::Status ParseEnvelope(const Json& events, std::vector<PushedTag>* out) {
       return absl::InvalidArgumentError(
           absl::StrCat(target_where, ".repository: ", ref.status().message()));
     }
+    // Without a host, a first component that reads as a registry host
+    // ("Team/app", "registry.local/app") left the path it names.
+    if (host.empty() && ref->path != *repository &&
+        ref->path != absl::StrCat("library/", *repository)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(target_where, ".repository: \"", *repository,
+                       "\" is not a repository path"));
+    }
     out->push_back(PushedTag{host.empty() ? "" : ref->domain,
                              host.empty() ? *repository : ref->path, *tag});
   }

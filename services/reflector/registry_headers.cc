@@ -201,7 +201,11 @@ absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
     }
     host = authority.substr(0, bracket + 1);
     absl::string_view after = authority.substr(bracket + 1);
-    if (absl::ConsumePrefix(&after, ":")) port = after;
+    if (!after.empty() && !absl::ConsumePrefix(&after, ":")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", url, "\" has text after its ']'"));
+    }
+    port = after;
   } else if (const size_t colon = authority.rfind(':');
              colon != absl::string_view::npos) {
     host = authority.substr(0, colon);
@@ -210,6 +214,16 @@ absl::StatusOr<UrlParts> ParseUrl(absl::string_view url) {
   if (host.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("\"", url, "\" has no host"));
+  }
+  // RFC 3986: a reg-name (unreserved, sub-delims, %-escapes) or an IP
+  // literal in brackets; nothing that could split the URL or a header.
+  const absl::string_view allowed =
+      host.front() == '[' ? "[]:.%" : "-._~!$&'()*+,;=%";
+  for (const char c : host) {
+    if (!absl::ascii_isalnum(c) && allowed.find(c) == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", url, "\" has an invalid host"));
+    }
   }
   parts.host = absl::AsciiStrToLower(host);
   parts.port = DefaultPort(parts.scheme);
