@@ -723,6 +723,10 @@ BENCHMARK(BM_Rewrite)
     ->Name("Rewrite")
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK(BM_RewriteAtomic)
+    ->Name("RewriteAtomic")
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(BM_RewriteDurable)
     ->Name("RewriteDurable")
     ->Unit(benchmark::kMillisecond)
