@@ -7,9 +7,12 @@
 #    `grep -rl '$imagepolicy' TREE` over the same tree, page cache warm
 #    (automation_bench's Rewrite, RewriteDurable, Compute and GrepRl,
 #    interleaved, medians of BENCH_RUNS repetitions). Rewrite writes as the
-#    automation service does (atomic, no fsync: its worktree is rebuilt from
-#    Git after a crash), RewriteDurable as imagectl rewrite does (on disk
-#    before it returns). Goal: within 3x of grep.
+#    automation service does (in place, no fsync: nothing else reads its
+#    worktree during a run, and every run starts with a forced checkout, which
+#    repairs a file a crash left half written), RewriteAtomic as it did
+#    before (a new file renamed over each, no fsync), RewriteDurable as
+#    imagectl rewrite does (atomic, on disk before it returns). Goals (issue
+#    16): the service within 1.5x of grep, imagectl within 3x.
 # 2. One automation run on a repository of 10,000 files and 1,000 commits
 #    (made with git fast-import): ours (OpenGitCheckout on a persistent clone
 #    + UpdateBranch: fetch, checkout, the setter rewrite in-process, commit,
@@ -75,7 +78,7 @@ if [ "$what" != git ]; then
   # (recently_deleted()), and the runs after them would pay for that.
   json="$work/rewrite.json"
   json_durable="$work/rewrite-durable.json"
-  "$bench" --tree="$tree" --benchmark_filter='^(Rewrite|Compute|GrepRl)/' \
+  "$bench" --tree="$tree" --benchmark_filter='^(Rewrite|RewriteAtomic|Compute|GrepRl)/' \
     --benchmark_repetitions="$runs" --benchmark_enable_random_interleaving=true \
     --benchmark_out="$json" --benchmark_out_format=json >&2
   "$bench" --tree="$tree" --benchmark_filter='^RewriteDurable/' \
@@ -90,6 +93,7 @@ if [ "$what" != git ]; then
       | "\(.real_time) \(.child_cpu_ms // .cpu_time)"' "${2:-$json}"
   }
   read -r rewrite rewrite_cpu < <(get Rewrite)
+  read -r atomic atomic_cpu < <(get RewriteAtomic)
   read -r durable durable_cpu < <(get RewriteDurable "$json_durable")
   read -r compute compute_cpu < <(get Compute)
   read -r grep_ms grep_cpu < <(get GrepRl)
@@ -97,11 +101,12 @@ if [ "$what" != git ]; then
     "$files" "$marked" "$runs"
   printf '  %-50s %9s %9s %9s\n' "" "wall" "CPU" "wall/grep"
   row() { printf '  %-50s %9.1f %9.1f %8sx\n' "$1" "$2" "$3" "$(ratio "$2" "$grep_ms")"; }
-  row "ours (automation): compute + atomic writes" "$rewrite" "$rewrite_cpu"
+  row "ours (automation): compute + in-place writes" "$rewrite" "$rewrite_cpu"
+  row "  the same with atomic writes (before)" "$atomic" "$atomic_cpu"
   row "  ComputeSetterUpdates alone (no writing)" "$compute" "$compute_cpu"
   row "imagectl rewrite: compute + durable writes" "$durable" "$durable_cpu"
   row "grep -rl '\$imagepolicy' TREE" "$grep_ms" "$grep_cpu"
-  printf '  goal: ours within 3x of grep\n'
+  printf '  goals: the automation within 1.5x of grep, imagectl within 3x\n'
 fi
 
 # --- 2. One automation run against the git CLI --------------------------------

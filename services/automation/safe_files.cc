@@ -330,6 +330,113 @@ struct Staged {
   std::string temp;
 };
 
+// The stat of `base` in `dir` when it is a regular file (never following a
+// symlink); FAILED_PRECONDITION naming `relative` otherwise.
+absl::StatusOr<struct stat> StatRegular(int dir, const std::string& base,
+                                        absl::string_view relative) {
+  struct stat st;
+  if (::fstatat(dir, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return ErrnoStatus(errno, relative);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(relative, ": is a symlink, not written through"));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(relative, ": not a regular file"));
+  }
+  return st;
+}
+
+// Writes all of `content` at the start of `fd`.
+absl::Status WriteFully(int fd, absl::string_view content,
+                        absl::string_view relative) {
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n =
+        ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus(errno, relative);
+    }
+    written += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
+// A regular file checked for an in-place write.
+struct InPlace {
+  std::string relative;  // as given, for messages
+  std::string folder;    // cleaned, relative to the root
+  std::string base;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// Checks that `relative` names a regular file under the root (never a
+// symlink) without opening it.
+absl::StatusOr<InPlace> CheckInPlace(FolderCache& folders,
+                                     absl::string_view relative) {
+  ASSIGN_OR_RETURN(std::string clean, CleanRelativePath(relative));
+  if (clean == ".") {
+    return absl::InvalidArgumentError("the root itself is not a file");
+  }
+  const auto [folder, base] = SplitParent(clean);
+  InPlace file{std::string(relative), std::string(folder), std::string(base)};
+  ASSIGN_OR_RETURN(const int dir, folders.Open(folder));
+  ASSIGN_OR_RETURN(const struct stat st, StatRegular(dir, file.base, relative));
+  file.dev = st.st_dev;
+  file.ino = st.st_ino;
+  return file;
+}
+
+// Overwrites the checked file with `content` in its own inode (mode, owner
+// and links kept): opened without following a symlink, refused when it is
+// no longer the file checked, written from the start and cut to the new
+// length (no moment at which the file is empty, unlike O_TRUNC).
+absl::Status OverwriteInPlace(int dir, const InPlace& file,
+                              absl::string_view content) {
+  Fd fd(::openat(dir, file.base.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) {
+    if (errno == ELOOP) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(file.relative, ": is a symlink, not written through"));
+    }
+    return ErrnoStatus(errno, file.relative);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(errno, file.relative);
+  if (!S_ISREG(st.st_mode) || st.st_dev != file.dev || st.st_ino != file.ino) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(file.relative, ": replaced while being written"));
+  }
+  RETURN_IF_ERROR(WriteFully(fd.get(), content, file.relative));
+  if (static_cast<off_t>(content.size()) != st.st_size &&
+      ::ftruncate(fd.get(), static_cast<off_t>(content.size())) != 0) {
+    return ErrnoStatus(errno, file.relative);
+  }
+  if (::close(fd.release()) != 0) return ErrnoStatus(errno, file.relative);
+  return absl::OkStatus();
+}
+
+// Writes every update in place: all files are checked first, so a missing
+// file, a symlink or a path out of the root writes nothing.
+absl::Status WriteInPlace(FolderCache& folders,
+                          const std::vector<FileUpdate>& updates) {
+  std::vector<InPlace> files;
+  files.reserve(updates.size());
+  for (const FileUpdate& update : updates) {
+    ASSIGN_OR_RETURN(InPlace file, CheckInPlace(folders, update.file));
+    files.push_back(std::move(file));
+  }
+  for (size_t k = 0; k < files.size(); ++k) {
+    ASSIGN_OR_RETURN(const int dir, folders.Open(files[k].folder));
+    RETURN_IF_ERROR(OverwriteInPlace(dir, files[k], updates[k].content));
+  }
+  return absl::OkStatus();
+}
+
 // Writes `content` to a new temporary file beside the regular file
 // `relative` (never a symlink), with the file's mode.
 absl::StatusOr<Staged> Stage(FolderCache& folders, absl::string_view relative,
@@ -342,18 +449,8 @@ absl::StatusOr<Staged> Stage(FolderCache& folders, absl::string_view relative,
   Staged staged{std::string(relative), std::string(folder), std::string(base),
                 ""};
   ASSIGN_OR_RETURN(const int dir, folders.Open(folder));
-  struct stat st;
-  if (::fstatat(dir, staged.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    return ErrnoStatus(errno, relative);
-  }
-  if (S_ISLNK(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(relative, ": is a symlink, not written through"));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(relative, ": not a regular file"));
-  }
+  ASSIGN_OR_RETURN(const struct stat st,
+                   StatRegular(dir, staged.base, relative));
   Fd fd;
   for (int attempt = 0; attempt < 16 && fd.get() < 0; ++attempt) {
     staged.temp =
@@ -370,15 +467,9 @@ absl::StatusOr<Staged> Stage(FolderCache& folders, absl::string_view relative,
     ::unlinkat(dir, staged.temp.c_str(), 0);
     return status;
   };
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n =
-        ::write(fd.get(), content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(ErrnoStatus(errno, relative));
-    }
-    written += static_cast<size_t>(n);
+  if (absl::Status written = WriteFully(fd.get(), content, relative);
+      !written.ok()) {
+    return fail(std::move(written));
   }
   if (::fchmod(fd.get(), st.st_mode & 07777) != 0) {
     return fail(ErrnoStatus(errno, relative));
@@ -430,6 +521,7 @@ absl::Status WriteFilesUnderRoot(absl::string_view root,
                                  const std::vector<FileUpdate>& updates,
                                  Durability durability) {
   FolderCache folders(root);
+  if (durability == Durability::kInPlace) return WriteInPlace(folders, updates);
   std::vector<Staged> staged;
   staged.reserve(updates.size());
   // Temporary names: random, then counted (one std::random_device per file

@@ -7,10 +7,12 @@
 // descriptor of the root, and files with O_NOFOLLOW from their folder's, so
 // a symlink swapped in after the walk is refused too; writes replace a
 // regular file atomically (temporary file in the same folder, renamed over
-// it) and keep its mode.
+// it), or overwrite it in place where that is enough (Durability), and keep
+// its mode.
 //
 // Thread-safe: no shared state (concurrent writers of one file race as
-// rename(2) does: the last one wins, never a torn file).
+// rename(2) does: the last one wins, never a torn file; with kInPlace they
+// may interleave).
 #ifndef SERVICES_AUTOMATION_SAFE_FILES_H_
 #define SERVICES_AUTOMATION_SAFE_FILES_H_
 
@@ -68,6 +70,14 @@ enum class Durability {
   // the page cache: for a scratch checkout that is rebuilt from Git after a
   // crash anyway (the automation's worktree). Never waits for the disk.
   kAtomicOnly,
+  // Each file overwritten in its own inode: no new inode, no rename, no
+  // sync; a reader may see a file half written, and a crash may leave one
+  // so. Only for a checkout that nothing else reads while it is written and
+  // that is reset from Git before it is used again (the automation's
+  // worktree: runs on one repository hold its lock, and every run starts
+  // with a forced checkout, which rewrites a file whose size or time no
+  // longer match the index).
+  kInPlace,
 };
 
 // A file's new content; `file` relative to the checkout root.
@@ -84,6 +94,11 @@ struct FileUpdate {
 // then each is renamed over its file. kDurable syncs the file system once
 // before the renames and once after, instead of two fsyncs per file. Files
 // given folder by folder (sorted) open each folder once.
+//
+// kInPlace instead checks every file first (exists, regular, not a symlink,
+// inside the root: the same errors, and then nothing is written), then
+// overwrites each in place; an I/O error while writing (e.g. a full disk)
+// may leave the files before it written.
 absl::Status WriteFilesUnderRoot(absl::string_view root,
                                  const std::vector<FileUpdate>& updates,
                                  Durability durability);

@@ -425,7 +425,66 @@ class AtomicWriteTest : public ::testing::TestWithParam<Durability> {};
 
 INSTANTIATE_TEST_SUITE_P(BothDurabilities, AtomicWriteTest,
                          ::testing::Values(Durability::kDurable,
-                                           Durability::kAtomicOnly));
+                                           Durability::kAtomicOnly,
+                                           Durability::kInPlace));
+
+// kInPlace writes into the file's own inode (the automation's worktree pays
+// for no new inode), keeps its hard links, and cuts a shorter content to
+// its length; kDurable and kAtomicOnly put a new inode in its place.
+TEST(InPlaceWriteTest, KeepsTheInodeAndCutsToTheNewLength) {
+  TempDir dir;
+  const fs::path file = dir.path() / "a.yaml";
+  WriteAll(file, std::string(kMarked) + std::string(100, '#') + "\n");
+  fs::create_hard_link(file, dir.path() / "hard.yaml");
+  struct stat before;
+  ASSERT_EQ(::stat(file.c_str(), &before), 0);
+  ASSERT_TRUE(WriteFilesUnderRoot(dir.path().string(), {{"a.yaml", kRewritten}},
+                                  Durability::kInPlace)
+                  .ok());
+  struct stat after;
+  ASSERT_EQ(::stat(file.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_EQ(ReadAll(file), kRewritten);
+  EXPECT_EQ(ReadAll(dir.path() / "hard.yaml"), kRewritten);
+  EXPECT_EQ(static_cast<size_t>(after.st_size), std::string(kRewritten).size());
+
+  ASSERT_TRUE(WriteFilesUnderRoot(dir.path().string(), {{"a.yaml", kMarked}},
+                                  Durability::kAtomicOnly)
+                  .ok());
+  ASSERT_EQ(::stat(file.c_str(), &after), 0);
+  EXPECT_NE(after.st_ino, before.st_ino);
+}
+
+// A file the setters leave unchanged is never opened for writing: its inode
+// and modification time stay as they were, whatever the durability.
+TEST_P(AtomicWriteTest, UnchangedFilesAreNotTouched) {
+  TempDir dir;
+  const fs::path root = dir.path();
+  WriteAll(root / "marked.yaml", kMarked);
+  WriteAll(root / "plain.yaml",
+           "kind: ConfigMap\nimage: nginx:1.0 # no marker\n");
+  WriteAll(root / "current.yaml", kRewritten);  // already what is selected
+  struct stat plain_before;
+  struct stat current_before;
+  ASSERT_EQ(::stat((root / "plain.yaml").c_str(), &plain_before), 0);
+  ASSERT_EQ(::stat((root / "current.yaml").c_str(), &current_before), 0);
+  absl::StatusOr<SetterResult> r =
+      ComputeSetterUpdates(root.string(), ".", Policies(), Options());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->updates.size(), 1u);
+  EXPECT_EQ(r->updates[0].file, "marked.yaml");
+  ASSERT_TRUE(WriteSetterUpdates(root.string(), r->updates, GetParam()).ok());
+  EXPECT_EQ(ReadAll(root / "marked.yaml"), kRewritten);
+  for (const auto& [name, before] :
+       {std::pair{"plain.yaml", plain_before},
+        std::pair{"current.yaml", current_before}}) {
+    struct stat after;
+    ASSERT_EQ(::stat((root / name).c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino) << name;
+    EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec) << name;
+    EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec) << name;
+  }
+}
 
 TEST_P(AtomicWriteTest, KeepsModeAndLeavesNoTemporaryFile) {
   TempDir dir;

@@ -114,5 +114,54 @@ TEST(ReadTagsTest, DropsCarriageReturnsAndEmptyLines) {
   EXPECT_EQ(ReadTags(in), (std::vector<std::string>{"a", "b", "c"}));
 }
 
+// What ReadTags did line by line with std::getline before it read in blocks;
+// the block reader must split exactly as it did.
+std::vector<std::string> GetlineTags(const std::string& input) {
+  std::istringstream in(input);
+  std::vector<std::string> tags;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) tags.push_back(std::move(line));
+  }
+  return tags;
+}
+
+TEST(ReadTagsTest, SplitsAsGetlineDid) {
+  const std::vector<std::string> inputs = {"",
+                                           "\n",
+                                           "\r",
+                                           "\r\n",
+                                           "a",
+                                           "a\r",
+                                           "a\r\r\n",
+                                           "\r\r\n\r",
+                                           "a\n\n\nb",
+                                           "x\ry\n",
+                                           "a\nb\r\nc\r",
+                                           std::string("n\0ul\nz", 7),
+                                           "trailing\n\n"};
+  for (const std::string& input : inputs) {
+    std::istringstream in(input);
+    EXPECT_EQ(ReadTags(in), GetlineTags(input))
+        << testing::PrintToString(input);
+  }
+}
+
+TEST(ReadTagsTest, ReadsInputLargerThanOneBlock) {
+  // Over 4 MiB of tags of varied length, some longer than the 15 bytes that
+  // fit in a string without allocating, so the blocks and lines straddle.
+  std::string input;
+  for (int i = 0; input.size() < (size_t{4} << 20); ++i) {
+    input += std::string(static_cast<size_t>(i % 40), 'a' + i % 26);
+    input += (i % 7 == 0) ? "\r\n" : "\n";
+  }
+  std::istringstream in(input);
+  const std::vector<std::string> tags = ReadTags(in);
+  EXPECT_EQ(tags, GetlineTags(input));
+  std::istringstream again(input);
+  EXPECT_EQ(ReadAll(again), input);
+}
+
 }  // namespace
 }  // namespace ia::imagectl

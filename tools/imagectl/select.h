@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "imageautomation/v1/objects.pb.h"
 #include "tools/imagectl/commands.h"
 
@@ -47,13 +48,27 @@ void AddSelectCommand(CLI::App& app,
 absl::StatusOr<v1::ImagePolicySpec> SelectSpecFromFlags(
     const SelectFlags& flags);
 
-// Reads tags from `in`, one a line ('\r' before the newline dropped, empty
-// lines skipped).
-std::vector<std::string> ReadTags(std::istream& in);
+// Everything left in `in`, read from its stream buffer in large blocks
+// (`size_hint`: how many bytes are expected, 0 when unknown; any value is
+// safe); a read error ends the input as end of file does.
+std::string ReadAll(std::istream& in, size_t size_hint = 0);
+
+// The tags in `input`, one a line: a '\r' before the newline (or at the end
+// of the input) is dropped, empty lines are skipped.
+std::vector<std::string> SplitTags(absl::string_view input);
+
+// SplitTags(ReadAll(in, size_hint)).
+std::vector<std::string> ReadTags(std::istream& in, size_t size_hint = 0);
+
+// How many bytes are left on stdin (file descriptor 0) when it is a regular
+// file; 0 otherwise (a pipe, a terminal, an error).
+size_t StdinSizeHint();
 
 // Runs `select`: the selected tag and a newline on io.out, or a message on
 // io.err; returns the exit code described in the file comment.
-int RunSelect(const SelectFlags& flags, std::istream& in, Io io);
+// `size_hint` as for ReadAll.
+int RunSelect(const SelectFlags& flags, std::istream& in, Io io,
+              size_t size_hint = 0);
 
 }  // namespace ia::imagectl
 
