@@ -141,6 +141,17 @@ class ImageRepositoryReconciler {
   // Stores and publishes `tag_set` under `key`.
   absl::Status StoreTagSet(const std::string& key, const v1::TagSet& tag_set);
 
+  // What is known of the set stored under each key without reading it: its
+  // revision and spec.image. Filled when a set is read or written; a key
+  // missing here is read from the store.
+  struct StoredSummary {
+    std::string revision;
+    std::string image;
+  };
+  void RememberStored(const std::string& key, const v1::TagSet& tag_set);
+  void ForgetStored(const std::string& key);
+  std::optional<StoredSummary> StoredSummaryOf(const std::string& key);
+
   // Push confirmations: each push that added a tag (or asked for a scan)
   // stays unconfirmed until a scan starts at or after its received time
   // plus options_.confirm_scan_delay.
@@ -161,6 +172,8 @@ class ImageRepositoryReconciler {
   absl::Mutex write_locks_mu_;
   std::map<std::string, absl::Mutex> write_locks_
       ABSL_GUARDED_BY(write_locks_mu_);
+  absl::Mutex stored_mu_;
+  std::map<std::string, StoredSummary> stored_ ABSL_GUARDED_BY(stored_mu_);
   absl::Mutex confirm_mu_;
   // The received times of each repository's unconfirmed pushes.
   std::map<std::string, std::set<absl::Time>> unconfirmed_
