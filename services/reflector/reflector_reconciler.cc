@@ -95,12 +95,12 @@ void SetScanResult(const v1::TagSet& tag_set,
                 status);
 }
 
-// The feed holds tag sets serialized: a million stored tags cost their
-// bytes, not a million messages.
-std::shared_ptr<const google::protobuf::StringValue> Serialized(
+// The feed holds tag sets in their stored form (tag_set_store.h): a
+// million stored tags cost their compressed bytes, not a million messages.
+std::shared_ptr<const google::protobuf::StringValue> Encoded(
     const v1::TagSet& tag_set) {
   auto value = std::make_shared<google::protobuf::StringValue>();
-  tag_set.SerializeToString(value->mutable_value());
+  *value->mutable_value() = EncodeTagSet(tag_set);
   return value;
 }
 
@@ -118,7 +118,7 @@ void ImageRepositoryReconciler::PublishStored() {
   }
   for (auto& [key, bytes] : *stored) {
     v1::TagSet tag_set;
-    if (!tag_set.ParseFromString(bytes)) {
+    if (!DecodeTagSet(bytes, &tag_set)) {
       log::Error("stored tag set cannot be parsed; dropped until the next scan")
           .With("name", key);
       continue;
@@ -474,7 +474,7 @@ absl::StatusOr<std::optional<v1::TagSet>> ImageRepositoryReconciler::LoadTagSet(
   ASSIGN_OR_RETURN(auto bytes, ports_.tag_sets->Get(key));
   if (!bytes.has_value()) return std::optional<v1::TagSet>();
   v1::TagSet tag_set;
-  if (!tag_set.ParseFromString(*bytes)) {
+  if (!DecodeTagSet(*bytes, &tag_set)) {
     log::Error("stored tag set cannot be parsed; replaced by this scan")
         .With("name", key);
     return std::optional<v1::TagSet>();
@@ -485,7 +485,7 @@ absl::StatusOr<std::optional<v1::TagSet>> ImageRepositoryReconciler::LoadTagSet(
 
 absl::Status ImageRepositoryReconciler::StoreTagSet(const std::string& key,
                                                     const v1::TagSet& tag_set) {
-  auto value = Serialized(tag_set);
+  auto value = Encoded(tag_set);
   RETURN_IF_ERROR(ports_.tag_sets->Put(key, value->value()));
   ports_.tag_set_feed->Publish(key, std::move(value));
   SetTagsStored(key, tag_set.tags_size());

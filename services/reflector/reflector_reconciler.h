@@ -53,8 +53,8 @@ namespace ia::reflector {
 struct ReconcilerPorts {
   ObjectStore<v1::ImageRepository>* repositories;
   TagSetStore* tag_sets;
-  // WatchTagSets' feed: each repository's v1::TagSet, serialized in a
-  // google.protobuf.StringValue.
+  // WatchTagSets' feed: each repository's v1::TagSet in its stored form
+  // (EncodeTagSet), in a google.protobuf.StringValue.
   Feed* tag_set_feed;
   RegistryClient* registry;
   const Secrets* secrets;

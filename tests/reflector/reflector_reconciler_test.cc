@@ -137,7 +137,9 @@ class ReflectorReconcilerTest : public ::testing::Test {
     v1::TagSet tag_set;
     auto bytes = tag_sets_->Get(kKey);
     EXPECT_TRUE(bytes.ok()) << bytes.status();
-    if (bytes.ok() && bytes->has_value()) tag_set.ParseFromString(**bytes);
+    if (bytes.ok() && bytes->has_value()) {
+      EXPECT_TRUE(DecodeTagSet(**bytes, &tag_set));
+    }
     return tag_set;
   }
 
@@ -161,8 +163,9 @@ class ReflectorReconcilerTest : public ::testing::Test {
     auto value = feed_.Get(kKey);
     if (value == nullptr) return names;
     v1::TagSet tag_set;
-    tag_set.ParseFromString(
-        static_cast<const google::protobuf::StringValue&>(*value).value());
+    EXPECT_TRUE(DecodeTagSet(
+        static_cast<const google::protobuf::StringValue&>(*value).value(),
+        &tag_set));
     for (const v1::Tag& tag : tag_set.tags()) names.push_back(tag.name());
     return names;
   }
