@@ -14,6 +14,15 @@
 // two Stores of one process (flock locks belong to the open file
 // description), and leaves the database readable by sqlite3 for debugging.
 //
+// Group commit: Put and Commit queue their batch under `queue_mu_`; the
+// caller at the head of the queue (the leader, as in leveldb's DBImpl::Write)
+// takes every batch queued at that moment, writes them all in one
+// transaction (one fsync of the WAL for all of them) and hands each waiter
+// its result; the next head leads the next group. With one caller at a time
+// a group is that caller's batch alone, as before. If a group fails, it is
+// rolled back and each of its batches is written alone, so that each caller
+// gets its own batch's result and one bad batch fails only its caller.
+//
 // Thread-safety: one connection, opened with SQLITE_OPEN_NOMUTEX; every use
 // of it, and of the cached prepared statements, runs under `mu_`.
 #include "common/store.h"
@@ -23,8 +32,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <deque>
 #include <system_error>
 #include <utility>
 
@@ -192,6 +203,31 @@ class SqliteStore final : public Store {
   // Rolls back the open transaction, if SQLite has not already done so.
   void RollbackLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // One caller's writes waiting in the group-commit queue: a Put's one
+  // write (`put`) or a Commit's `writes`.
+  struct Batch {
+    const std::vector<Write>* writes = nullptr;
+    struct {
+      absl::string_view bucket, key, value;
+    } put;
+    // Set by the leader before `done`; read by the caller after it.
+    absl::Status status;
+    bool done = false;
+  };
+  // Queues `batch` and returns once it is committed (or failed): see the
+  // file comment.
+  absl::Status Grouped(Batch* batch) ABSL_LOCKS_EXCLUDED(queue_mu_, mu_);
+  // Writes `batch` inside the open transaction; on error the caller rolls
+  // back.
+  absl::Status WriteLocked(const Batch& batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `group` in one transaction and sets each batch's status.
+  void CommitGroupLocked(const std::vector<Batch*>& group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `batches` in one transaction: all or none.
+  absl::Status TransactionLocked(Batch* const* batches, size_t count)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // "store PATH: WHAT: <sqlite's message>", with a code that fits `rc`.
   absl::Status Error(absl::string_view what, int rc) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -199,6 +235,13 @@ class SqliteStore final : public Store {
   const std::string path_;
   const Options options_;
   const int lock_fd_;
+
+  // The most batches one transaction takes.
+  static constexpr size_t kMaxGroup = 1024;
+  absl::Mutex queue_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // Batches waiting to be committed; the front one's caller leads.
+  std::deque<Batch*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  absl::CondVar queue_cv_;
 
   mutable absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_) = nullptr;
@@ -395,8 +438,9 @@ absl::StatusOr<std::optional<std::string>> SqliteStore::Get(
 
 absl::Status SqliteStore::Put(absl::string_view bucket, absl::string_view key,
                               absl::string_view value) {
-  absl::MutexLock lock(&mu_);
-  return PutLocked(bucket, key, value);
+  Batch batch;
+  batch.put = {bucket, key, value};
+  return Grouped(&batch);
 }
 
 absl::Status SqliteStore::PutLocked(absl::string_view bucket,
@@ -472,12 +516,53 @@ void SqliteStore::RollbackLocked() {
 
 absl::Status SqliteStore::Commit(const std::vector<Write>& writes) {
   if (writes.empty()) return absl::OkStatus();
-  absl::MutexLock lock(&mu_);
+  Batch batch;
+  batch.writes = &writes;
+  return Grouped(&batch);
+}
+
+absl::Status SqliteStore::Grouped(Batch* batch) {
+  std::vector<Batch*> group;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    queue_.push_back(batch);
+    while (!batch->done && queue_.front() != batch) queue_cv_.Wait(&queue_mu_);
+    if (batch->done) return batch->status;
+    // This caller leads: it takes what is queued now, its own batch first.
+    const size_t n = std::min(queue_.size(), kMaxGroup);
+    group.assign(queue_.begin(), queue_.begin() + n);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    CommitGroupLocked(group);
+  }
+  absl::MutexLock lock(&queue_mu_);
+  for (Batch* b : group) {
+    queue_.pop_front();
+    b->done = true;
+  }
+  // The followers learn their result, and the new head leads.
+  queue_cv_.SignalAll();
+  return batch->status;
+}
+
+absl::Status SqliteStore::WriteLocked(const Batch& batch) {
+  if (batch.writes == nullptr) {
+    return PutLocked(batch.put.bucket, batch.put.key, batch.put.value);
+  }
+  for (const Write& write : *batch.writes) {
+    RETURN_IF_ERROR(write.value.has_value()
+                        ? PutLocked(write.bucket, write.key, *write.value)
+                        : DeleteLocked(write.bucket, write.key).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::TransactionLocked(Batch* const* batches,
+                                            size_t count) {
   RETURN_IF_ERROR(Run(begin_, "begin transaction"));
-  for (const Write& write : writes) {
-    absl::Status status = write.value.has_value()
-                              ? PutLocked(write.bucket, write.key, *write.value)
-                              : DeleteLocked(write.bucket, write.key).status();
+  for (size_t i = 0; i < count; ++i) {
+    absl::Status status = WriteLocked(*batches[i]);
     if (!status.ok()) {
       RollbackLocked();
       return status;
@@ -486,6 +571,16 @@ absl::Status SqliteStore::Commit(const std::vector<Write>& writes) {
   absl::Status status = Run(commit_, "commit");
   if (!status.ok()) RollbackLocked();
   return status;
+}
+
+void SqliteStore::CommitGroupLocked(const std::vector<Batch*>& group) {
+  absl::Status status = TransactionLocked(group.data(), group.size());
+  if (status.ok() || group.size() == 1) {
+    for (Batch* b : group) b->status = status;
+    return;
+  }
+  // Rolled back: each batch alone, for its own result.
+  for (Batch* b : group) b->status = TransactionLocked(&b, 1);
 }
 
 }  // namespace

@@ -16,7 +16,11 @@
 // Buckets and keys are arbitrary bytes (embedded NULs and 0xff included) and
 // compare as unsigned bytes; values are arbitrary bytes.
 //
-// Thread-safe: calls may come from any thread; they are serialised.
+// Thread-safe: calls may come from any thread; they are serialised. Puts and
+// Commits of concurrent callers are grouped into one transaction (one sync
+// for all), each caller's writes still all-or-none and acknowledged only
+// once committed; a caller whose batch fails gets its own error, the others
+// are not failed by it.
 #ifndef COMMON_STORE_H_
 #define COMMON_STORE_H_
 

@@ -16,6 +16,8 @@
 #                  1000: one page per repository; 100 makes ten)
 #   WORKERS        the reflector's --workers, and curl's --parallel-max
 #                  (default 8)
+#   REFLECTOR_BIN  the image-reflector binary to measure (default: the one
+#                  built in BUILD_DIR), e.g. a copy of an older build
 #   BENCH_DIR      where manifests, data and logs go (default: a fresh
 #                  folder under $TMPDIR, removed at the end unless KEEP=1)
 #
@@ -45,7 +47,7 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
 fi
 cmake --build "$build_dir" -j "${IA_BUILD_JOBS:-2}" \
   --target image-reflector imagectl bench_fake_registry >&2
-reflector_bin="$build_dir/services/reflector/image-reflector"
+reflector_bin=${REFLECTOR_BIN:-$build_dir/services/reflector/image-reflector}
 imagectl_bin="$build_dir/tools/imagectl/imagectl"
 fake_bin="$build_dir/tests/bench/bench_fake_registry"
 

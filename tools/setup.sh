@@ -20,6 +20,7 @@ packages=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libre2-dev libyaml-cpp-dev libyaml-dev libsqlite3-dev nlohmann-json3-dev
   libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libgit2-dev libgpgme-dev
+  zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # The style check (clang-format 14) and the thread-safety build (clang 14).
   clang-format clang-14

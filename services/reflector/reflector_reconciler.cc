@@ -76,24 +76,31 @@ void FillIdentity(const v1::ImageRepository& repository,
   tag_set->set_canonical_image_name(image.CanonicalName());
 }
 
+// lastScanResult of a set with `revision`, `count` tags and `latest`,
+// except scanTime.
+void SetScanResult(const std::string& revision, int count,
+                   std::vector<std::string> latest,
+                   v1::ImageRepositoryStatus* status) {
+  v1::ScanResult* result = status->mutable_last_scan_result();
+  result->set_revision(revision);
+  result->set_tag_count(count);
+  result->clear_latest_tags();
+  for (std::string& tag : latest) result->add_latest_tags(std::move(tag));
+}
+
 // lastScanResult from `tag_set`, except scanTime.
 void SetScanResult(const v1::TagSet& tag_set,
                    v1::ImageRepositoryStatus* status) {
-  v1::ScanResult* result = status->mutable_last_scan_result();
-  result->set_revision(tag_set.revision());
-  result->set_tag_count(tag_set.tags_size());
-  result->clear_latest_tags();
-  for (std::string& tag : LatestTags(tag_set)) {
-    result->add_latest_tags(std::move(tag));
-  }
+  SetScanResult(tag_set.revision(), tag_set.tags_size(), LatestTags(tag_set),
+                status);
 }
 
-// The feed holds tag sets serialized: a million stored tags cost their
-// bytes, not a million messages.
-std::shared_ptr<const google::protobuf::StringValue> Serialized(
+// The feed holds tag sets in their stored form (tag_set_store.h): a
+// million stored tags cost their compressed bytes, not a million messages.
+std::shared_ptr<const google::protobuf::StringValue> Encoded(
     const v1::TagSet& tag_set) {
   auto value = std::make_shared<google::protobuf::StringValue>();
-  tag_set.SerializeToString(value->mutable_value());
+  *value->mutable_value() = EncodeTagSet(tag_set);
   return value;
 }
 
@@ -111,12 +118,13 @@ void ImageRepositoryReconciler::PublishStored() {
   }
   for (auto& [key, bytes] : *stored) {
     v1::TagSet tag_set;
-    if (!tag_set.ParseFromString(bytes)) {
+    if (!DecodeTagSet(bytes, &tag_set)) {
       log::Error("stored tag set cannot be parsed; dropped until the next scan")
           .With("name", key);
       continue;
     }
     SetTagsStored(key, tag_set.tags_size());
+    RememberStored(key, tag_set);
     // The stored bytes themselves, not a second serialization: with a
     // million tags, two copies at once were the reflector's peak.
     auto value = std::make_shared<google::protobuf::StringValue>();
@@ -136,6 +144,7 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
       absl::MutexLock confirm_lock(&confirm_mu_);
       unconfirmed_.erase(key);
     }
+    ForgetStored(key);
     RETURN_IF_ERROR(ports_.tag_sets->Delete(key));
     ports_.tag_set_feed->Remove(key);
     SetTagsStored(key, -1);
@@ -173,7 +182,9 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Reconcile(
   }
 
   StoredScanState state{.confirm_at = ConfirmAt(key)};
-  {
+  if (StoredSummaryOf(key).has_value()) {
+    state.tag_set_stored = true;
+  } else {
     auto stored = ports_.tag_sets->Get(key);
     state.tag_set_stored = stored.ok() && stored->has_value();
   }
@@ -256,34 +267,51 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
     return next;
   }
   const size_t scanned = tags->size();
+  std::vector<std::string> listed = ListedNames(*std::move(tags), exclusions);
+  const std::string listed_revision = RevisionOf(listed);
 
   // Merged into the set stored now, not when the scan started: pushes
   // applied meanwhile are in it. Their tags, and those of pushes not yet
   // confirmed, are kept even if the listing does not show them yet.
   absl::MutexLock lock(&WriteLock(key));
-  ASSIGN_OR_RETURN(std::optional<v1::TagSet> previous, LoadTagSet(key));
-  absl::Time keep_since = scan_start;
-  if (std::optional<absl::Time> earliest = EarliestUnconfirmed(key);
-      earliest.has_value() && *earliest < keep_since) {
-    keep_since = *earliest;
+  // Compare before merge: when the stored set holds exactly the listed
+  // names (and the image is the same), the merge would give it back
+  // unchanged (every name kept with its first_seen, none to drop, none
+  // pushed to keep), so it is neither read nor written.
+  std::optional<StoredSummary> summary = StoredSummaryOf(key);
+  const bool unchanged = summary.has_value() &&
+                         summary->revision == listed_revision &&
+                         summary->image == repository.spec().image();
+  std::string revision = listed_revision;
+  int stored_count = static_cast<int>(listed.size());
+  std::vector<std::string> latest = LatestTags(listed);
+  if (!unchanged) {
+    ASSIGN_OR_RETURN(std::optional<v1::TagSet> previous, LoadTagSet(key));
+    absl::Time keep_since = scan_start;
+    if (std::optional<absl::Time> earliest = EarliestUnconfirmed(key);
+        earliest.has_value() && *earliest < keep_since) {
+      keep_since = *earliest;
+    }
+    v1::TagSet tag_set = MergeListed(previous ? &*previous : nullptr,
+                                     std::move(listed), keep_since, scan_end);
+    FillIdentity(repository, image, &tag_set);
+    tag_set.mutable_scan_time()->CopyFrom(ToProtoTime(scan_end));
+    const bool changed = !previous.has_value() ||
+                         previous->revision() != tag_set.revision() ||
+                         previous->image() != tag_set.image();
+    previous.reset();
+    if (changed) RETURN_IF_ERROR(StoreTagSet(key, tag_set));
+    revision = tag_set.revision();
+    stored_count = tag_set.tags_size();
+    latest = LatestTags(tag_set);
   }
-  v1::TagSet tag_set =
-      MergeScan(previous ? &*previous : nullptr, *std::move(tags), exclusions,
-                keep_since, scan_end);
-  FillIdentity(repository, image, &tag_set);
-  tag_set.mutable_scan_time()->CopyFrom(ToProtoTime(scan_end));
-  const bool changed = !previous.has_value() ||
-                       previous->revision() != tag_set.revision() ||
-                       previous->image() != tag_set.image();
-  previous.reset();
-  if (changed) RETURN_IF_ERROR(StoreTagSet(key, tag_set));
   log::Info("scanned")
       .With("name", key)
       .With("image", repository.spec().image())
       .With("reason", ScanReasonName(decision.reason))
       .With("tags", static_cast<int64_t>(scanned))
-      .With("stored", tag_set.tags_size())
-      .With("revision", tag_set.revision())
+      .With("stored", stored_count)
+      .With("revision", revision)
       .With("requests", stats.requests)
       .With("duration", absl::FormatDuration(scan_end - scan_start));
 
@@ -295,14 +323,14 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
                 MarkObserved(r, observed);
                 v1::ImageRepositoryStatus* status = r->mutable_status();
                 status->set_canonical_image_name(image.CanonicalName());
-                SetScanResult(tag_set, status);
+                SetScanResult(revision, stored_count, latest, status);
                 *status->mutable_last_scan_result()->mutable_scan_time() =
                     ToProtoTime(scan_end);
                 *status->mutable_observed_exclusion_list() =
                     r->spec().exclusion_list();
                 SetReady(status->mutable_conditions(), reason::kSucceeded,
-                         absl::StrCat("successful scan: found ",
-                                      tag_set.tags_size(), " tags"),
+                         absl::StrCat("successful scan: found ", stored_count,
+                                      " tags"),
                          r->metadata().generation(), scan_end);
               })
           .status());
@@ -446,21 +474,42 @@ absl::StatusOr<std::optional<v1::TagSet>> ImageRepositoryReconciler::LoadTagSet(
   ASSIGN_OR_RETURN(auto bytes, ports_.tag_sets->Get(key));
   if (!bytes.has_value()) return std::optional<v1::TagSet>();
   v1::TagSet tag_set;
-  if (!tag_set.ParseFromString(*bytes)) {
+  if (!DecodeTagSet(*bytes, &tag_set)) {
     log::Error("stored tag set cannot be parsed; replaced by this scan")
         .With("name", key);
     return std::optional<v1::TagSet>();
   }
+  RememberStored(key, tag_set);
   return std::optional<v1::TagSet>(std::move(tag_set));
 }
 
 absl::Status ImageRepositoryReconciler::StoreTagSet(const std::string& key,
                                                     const v1::TagSet& tag_set) {
-  auto value = Serialized(tag_set);
+  auto value = Encoded(tag_set);
   RETURN_IF_ERROR(ports_.tag_sets->Put(key, value->value()));
   ports_.tag_set_feed->Publish(key, std::move(value));
   SetTagsStored(key, tag_set.tags_size());
+  RememberStored(key, tag_set);
   return absl::OkStatus();
+}
+
+void ImageRepositoryReconciler::RememberStored(const std::string& key,
+                                               const v1::TagSet& tag_set) {
+  absl::MutexLock lock(&stored_mu_);
+  stored_[key] = StoredSummary{tag_set.revision(), tag_set.image()};
+}
+
+void ImageRepositoryReconciler::ForgetStored(const std::string& key) {
+  absl::MutexLock lock(&stored_mu_);
+  stored_.erase(key);
+}
+
+std::optional<ImageRepositoryReconciler::StoredSummary>
+ImageRepositoryReconciler::StoredSummaryOf(const std::string& key) {
+  absl::MutexLock lock(&stored_mu_);
+  auto it = stored_.find(key);
+  if (it == stored_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace ia::reflector

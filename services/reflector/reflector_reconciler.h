@@ -53,8 +53,8 @@ namespace ia::reflector {
 struct ReconcilerPorts {
   ObjectStore<v1::ImageRepository>* repositories;
   TagSetStore* tag_sets;
-  // WatchTagSets' feed: each repository's v1::TagSet, serialized in a
-  // google.protobuf.StringValue.
+  // WatchTagSets' feed: each repository's v1::TagSet in its stored form
+  // (EncodeTagSet), in a google.protobuf.StringValue.
   Feed* tag_set_feed;
   RegistryClient* registry;
   const Secrets* secrets;
@@ -141,6 +141,17 @@ class ImageRepositoryReconciler {
   // Stores and publishes `tag_set` under `key`.
   absl::Status StoreTagSet(const std::string& key, const v1::TagSet& tag_set);
 
+  // What is known of the set stored under each key without reading it: its
+  // revision and spec.image. Filled when a set is read or written; a key
+  // missing here is read from the store.
+  struct StoredSummary {
+    std::string revision;
+    std::string image;
+  };
+  void RememberStored(const std::string& key, const v1::TagSet& tag_set);
+  void ForgetStored(const std::string& key);
+  std::optional<StoredSummary> StoredSummaryOf(const std::string& key);
+
   // Push confirmations: each push that added a tag (or asked for a scan)
   // stays unconfirmed until a scan starts at or after its received time
   // plus options_.confirm_scan_delay.
@@ -161,6 +172,8 @@ class ImageRepositoryReconciler {
   absl::Mutex write_locks_mu_;
   std::map<std::string, absl::Mutex> write_locks_
       ABSL_GUARDED_BY(write_locks_mu_);
+  absl::Mutex stored_mu_;
+  std::map<std::string, StoredSummary> stored_ ABSL_GUARDED_BY(stored_mu_);
   absl::Mutex confirm_mu_;
   // The received times of each repository's unconfirmed pushes.
   std::map<std::string, std::set<absl::Time>> unconfirmed_

@@ -19,9 +19,9 @@ constexpr int kMaxPageSize = 10000;
 v1::TagSetEvent ToTagSetEvent(const FeedEvent& event) {
   v1::TagSetEvent out = ToStreamEvent(event, &v1::TagSetEvent::mutable_tag_set,
                                       &v1::TagSet::mutable_repository);
-  // The feed holds serialized tag sets (see ReconcilerPorts::tag_set_feed).
+  // The feed holds tag sets in their stored form (tag_set_store.h).
   if (auto bytes = event.As<google::protobuf::StringValue>()) {
-    out.mutable_tag_set()->ParseFromString(bytes->value());
+    DecodeTagSet(bytes->value(), out.mutable_tag_set());
   }
   return out;
 }
@@ -108,7 +108,7 @@ class ReflectorImpl final
     if (!bytes.ok()) return ToGrpcStatus(bytes.status());
     if (!bytes->has_value()) return grpc::Status::OK;  // not scanned yet
     v1::TagSet tag_set;
-    if (!tag_set.ParseFromString(**bytes)) {
+    if (!DecodeTagSet(**bytes, &tag_set)) {
       return grpc::Status(
           grpc::StatusCode::DATA_LOSS,
           "stored tag set of " + KeyOf(ns, name) + " cannot be parsed");

@@ -112,8 +112,8 @@ class ReflectorModule final : public ServiceModule {
  private:
   const std::shared_ptr<RegistryClient> registry_;
   const std::unique_ptr<TagSetStore> tag_set_store_;
-  // The latest v1::TagSet of each repository, serialized in a
-  // google.protobuf.StringValue, for WatchTagSets.
+  // The latest v1::TagSet of each repository, in its stored form
+  // (tag_set_store.h) in a google.protobuf.StringValue, for WatchTagSets.
   Feed tag_set_feed_{"tag_sets"};
   PushInbox pushes_;
   ObjectController<v1::ImageRepository> repositories_;

@@ -31,6 +31,7 @@
 #include "services/reflector/registry_auth.h"
 #include "services/reflector/registry_headers.h"
 #include "services/reflector/request_budget.h"
+#include "services/reflector/tags_list.h"
 
 namespace ia::reflector {
 namespace {
@@ -531,22 +532,13 @@ class HttpRegistryClient final : public RegistryClient {
                                               " to ", Describe("GET", url),
                                               " for ", op.Name(), ": ", why));
     };
-    nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
-    if (json.is_discarded()) return bad("not valid JSON (truncated?)");
-    if (!json.is_object()) return bad("not a JSON object");
-    auto it = json.find("tags");
-    if (it == json.end() || it->is_null()) return absl::OkStatus();
-    if (!it->is_array()) return bad("\"tags\" is not an array");
-    for (const nlohmann::json& tag : *it) {
-      if (!tag.is_string())
-        return bad("\"tags\" holds a value that is not a string");
-      if (static_cast<int64_t>(tags->size()) >= op.options->max_tags) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat(op.Name(), " has more than ", op.options->max_tags,
-                         " tags, the limit per scan"));
-      }
-      tags->push_back(tag.get<std::string>());
+    absl::Status parsed = ParseTagsList(body, op.options->max_tags, tags);
+    if (absl::IsResourceExhausted(parsed)) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(op.Name(), " has more than ", op.options->max_tags,
+                       " tags, the limit per scan"));
     }
+    if (!parsed.ok()) return bad(parsed.message());
     return absl::OkStatus();
   }
 

@@ -50,13 +50,32 @@ bool Exclusions::Excludes(const std::string& tag) const {
   return false;
 }
 
+std::vector<std::string> ListedNames(std::vector<std::string> scanned,
+                                     const Exclusions& exclusions) {
+  if (!std::is_sorted(scanned.begin(), scanned.end())) {
+    std::sort(scanned.begin(), scanned.end());
+  }
+  scanned.erase(std::unique(scanned.begin(), scanned.end()), scanned.end());
+  if (exclusions.empty()) return scanned;
+  scanned.erase(std::remove_if(scanned.begin(), scanned.end(),
+                               [&](const std::string& name) {
+                                 return exclusions.Excludes(name);
+                               }),
+                scanned.end());
+  return scanned;
+}
+
 v1::TagSet MergeScan(const v1::TagSet* previous,
                      std::vector<std::string> scanned,
                      const Exclusions& exclusions, absl::Time keep_since,
                      absl::Time now) {
-  std::sort(scanned.begin(), scanned.end());
-  scanned.erase(std::unique(scanned.begin(), scanned.end()), scanned.end());
+  return MergeListed(previous, ListedNames(std::move(scanned), exclusions),
+                     keep_since, now);
+}
 
+v1::TagSet MergeListed(const v1::TagSet* previous,
+                       std::vector<std::string> scanned, absl::Time keep_since,
+                       absl::Time now) {
   v1::TagSet result;
   if (previous != nullptr) {
     *result.mutable_repository() = previous->repository();
@@ -80,7 +99,6 @@ v1::TagSet MergeScan(const v1::TagSet* previous,
   for (std::string& name : scanned) {
     while (old_it != old_tags.end() && old_it->name() < name)
       keep_pushed(*old_it++);
-    if (exclusions.Excludes(name)) continue;
     v1::Tag* tag = result.add_tags();
     if (old_it != old_tags.end() && old_it->name() == name) {
       *tag->mutable_first_seen() = old_it->first_seen();
@@ -110,20 +128,40 @@ bool AddTag(v1::TagSet* tag_set, const std::string& tag, absl::Time now) {
   return true;
 }
 
-void SetRevision(v1::TagSet* tag_set) {
-  // FNV-1a over the names, each followed by a NUL (no tag holds one), in
-  // two lanes with different offsets for 128 bits.
-  uint64_t a = 0xcbf29ce484222325ULL, b = 0x6c62272e07bb0142ULL;
-  constexpr uint64_t kPrime = 0x100000001b3ULL;
-  auto mix = [&](unsigned char c) {
-    a = (a ^ c) * kPrime;
-    b = (b ^ static_cast<unsigned char>(c + 0x5b)) * kPrime;
-  };
-  for (const v1::Tag& tag : tag_set->tags()) {
-    for (unsigned char c : tag.name()) mix(c);
-    mix(0);
+namespace {
+
+// FNV-1a over the names, each followed by a NUL (no tag holds one), in two
+// lanes with different offsets for 128 bits.
+class RevisionHash {
+ public:
+  void Add(absl::string_view name) {
+    for (unsigned char c : name) Mix(c);
+    Mix(0);
   }
-  tag_set->set_revision(absl::StrFormat("%016x%016x", a, b));
+  std::string Hex() const { return absl::StrFormat("%016x%016x", a_, b_); }
+
+ private:
+  void Mix(unsigned char c) {
+    constexpr uint64_t kPrime = 0x100000001b3ULL;
+    a_ = (a_ ^ c) * kPrime;
+    b_ = (b_ ^ static_cast<unsigned char>(c + 0x5b)) * kPrime;
+  }
+  uint64_t a_ = 0xcbf29ce484222325ULL;
+  uint64_t b_ = 0x6c62272e07bb0142ULL;
+};
+
+}  // namespace
+
+void SetRevision(v1::TagSet* tag_set) {
+  RevisionHash hash;
+  for (const v1::Tag& tag : tag_set->tags()) hash.Add(tag.name());
+  tag_set->set_revision(hash.Hex());
+}
+
+std::string RevisionOf(const std::vector<std::string>& sorted_names) {
+  RevisionHash hash;
+  for (const std::string& name : sorted_names) hash.Add(name);
+  return hash.Hex();
 }
 
 std::vector<std::string> LatestTags(const v1::TagSet& tag_set, int n) {
@@ -131,6 +169,16 @@ std::vector<std::string> LatestTags(const v1::TagSet& tag_set, int n) {
   const int size = tag_set.tags_size();
   for (int i = size - 1; i >= 0 && static_cast<int>(latest.size()) < n; --i) {
     latest.push_back(tag_set.tags(i).name());
+  }
+  return latest;
+}
+
+std::vector<std::string> LatestTags(
+    const std::vector<std::string>& sorted_names, int n) {
+  std::vector<std::string> latest;
+  for (auto it = sorted_names.rbegin();
+       it != sorted_names.rend() && static_cast<int>(latest.size()) < n; ++it) {
+    latest.push_back(*it);
   }
   return latest;
 }

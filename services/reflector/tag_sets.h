@@ -38,6 +38,8 @@ class Exclusions {
   static absl::StatusOr<Exclusions> Of(const v1::ImageRepository& repository);
   // True when any pattern matches anywhere in `tag` (unanchored, as Flux).
   bool Excludes(const std::string& tag) const;
+  // True when there is no pattern.
+  bool empty() const { return patterns_.empty(); }
 
  private:
   std::vector<std::shared_ptr<const RE2>> patterns_;
@@ -58,6 +60,21 @@ v1::TagSet MergeScan(const v1::TagSet* previous,
                      const Exclusions& exclusions, absl::Time keep_since,
                      absl::Time now);
 
+// The names of a scan's listing `scanned` as a merge keeps them: sorted,
+// without duplicates, none that `exclusions` excludes.
+std::vector<std::string> ListedNames(std::vector<std::string> scanned,
+                                     const Exclusions& exclusions);
+
+// MergeScan over `listed`, which ListedNames made.
+v1::TagSet MergeListed(const v1::TagSet* previous,
+                       std::vector<std::string> listed, absl::Time keep_since,
+                       absl::Time now);
+
+// The revision SetRevision gives a set whose names are `sorted_names`: when
+// it equals the stored set's revision, merging that listing changes
+// nothing (compare before merge).
+std::string RevisionOf(const std::vector<std::string>& sorted_names);
+
 // Adds `tag` (first seen `now`, to the second: for a push, when it was
 // received) to `tag_set`, keeping it sorted, unless it is there already.
 // Returns whether the set changed. Does not update the revision: call
@@ -70,6 +87,9 @@ void SetRevision(v1::TagSet* tag_set);
 
 // The first `n` tag names in descending byte order (Flux's latestTags).
 std::vector<std::string> LatestTags(const v1::TagSet& tag_set, int n = 10);
+// The same of `sorted_names` (ascending, as a set keeps them).
+std::vector<std::string> LatestTags(
+    const std::vector<std::string>& sorted_names, int n = 10);
 
 }  // namespace ia::reflector
 

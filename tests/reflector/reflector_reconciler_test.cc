@@ -47,6 +47,36 @@ class FakeRegistry : public RegistryClient {
 
 constexpr char kKey[] = "flux-system/app";
 
+// The tag-set store of the reconciler, counting its reads and writes.
+class CountingTagSetStore : public TagSetStore {
+ public:
+  explicit CountingTagSetStore(std::unique_ptr<TagSetStore> inner)
+      : inner_(std::move(inner)) {}
+  int gets = 0;
+  int puts = 0;
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      const std::string& key) override {
+    ++gets;
+    return inner_->Get(key);
+  }
+  absl::Status Put(const std::string& key,
+                   absl::string_view serialized) override {
+    ++puts;
+    return inner_->Put(key, serialized);
+  }
+  absl::Status Delete(const std::string& key) override {
+    return inner_->Delete(key);
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> List()
+      override {
+    return inner_->List();
+  }
+
+ private:
+  std::unique_ptr<TagSetStore> inner_;
+};
+
 class ReflectorReconcilerTest : public ::testing::Test {
  protected:
   ReflectorReconcilerTest() {
@@ -55,7 +85,15 @@ class ReflectorReconcilerTest : public ::testing::Test {
     store_ = *std::move(store);
     repositories_ = std::make_unique<KvObjectStore<v1::ImageRepository>>(
         store_.get(), &clock_);
-    tag_sets_ = MakeStoreTagSetStore(store_.get());
+    auto tag_sets = std::make_unique<CountingTagSetStore>(
+        MakeStoreTagSetStore(store_.get()));
+    counted_ = tag_sets.get();
+    tag_sets_ = std::move(tag_sets);
+    MakeReconciler();
+  }
+
+  // A reconciler over the fixture's ports, as after a restart.
+  void MakeReconciler() {
     reconciler_ = std::make_unique<ImageRepositoryReconciler>(
         ReconcilerPorts{.repositories = repositories_.get(),
                         .tag_sets = tag_sets_.get(),
@@ -99,7 +137,9 @@ class ReflectorReconcilerTest : public ::testing::Test {
     v1::TagSet tag_set;
     auto bytes = tag_sets_->Get(kKey);
     EXPECT_TRUE(bytes.ok()) << bytes.status();
-    if (bytes.ok() && bytes->has_value()) tag_set.ParseFromString(**bytes);
+    if (bytes.ok() && bytes->has_value()) {
+      EXPECT_TRUE(DecodeTagSet(**bytes, &tag_set));
+    }
     return tag_set;
   }
 
@@ -123,8 +163,9 @@ class ReflectorReconcilerTest : public ::testing::Test {
     auto value = feed_.Get(kKey);
     if (value == nullptr) return names;
     v1::TagSet tag_set;
-    tag_set.ParseFromString(
-        static_cast<const google::protobuf::StringValue&>(*value).value());
+    EXPECT_TRUE(DecodeTagSet(
+        static_cast<const google::protobuf::StringValue&>(*value).value(),
+        &tag_set));
     for (const v1::Tag& tag : tag_set.tags()) names.push_back(tag.name());
     return names;
   }
@@ -133,6 +174,7 @@ class ReflectorReconcilerTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<ObjectStore<v1::ImageRepository>> repositories_;
   std::unique_ptr<TagSetStore> tag_sets_;
+  CountingTagSetStore* counted_ = nullptr;
   Feed feed_;
   FakeRegistry registry_;
   Secrets secrets_{""};
@@ -162,6 +204,57 @@ TEST_F(ReflectorReconcilerTest, ScansWhenDueAndNotBefore) {
   EXPECT_EQ(Reconcile(), absl::Minutes(10));
   EXPECT_EQ(registry_.scans, 2);
   EXPECT_THAT(Published(), ElementsAre("1.0.0", "1.1.0", "1.2.0"));
+}
+
+TEST_F(ReflectorReconcilerTest, AnUnchangedListingNeitherReadsNorWritesTheSet) {
+  registry_.tags = {"1.1.0", "1.0.0", "1.1.0.sig", "1.0.0"};
+  v1::ImageRepository applied =
+      testing::TestRepository("app", "registry.local/team/app", "1m");
+  applied.mutable_spec()->add_exclusion_list("\\.sig$");
+  ASSERT_TRUE(repositories_->Apply(applied).ok());
+  Reconcile();
+  const v1::TagSet first = Stored();
+  ASSERT_EQ(counted_->puts, 1);
+
+  // The same names in another order, with the excluded one and a
+  // duplicate: the stored set is not even read.
+  registry_.tags = {"1.0.0", "1.1.0.sig", "1.1.0", "1.1.0"};
+  const int gets = counted_->gets;
+  clock_.Advance(absl::Minutes(1));
+  Reconcile();
+  EXPECT_EQ(registry_.scans, 2);
+  EXPECT_EQ(counted_->gets, gets);
+  EXPECT_EQ(counted_->puts, 1);
+  v1::ImageRepository object = Get();
+  EXPECT_EQ(object.status().last_scan_result().tag_count(), 2);
+  EXPECT_EQ(object.status().last_scan_result().revision(), first.revision());
+  EXPECT_THAT(object.status().last_scan_result().latest_tags(),
+              ElementsAre("1.1.0", "1.0.0"));
+  EXPECT_EQ(object.status().last_scan_result().scan_time().seconds(),
+            absl::ToUnixSeconds(clock_.Now()));
+
+  // After a restart the stored sets published at start are known too.
+  MakeReconciler();
+  reconciler_->PublishStored();
+  const int gets_after_restart = counted_->gets;
+  clock_.Advance(absl::Minutes(1));
+  Reconcile();
+  EXPECT_EQ(registry_.scans, 3);
+  EXPECT_EQ(counted_->gets, gets_after_restart);
+  EXPECT_EQ(counted_->puts, 1);
+
+  // A changed listing is merged and written, first_seen kept.
+  registry_.tags = {"1.0.0", "1.2.0"};
+  clock_.Advance(absl::Minutes(1));
+  Reconcile();
+  EXPECT_EQ(counted_->puts, 2);
+  const v1::TagSet merged = Stored();
+  ASSERT_EQ(merged.tags_size(), 2);
+  EXPECT_EQ(merged.tags(0).name(), "1.0.0");
+  EXPECT_EQ(merged.tags(0).first_seen().seconds(),
+            first.tags(0).first_seen().seconds());
+  EXPECT_EQ(merged.tags(1).name(), "1.2.0");
+  EXPECT_EQ(Get().status().last_scan_result().revision(), merged.revision());
 }
 
 TEST_F(ReflectorReconcilerTest, FailedScanKeepsTagsAndIsRetried) {

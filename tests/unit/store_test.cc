@@ -264,6 +264,52 @@ TEST_P(StoreTest, ConcurrentCallsAreSerialised) {
   EXPECT_EQ(store->List("c")->size(), kThreads * kKeys);
 }
 
+// Concurrent writers are grouped into shared transactions (store.cc): every
+// acknowledged batch is there, all of it, and a batch that fails fails only
+// its own caller, with its own error, whatever group it fell in.
+TEST_P(StoreTest, GroupedWritersEachGetTheirOwnResult) {
+  Store::Options options;
+  options.max_value_bytes = 16;
+  auto store = OpenStore(options);
+  ASSERT_NE(store, nullptr);
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 30;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        const std::string key = absl::StrCat(t, "/", i);
+        if (t % 2 == 1 && i % 3 == 0) {
+          // Its first write fits, its second does not: none lands.
+          const absl::Status status = store->Commit(
+              {{"ok", key, "x"}, {"bad", key, std::string(17, 'y')}});
+          EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << key;
+          EXPECT_THAT(status.message(), HasSubstr(key)) << status;
+          continue;
+        }
+        EXPECT_TRUE(store->Put("ok", key, key).ok()) << key;
+        EXPECT_TRUE(store->Commit({{"ok", key, "x"}, {"c", key, key}}).ok());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  int expected = 0;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kRounds; ++i) {
+      const std::string key = absl::StrCat(t, "/", i);
+      if (t % 2 == 1 && i % 3 == 0) {
+        EXPECT_EQ(*store->Get("ok", key), std::nullopt) << key;
+      } else {
+        EXPECT_THAT(*store->Get("ok", key), Optional(std::string("x"))) << key;
+        EXPECT_THAT(*store->Get("c", key), Optional(key)) << key;
+        ++expected;
+      }
+    }
+  }
+  EXPECT_EQ(store->List("ok")->size(), expected);
+  EXPECT_TRUE(store->List("bad")->empty());
+}
+
 class StoreFileTest : public testing::Test {
  protected:
   std::string path() const { return dir_.path() + "/store.db"; }
