@@ -1,7 +1,10 @@
 // Faults through the real binaries (issue 15, section 3): a store file the
-// service must not serve from; a full --data-dir.
+// service must not serve from; a full --data-dir; a registry answering 500
+// for a while.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -9,9 +12,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/objects.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "imageautomation/v1/reflector.grpc.pb.h"
+#include "tests/support/fake_registry.h"
 #include "tests/support/harness.h"
 #include "tests/support/objects.h"
 #include "tests/support/tmpfs.h"
@@ -195,6 +200,64 @@ TEST(DiskFull, WritesFailClearlyNothingIsLostAndServiceRecovers) {
         << name;
   }
   ASSERT_EQ(service.Terminate(), 0) << service.Log();
+}
+
+// The registry answers 500 to its first four requests: the reflector
+// reports Ready False and scans again with the queue's backoff (0.5 s, 1 s,
+// 2 s, 4 s), not only after the 1h interval, so it recovers by itself, with
+// no reconcile asked for, and stores every tag.
+TEST(RegistryErrors, FiveHundredsForAWhileThenEveryTagIsStored) {
+  TempDir dir;
+  FakeRegistry registry;
+  ASSERT_TRUE(registry.Start().ok());
+  registry.SetTags("team/app", {"1.0.0", "1.1.0", "1.2.0"});
+  constexpr int kFaults = 4;
+  registry.AddFault("/v2/", RegistryFault::Status(500), kFaults);
+
+  Service service(ServiceOptions{IA_REFLECTOR_BIN, dir.Join("data")},
+                  dir.Join("reflector.log"));
+  ASSERT_TRUE(service.Start().ok()) << service.Log();
+  auto stub = v1::Reflector::NewStub(service.Channel());
+  v1::ApplyImageRepositoryRequest request;
+  *request.mutable_object() =
+      TestRepository("app", registry.host() + "/team/app", "1h");
+  request.mutable_object()->mutable_spec()->set_insecure(true);
+  v1::ApplyImageRepositoryResponse response;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub->ApplyImageRepository(&context, request, &response).ok());
+  }
+  auto ready = [&](absl::string_view want) {
+    v1::ObjectKey key;
+    key.set_namespace_("flux-system");
+    key.set_name("app");
+    v1::ImageRepository got;
+    grpc::ClientContext context;
+    if (!stub->GetImageRepository(&context, key, &got).ok()) return false;
+    const v1::Condition* c = FindCondition(got.status().conditions(), kReady);
+    return c != nullptr && c->status() == want;
+  };
+  EXPECT_TRUE(Eventually([&] { return ready(kFalse); }))
+      << "no failed scan while the registry answered 500\n"
+      << service.Log();
+  const absl::Time failed_at = absl::Now();
+  ASSERT_TRUE(Eventually([&] { return ready(kTrue); }, absl::Seconds(120)))
+      << "no recovery after the 500s\n"
+      << service.Log();
+  const absl::Duration recovery = absl::Now() - failed_at;
+  v1::ListTagsRequest list;
+  list.mutable_repository()->set_namespace_("flux-system");
+  list.mutable_repository()->set_name("app");
+  v1::ListTagsResponse tags;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub->ListTags(&context, list, &tags).ok());
+  std::vector<std::string> names;
+  for (const v1::Tag& tag : tags.tags()) names.push_back(tag.name());
+  std::sort(names.begin(), names.end());
+  EXPECT_THAT(names, ::testing::ElementsAre("1.0.0", "1.1.0", "1.2.0"));
+  std::cout << "registry 500 x" << kFaults << ": recovered "
+            << absl::FormatDuration(recovery)
+            << " after Ready False, by itself\n";
 }
 
 }  // namespace
