@@ -5,7 +5,9 @@
 // key and a prefix scan is a range scan of the primary key. Buckets and keys
 // are bound as TEXT with an explicit length and compared with SQLite's
 // BINARY collation (memcmp), so any bytes work, NULs and 0xff included.
-// PRAGMA user_version holds the schema version.
+// PRAGMA user_version holds the schema version, PRAGMA application_id marks
+// the file as a store of this program. Open() checks an existing file before
+// it writes anything (CheckExisting) and refuses one it must not serve from.
 //
 // Durability: journal_mode=WAL with synchronous=FULL, so the WAL is fsync'ed
 // at each commit. Exclusivity: a flock(2) on "<path>.lock", chosen over
@@ -43,6 +45,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/metrics.h"
 #include "common/status_macros.h"
 
 namespace ia {
@@ -50,6 +53,10 @@ namespace {
 
 constexpr char kMemoryPath[] = ":memory:";
 constexpr int kSchemaVersion = 1;
+// PRAGMA application_id of the stores this program creates ("IaSt"), so
+// that `file state.db` and Open() tell them from other SQLite databases.
+// Stores made before it was set carry 0, which Open() accepts too.
+constexpr int kApplicationId = 0x49615374;
 // No other process writes the file (see the flock), so this only covers
 // tools such as sqlite3 reading it while a checkpoint runs.
 constexpr int kBusyTimeoutMs = 5000;
@@ -83,6 +90,34 @@ absl::StatusCode CodeForSqlite(int rc) {
       return absl::StatusCode::kResourceExhausted;
     default:
       return absl::StatusCode::kInternal;
+  }
+}
+
+// Failed store operations, by reason; registered by Open() so that the name
+// shows from the start.
+metrics::CounterFamily& StoreErrors() {
+  static auto& family = metrics::Registry::Default().AddCounter(
+      "ia_store_errors_total",
+      "Store operations that failed, by reason (disk_full: the --data-dir "
+      "file system is full; the write was refused and nothing of it kept).",
+      {"reason"});
+  return family;
+}
+
+absl::string_view ErrorReason(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return "disk_full";
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "busy";
+    case SQLITE_IOERR:
+      return "io";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return "corrupt";
+    default:
+      return "other";
   }
 }
 
@@ -183,6 +218,11 @@ class SqliteStore final : public Store {
   // Opens the database, sets the pragmas, creates the schema and prepares
   // the statements.
   absl::Status Init();
+  // Refuses a file this program must not serve from: not a database,
+  // another program's database, a newer schema, a missing table, a damaged
+  // page. FAILED_PRECONDITION saying what to do; writes nothing.
+  absl::Status CheckExisting() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Unusable(absl::string_view problem) const;
   absl::Status Migrate() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Prepare(const char* sql, Statement* statement)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -286,6 +326,7 @@ absl::StatusOr<int> SqliteStore::Lock(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(
     const std::string& path, const Options& options) {
+  StoreErrors();
   ASSIGN_OR_RETURN(const int lock_fd, Lock(path));
   // From here the destructor closes the database and releases the lock.
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, options, lock_fd));
@@ -310,6 +351,7 @@ SqliteStore::~SqliteStore() {
 }
 
 absl::Status SqliteStore::Error(absl::string_view what, int rc) const {
+  StoreErrors().WithLabels({ErrorReason(rc)}).Increment();
   const char* reason =
       db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   return absl::Status(CodeForSqlite(rc),
@@ -331,7 +373,9 @@ absl::Status SqliteStore::Init() {
   }
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 
-  // The first statement reads the file: "file is not a database" shows here.
+  // Before anything writes to the file (switching a foreign database to WAL
+  // would change its header).
+  RETURN_IF_ERROR(CheckExisting());
   ASSIGN_OR_RETURN(const std::string mode, Query("PRAGMA journal_mode=WAL"));
   if (mode != "wal" && !(path_ == kMemoryPath && mode == "memory")) {
     return absl::InternalError(
@@ -365,22 +409,89 @@ absl::Status SqliteStore::Init() {
   return absl::OkStatus();
 }
 
+absl::Status SqliteStore::Unusable(absl::string_view problem) const {
+  return absl::FailedPreconditionError(absl::StrCat(
+      "store ", path_, " ", problem,
+      ". The service does not start on it rather than serve an empty store: "
+      "restore the file from a backup, or stop every instance, move ",
+      path_,
+      " and its -wal file aside and start again with an empty store "
+      "(then apply the objects again)"));
+}
+
+absl::Status SqliteStore::CheckExisting() {
+  // The first statement reads the file: "file is not a database" and an
+  // encrypted or truncated header show here.
+  absl::StatusOr<std::string> version_text = Query("PRAGMA user_version");
+  if (!version_text.ok()) {
+    return Unusable(absl::StrCat("cannot be read as a store (",
+                                 version_text.status().message(),
+                                 "): it is damaged or not a store"));
+  }
+  const int version = std::atoi(version_text->c_str());
+  ASSIGN_OR_RETURN(const std::string app_text, Query("PRAGMA application_id"));
+  const int app = std::atoi(app_text.c_str());
+  if (app != 0 && app != kApplicationId) {
+    return Unusable(absl::StrCat(
+        "is an SQLite database of another program (application_id ", app,
+        "), not a store of this one"));
+  }
+  if (version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", path_, " has schema version ", version,
+        ", newer than this program's ", kSchemaVersion,
+        ": a newer release wrote it, and this one does not downgrade a store. "
+        "Run that newer release (or later) on it, or restore a backup made "
+        "by this release"));
+  }
+  ASSIGN_OR_RETURN(
+      const std::string tables,
+      Query("SELECT group_concat(name, ', ') FROM (SELECT name FROM "
+            "sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+            "ORDER BY name)"));
+  if (version == 0) {
+    if (tables.empty()) return absl::OkStatus();  // a new file
+    return Unusable(
+        absl::StrCat("is an SQLite database of another program "
+                     "(it has no store schema but tables ",
+                     tables, ")"));
+  }
+  ASSIGN_OR_RETURN(const std::string columns,
+                   Query("SELECT count(*) FROM pragma_table_info('kv') "
+                         "WHERE name IN ('bucket', 'key', 'value')"));
+  if (columns != "3") {
+    return Unusable(absl::StrCat(
+        "says schema version ", version, " but lacks its table kv (tables: ",
+        tables.empty() ? "none" : tables, "): it is damaged or not a store"));
+  }
+  // Reads every page once: a damaged page is found now, not by the first
+  // reconcile that happens to touch it.
+  absl::StatusOr<std::string> check = Query("PRAGMA quick_check");
+  if (!check.ok() || *check != "ok") {
+    return Unusable(absl::StrCat(
+        "is damaged (integrity check: ",
+        check.ok() ? *check : std::string(check.status().message()), ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SqliteStore::Migrate() {
   ASSIGN_OR_RETURN(const std::string version_text,
                    Query("PRAGMA user_version"));
   const int version = std::atoi(version_text.c_str());
   if (version == kSchemaVersion) return absl::OkStatus();
-  if (version > kSchemaVersion) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("store ", path_, " has schema version ", version,
-                     ", newer than this program's ", kSchemaVersion));
-  }
-  // Version 0: a new file. PRAGMA user_version is transactional.
+  // CheckExisting() refused newer versions; version 0 is a new file.
+  // PRAGMA user_version and application_id are transactional.
   RETURN_IF_ERROR(Query("BEGIN IMMEDIATE").status());
   absl::Status status = Query(kCreateTable).status();
   if (status.ok()) {
     status = Query(absl::StrCat("PRAGMA user_version=", kSchemaVersion).c_str())
                  .status();
+  }
+  if (status.ok()) {
+    status =
+        Query(absl::StrCat("PRAGMA application_id=", kApplicationId).c_str())
+            .status();
   }
   if (status.ok()) status = Query("COMMIT").status();
   if (!status.ok() && !sqlite3_get_autocommit(db_)) {

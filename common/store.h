@@ -54,8 +54,12 @@ class Store {
 
   // Opens (creating if needed) the store at `path`, a file path or
   // ":memory:". The directory must exist. Errors name the path and SQLite's
-  // reason: UNAVAILABLE when another Store holds `path` open, INTERNAL
-  // otherwise (missing directory, not a database, ...).
+  // reason: UNAVAILABLE when another Store holds `path` open;
+  // FAILED_PRECONDITION, saying what to do, when the file is not one to
+  // serve from (not a database, another program's database, a schema newer
+  // than this program's, a damaged page: it is never emptied or rewritten);
+  // INTERNAL otherwise (missing directory, ...). A check of every page runs
+  // at open, so opening takes time in proportion to the file's size.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      const Options& options);

@@ -114,6 +114,18 @@ absl::StatusOr<ReconcileResult> AutomationReconciler::ReconcileAutomation(
         RecordSourceFetch(outcome.source_key, outcome, failure, error));
   }
   if (failure.has_value() && !failure->retry) return ReconcileResult{};
+  // A Git host down, unreachable or too slow while cloning, fetching or
+  // pushing (by step, phase and status code, not text): run again with the
+  // queue's backoff, not only after the interval.
+  if (failure.has_value() &&
+      (error->step == RunStep::kOpenCheckout ||
+       (error->step == RunStep::kUpdateBranch &&
+        (error->phase == GitPhase::kFetch ||
+         error->phase == GitPhase::kPush))) &&
+      (error->status.code() == absl::StatusCode::kUnavailable ||
+       error->status.code() == absl::StatusCode::kDeadlineExceeded)) {
+    return error->status;
+  }
   return ReconcileResult{.requeue_after = interval};
 }
 

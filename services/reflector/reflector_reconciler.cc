@@ -264,6 +264,12 @@ absl::StatusOr<ReconcileResult> ImageRepositoryReconciler::Scan(
     RETURN_IF_ERROR(ReportFailure(key, observed, FailureReason(tags.status()),
                                   tags.status().message(),
                                   /*stalled=*/false, &image));
+    // A registry down, answering 5xx or too slow: tried again with the
+    // queue's backoff (as Flux does), not only after the interval.
+    if (tags.status().code() == absl::StatusCode::kUnavailable ||
+        tags.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      return tags.status();
+    }
     return next;
   }
   const size_t scanned = tags->size();

@@ -92,8 +92,11 @@ absl::StatusOr<ScanDecision> DecideScan(const v1::ImageRepository& repository,
   if (stored.confirm_at.has_value() && *stored.confirm_at <= now) {
     return scan(ScanReason::kPushConfirmation);
   }
+  // A clock that went back makes the last scan look to be in the future;
+  // the next scan still comes within an interval of now, not the jump later.
   const absl::Time due =
-      FromProtoTime(status.last_scan_result().scan_time()) + interval;
+      std::min(FromProtoTime(status.last_scan_result().scan_time()) + interval,
+               now + interval);
   std::optional<ScanReason> reason;
   if (!ReadyIsTrue(status)) {
     reason = ScanReason::kLastScanFailed;
@@ -104,9 +107,10 @@ absl::StatusOr<ScanDecision> DecideScan(const v1::ImageRepository& repository,
   }
   if (reason.has_value()) {
     if (!stored.confirm_at.has_value()) return scan(*reason);
-    return ScanDecision{.scan = false,
-                        .reason = ScanReason::kAwaitingConfirmation,
-                        .requeue_after = *stored.confirm_at - now};
+    return ScanDecision{
+        .scan = false,
+        .reason = ScanReason::kAwaitingConfirmation,
+        .requeue_after = std::min(*stored.confirm_at - now, interval)};
   }
   const absl::Time next =
       stored.confirm_at.has_value() ? std::min(due, *stored.confirm_at) : due;

@@ -9,6 +9,11 @@
 // scan. A scan's successor comes after the interval plus up to 10% jitter,
 // so that repositories applied together spread out.
 //
+// Clock jumps: after a jump forward each repository is due and scans once,
+// then waits its interval again (no burst of repeated scans); after a jump
+// back (the last scan seemingly in the future) no wait is longer than the
+// interval, so no interval is missed by the size of the jump.
+//
 // A push notification's confirming scan waits until it is due (the
 // registry's listing may lag the push): while one is pending, a failed last
 // scan, a missing tag set or a passed interval wait for it too; a new

@@ -270,18 +270,22 @@ TEST_F(AutomationReconcilerTest, NothingToChangeIsUpToDate) {
 }
 
 // Each phase UpdateBranch can fail in: the reason, Stalled, the requeue and
-// what the GitRepository records.
+// what the GitRepository records. The fake fails with UNAVAILABLE: in the
+// network phases (fetch, push) that is a Git host down, retried with the
+// queue's backoff (the error goes back to the controller); elsewhere the
+// run waits for the interval.
 TEST_F(AutomationReconcilerTest, AFailingPhaseIsClassifiedByItsType) {
   struct Case {
     GitPhase phase;
     std::string reason;
+    bool backoff = false;
   };
   const std::vector<Case> cases = {
-      {GitPhase::kFetch, "GitOperationFailed"},
+      {GitPhase::kFetch, "GitOperationFailed", true},
       {GitPhase::kCheckout, "GitOperationFailed"},
       {GitPhase::kCommit, "GitOperationFailed"},
       {GitPhase::kSign, "GitOperationFailed"},
-      {GitPhase::kPush, "GitOperationFailed"},
+      {GitPhase::kPush, "GitOperationFailed", true},
       {GitPhase::kPushRejected, "GitOperationFailed"},
   };
   ApplySource();
@@ -292,8 +296,12 @@ TEST_F(AutomationReconcilerTest, AFailingPhaseIsClassifiedByItsType) {
     dir_.WriteFile("worktree/deploy/app.yaml", kDeployment);
     git_->fail = c.phase;
     auto result = reconciler_->ReconcileAutomation("apps/auto");
-    ASSERT_TRUE(result.ok()) << result.status();
-    EXPECT_EQ(result->requeue_after, absl::Hours(1));
+    if (c.backoff) {
+      EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+    } else {
+      ASSERT_TRUE(result.ok()) << result.status();
+      EXPECT_EQ(result->requeue_after, absl::Hours(1));
+    }
     const v1::ImageUpdateAutomation automation = GetAutomation();
     const std::string message =
         absl::StrCat("fake failure in ", GitPhaseName(c.phase));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -14,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/docker_registry.h"
 #include "tests/support/git_server.h"
+#include "tests/support/hanging_server.h"
 #include "tests/support/harness.h"
 #include "tests/support/test_certificates.h"
 
@@ -294,6 +296,90 @@ TEST_F(EndToEnd, Kill9OfEachServiceLosesAndDuplicatesNothing) {
     previous = patch;
   }
   EXPECT_EQ(previous, kPushes);
+}
+
+constexpr char kStuckObjects[] = R"(apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: stuck
+  namespace: flux-system
+spec:
+  url: http://HANGING/fleet.git
+  timeout: 2s
+  ref:
+    branch: main
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata:
+  name: stuck
+  namespace: flux-system
+spec:
+  interval: 1h
+  sourceRef:
+    kind: GitRepository
+    name: stuck
+  git:
+    commit:
+      author:
+        name: fluxbot
+        email: flux@example.com
+    push:
+      branch: main
+  update:
+    path: ./clusters/my-cluster
+)";
+
+// A second automation's Git host accepts connections and never answers:
+// its run times out (spec.timeout 2s) with GitOperationFailed and is run
+// again with backoff and on the next selection, while the first automation
+// commits each selection exactly once, undelayed.
+TEST_F(EndToEnd, HangingGitRemoteTimesOutAndBlocksNoOneElse) {
+  HangingServer hanging;
+  ASSERT_TRUE(hanging.Start().ok());
+  const std::string file = dir_.WriteFile(
+      "stuck.yaml",
+      absl::StrReplaceAll(kStuckObjects, {{"HANGING", hanging.host()}}));
+  const absl::Time applied_at = absl::Now();
+  CommandResult applied = RunCommand(
+      IA_IMAGECTL_BIN,
+      {"--automation=" + automation_->address(), "apply", "-f", file});
+  ASSERT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+  auto stuck_json = [&] {
+    return RunCommand(IA_IMAGECTL_BIN,
+                      {"--automation=" + automation_->address(), "get", "image",
+                       "update", "stuck", "-o", "json"})
+        .out;
+  };
+  ASSERT_TRUE(Eventually([&] {
+    return absl::StrContains(stuck_json(), "within the timeout of 2s");
+  })) << stuck_json()
+      << automation_->Log();
+  const absl::Duration to_failure = absl::Now() - applied_at;
+  EXPECT_THAT(stuck_json(), HasSubstr("GitOperationFailed"));
+  // Run again with backoff (0.5 s, 1 s, ...), each run hanging until its
+  // deadline: a third connection comes without any new selection.
+  EXPECT_TRUE(Eventually([&] { return hanging.connections() >= 3; }))
+      << hanging.connections() << " connections\n"
+      << automation_->Log();
+  const absl::Duration to_third = absl::Now() - applied_at;
+
+  const absl::Duration first = PushAndWaitFor("1.2.3", 2);
+  EXPECT_THAT(*repo_->ReadFile("main", "clusters/my-cluster/values.yaml"),
+              HasSubstr("tag: 1.2.3 # {"));
+  const int connections = hanging.connections();
+  const absl::Duration second = PushAndWaitFor("1.3.0", 3);
+  EXPECT_TRUE(Eventually([&] { return hanging.connections() > connections; }))
+      << "the stuck automation was not run again on a new selection";
+  absl::SleepFor(absl::Seconds(1));  // a duplicate would show up by now
+  EXPECT_EQ(Log().size(), 3u) << "a selection was committed twice";
+  std::cout << "hanging Git remote: failed run reported "
+            << absl::FormatDuration(to_failure)
+            << " after apply, third run connected after "
+            << absl::FormatDuration(to_third)
+            << "; the other automation's push-to-commit "
+            << absl::FormatDuration(first) << ", "
+            << absl::FormatDuration(second) << "\n";
 }
 
 // The same loop with mTLS between the services (a throwaway CA): the policy

@@ -103,14 +103,12 @@ struct HttpService {
   std::unique_ptr<Service> service;
 };
 
-const std::vector<std::string> kCommonNames = {"ia_reconcile_total",
-                                               "ia_reconcile_duration_seconds",
-                                               "ia_workqueue_depth",
-                                               "process_cpu_seconds_total",
-                                               "process_resident_memory_bytes",
-                                               "process_virtual_memory_bytes",
-                                               "process_open_fds",
-                                               "process_start_time_seconds"};
+const std::vector<std::string> kCommonNames = {
+    "ia_reconcile_total",           "ia_reconcile_duration_seconds",
+    "ia_workqueue_depth",           "ia_store_errors_total",
+    "process_cpu_seconds_total",    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes", "process_open_fds",
+    "process_start_time_seconds"};
 
 void ExpectNames(const std::string& text,
                  const std::vector<std::string>& names) {

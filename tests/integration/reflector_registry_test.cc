@@ -5,7 +5,7 @@
 // WatchTagSets through the notification long before the 1h interval, a
 // restart that serves the stored tag set without scanning, a wrong password
 // that fails with AuthenticationFailed and keeps the last good tags, and
-// imagectl's table.
+// imagectl's table; and a registry outage during a stream of pushes.
 #include <algorithm>
 #include <chrono>
 #include <functional>
@@ -347,6 +347,51 @@ TEST_F(ReflectorRegistryTest, WrongPasswordFailsAuthenticationAndKeepsTheTags) {
   EXPECT_THAT(ready.message(), Not(HasSubstr(encoded)));
   EXPECT_THAT(reflector_->Log(), Not(HasSubstr("wrong-password")));
   EXPECT_THAT(reflector_->Log(), Not(HasSubstr(encoded)));
+}
+
+// The registry goes down during a stream of pushes, right after the
+// reflector had their notifications and before their confirming scan (due
+// 5 s later): that scan fails (Ready False) and keeps every tag; the
+// registry comes back on the same port and storage, the stream goes on,
+// and the reflector recovers by itself with every pushed tag stored.
+TEST_F(ReflectorRegistryTest, RegistryOutageDuringPushesLosesNoTag) {
+  PushBeforeApply({"1.0.0"}, "one");
+  Apply();
+  ASSERT_EQ(WaitReady().status(), kTrue);
+  std::vector<std::string> pushed = {"1.0.0"};
+  auto push_and_wait = [&](const std::string& tag) {
+    Push({tag}, "one");
+    pushed.push_back(tag);
+    EXPECT_TRUE(Eventually([&] {
+      const std::vector<std::string> stored = StoredTags();
+      return std::find(stored.begin(), stored.end(), tag) != stored.end();
+    })) << tag
+        << " never stored";
+  };
+  for (int i = 0; i < 3; ++i) push_and_wait(absl::StrCat("2.0.", i));
+
+  registry_->Stop();
+  ASSERT_TRUE(Eventually([&] {
+    const v1::ImageRepository got = Get();
+    const v1::Condition* c = FindCondition(got.status().conditions(), kReady);
+    return c != nullptr && c->status() == kFalse;
+  })) << "the confirming scan did not fail while the registry was down";
+  std::vector<std::string> sorted = pushed;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_THAT(StoredTags(), ElementsAreArray(sorted))
+      << "a failed scan dropped tags";
+
+  ASSERT_TRUE(registry_->Start().ok()) << registry_->Log();
+  for (int i = 3; i < 6; ++i) push_and_wait(absl::StrCat("2.0.", i));
+  sorted = pushed;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_TRUE(Eventually([&] {
+    const v1::ImageRepository got = Get();
+    const v1::Condition* c = FindCondition(got.status().conditions(), kReady);
+    return c != nullptr && c->status() == kTrue;
+  })) << "no good scan after the registry came back";
+  EXPECT_THAT(StoredTags(), ElementsAreArray(sorted));
+  EXPECT_EQ(Get().status().last_scan_result().tag_count(), 7);
 }
 
 }  // namespace

@@ -170,6 +170,34 @@ TEST(DecideScan, Table) {
        .scan = true,
        .reason = ScanReason::kSpecChanged,
        .requeue_after = kAfterScan},
+      // Clock jumps (a wall clock set by NTP or by hand).
+      {.name = "clock jumped forward a week: one scan, then an interval",
+       .since_scan = absl::Hours(7 * 24),
+       .scan = true,
+       .reason = ScanReason::kIntervalPassed,
+       .requeue_after = kAfterScan},
+      {.name = "clock jumped back a day: next look within one interval",
+       .since_scan = -absl::Hours(24),
+       .scan = false,
+       .reason = ScanReason::kNotDue,
+       .requeue_after = absl::Minutes(10)},
+      {.name = "clock jumped back a day with a push confirmation pending",
+       .confirm_in = absl::Minutes(2),
+       .since_scan = -absl::Hours(24),
+       .scan = false,
+       .reason = ScanReason::kNotDue,
+       .requeue_after = absl::Minutes(10)},
+      {.name = "clock jumped back while a failed scan awaits a confirmation",
+       .change =
+           [](v1::ImageRepository* r) {
+             SetCondition(r->mutable_status()->mutable_conditions(), kReady,
+                          kFalse, "AuthenticationFailed", "no", 2, kLastScan);
+           },
+       .confirm_in = absl::Minutes(2),
+       .since_scan = -absl::Hours(24),
+       .scan = false,
+       .reason = ScanReason::kAwaitingConfirmation,
+       .requeue_after = absl::Minutes(10)},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -296,7 +296,9 @@ absl::Status DockerRegistry::MakeCertificates() {
 }
 
 absl::Status DockerRegistry::Start(absl::Duration timeout) {
-  port_ = FreePort();
+  // A restart after Stop() keeps the port (and the storage), as a registry
+  // coming back after an outage does.
+  if (port_ == 0) port_ = FreePort();
   std::string config = absl::StrCat(
       "version: 0.1\n"
       "log:\n  level: info\n  formatter: text\n"

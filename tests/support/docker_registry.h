@@ -47,7 +47,8 @@ class DockerRegistry {
   DockerRegistry& operator=(const DockerRegistry&) = delete;
 
   // Writes the configuration (and certificates), starts the registry and
-  // waits until GET /v2/ answers (200 or 401).
+  // waits until GET /v2/ answers (200 or 401). Again after Stop(): the same
+  // port and storage, as after an outage.
   absl::Status Start(absl::Duration timeout = absl::Seconds(30));
   void Stop();
 

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <utility>
@@ -51,6 +53,12 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The bytes of the file at `path` ("" if it cannot be read).
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 std::unique_ptr<Store> MustOpen(const std::string& path,
                                 const Store::Options& options = {}) {
@@ -382,14 +390,147 @@ TEST_F(StoreFileTest, NotADatabaseFailsNamingThePathAndReason) {
     std::ofstream out(path());
     for (int i = 0; i < 1000; ++i) out << "this is not a database\n";
   }
+  const std::string before = ReadFile(path());
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path());
   ASSERT_FALSE(store.ok());
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(), HasSubstr(path()));
   EXPECT_THAT(store.status().message(), HasSubstr("not a database"));
+  EXPECT_THAT(store.status().message(), HasSubstr("move"));
+  EXPECT_EQ(ReadFile(path()), before);
   // The lock was released on failure.
   std::filesystem::remove(path());
   EXPECT_NE(MustOpen(path()), nullptr);
+}
+
+// Runs `sql` on the SQLite file `path` with SQLite itself, as another
+// program (or an older or newer release) would.
+void Sqlite(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  EXPECT_EQ(rc, SQLITE_OK) << sql << ": " << (error ? error : "");
+  sqlite3_free(error);
+  sqlite3_close(db);
+}
+
+// The first column of the first row of `sql` on `path`, as text.
+std::string SqliteValue(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string value;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    if (text != nullptr) value = reinterpret_cast<const char*>(text);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+TEST_F(StoreFileTest, NewStoreIsMarkedAsOurs) {
+  ASSERT_NE(MustOpen(path()), nullptr);
+  EXPECT_EQ(SqliteValue(path(), "PRAGMA application_id"),
+            absl::StrCat(0x49615374));
+  EXPECT_EQ(SqliteValue(path(), "PRAGMA user_version"), "1");
+}
+
+TEST_F(StoreFileTest, StoreMadeBeforeTheMarkStillOpens) {
+  {
+    auto store = MustOpen(path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Put("b", "k", "v").ok());
+  }
+  Sqlite(path(), "PRAGMA application_id=0");
+  auto store = MustOpen(path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_THAT(*store->Get("b", "k"), Optional(std::string("v")));
+}
+
+// Another program's SQLite database is refused and left as it was: not
+// switched to WAL, no table added.
+TEST_F(StoreFileTest, ForeignDatabaseIsRefusedAndLeftAlone) {
+  Sqlite(path(),
+         "CREATE TABLE users (name TEXT); INSERT INTO users VALUES ('ann')");
+  const std::string before = ReadFile(path());
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr(path()));
+  EXPECT_THAT(store.status().message(), HasSubstr("another program"));
+  EXPECT_THAT(store.status().message(), HasSubstr("users"));
+  EXPECT_THAT(store.status().message(), HasSubstr("backup"));
+  EXPECT_EQ(ReadFile(path()), before);
+  EXPECT_FALSE(std::filesystem::exists(path() + "-wal"));
+}
+
+TEST_F(StoreFileTest, OtherApplicationIdIsRefused) {
+  {
+    auto store = MustOpen(path());
+    ASSERT_NE(store, nullptr);
+  }
+  Sqlite(path(), "PRAGMA application_id=42");
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("application_id 42"));
+}
+
+TEST_F(StoreFileTest, VersionWithoutItsTableIsRefused) {
+  Sqlite(path(), "CREATE TABLE other (x); PRAGMA user_version=1");
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("lacks its table kv"));
+  EXPECT_THAT(store.status().message(), HasSubstr("other"));
+}
+
+TEST_F(StoreFileTest, NewerSchemaIsRefusedAndKept) {
+  {
+    auto store = MustOpen(path());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->Put("b", "k", "v").ok());
+  }
+  Sqlite(path(), "PRAGMA user_version=2");
+  const std::string before = ReadFile(path());
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("schema version 2"));
+  EXPECT_THAT(store.status().message(), HasSubstr("newer"));
+  EXPECT_THAT(store.status().message(), HasSubstr("Run that newer release"));
+  EXPECT_EQ(ReadFile(path()), before);
+  EXPECT_EQ(SqliteValue(path(), "SELECT value FROM kv WHERE key = 'k'"), "v");
+}
+
+// A page overwritten in the middle of the file (a bad disk, a stray write):
+// found at open, not by the first reconcile that reads that page.
+TEST_F(StoreFileTest, DamagedPageIsRefusedAtOpen) {
+  {
+    auto store = MustOpen(path());
+    ASSERT_NE(store, nullptr);
+    std::vector<Store::Write> writes;
+    for (int i = 0; i < 2000; ++i) {
+      writes.push_back({"b", absl::StrCat("key-", i), std::string(500, 'v')});
+    }
+    ASSERT_TRUE(store->Commit(writes).ok());
+  }
+  // Closing checkpointed the WAL into the file.
+  ASSERT_GT(std::filesystem::file_size(path()), 100 * 4096);
+  {
+    std::fstream file(path(), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(50 * 4096);
+    const std::string garbage(4096, '\x5a');
+    file.write(garbage.data(), garbage.size());
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path());
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(store.status().message(), HasSubstr("damaged"));
+  EXPECT_THAT(store.status().message(), HasSubstr(path()));
 }
 
 // Reads 4-byte acknowledgements from `fd` until `want` of them arrived or
