@@ -170,8 +170,12 @@ std::string FormatString(const std::string& str, const Spec& spec) {
     case 'X': {
       std::string out;
       for (const char c : s) {
-        absl::StrAppendFormat(&out, spec.verb == 'x' ? "%02x" : "%02X",
-                              static_cast<unsigned char>(c));
+        const auto byte = static_cast<unsigned char>(c);
+        if (spec.verb == 'x') {
+          absl::StrAppendFormat(&out, "%02x", byte);
+        } else {
+          absl::StrAppendFormat(&out, "%02X", byte);
+        }
       }
       return out;
     }

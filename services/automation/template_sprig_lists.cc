@@ -354,10 +354,12 @@ TemplateValue MergeMaps(const TemplateValue& dst, const TemplateValue& src,
                         bool overwrite) {
   std::vector<std::pair<TemplateValue, TemplateValue>> out(
       dst.map_entries().begin(), dst.map_entries().end());
-  for (const auto& [k, sv] : src.map_entries()) {
+  for (const auto& entry : src.map_entries()) {
+    const TemplateValue& k = entry.first;
+    const TemplateValue& sv = entry.second;
     // mergo skips a nil source value unless overwriting.
     if (!sv.is_valid() && !overwrite) continue;
-    auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) {
+    auto it = std::find_if(out.begin(), out.end(), [&k](const auto& e) {
       return TemplateValue::Compare(e.first, k) == 0;
     });
     if (it == out.end()) {
