@@ -11,10 +11,14 @@
 #include "absl/strings/strip.h"
 #include "common/files.h"
 #include "nlohmann/json.hpp"
+#include "services/reflector/cloud_exchange.h"
 #include "services/reflector/registry_headers.h"
 
 namespace ia::reflector {
 namespace {
+
+using cloud::EnvValue;
+using cloud::FormEscape;
 
 constexpr char kProvider[] = "aws";
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
@@ -23,15 +27,11 @@ constexpr int64_t kMaxReply = 1 << 20;
 constexpr char kDefaultImds[] = "http://169.254.169.254";
 constexpr char kDefaultContainerHost[] = "http://169.254.170.2";
 
-std::string Env(const Environment& env, const char* name) {
-  return env(name).value_or("");
-}
-
 // The first of `names` that is set and not empty, else "".
 std::string FirstEnv(const Environment& env,
                      std::initializer_list<const char*> names) {
   for (const char* name : names) {
-    std::string value = Env(env, name);
+    std::string value = EnvValue(env, name);
     if (!value.empty()) return value;
   }
   return "";
@@ -40,23 +40,6 @@ std::string FirstEnv(const Environment& env,
 std::string StripSlash(std::string url) {
   while (absl::EndsWith(url, "/")) url.pop_back();
   return url;
-}
-
-// application/x-www-form-urlencoded escaping of a value.
-std::string FormEscape(absl::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
-        c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppend(
-          &out, "%",
-          absl::AsciiStrToUpper(absl::BytesToHexString(
-              absl::string_view(reinterpret_cast<const char*>(&c), 1))));
-    }
-  }
-  return out;
 }
 
 // The text of the first <name>...</name> in `xml`, entities decoded.
@@ -129,9 +112,9 @@ HttpRequest Request(std::string method, std::string url,
 
 absl::StatusOr<AwsCredentials> StaticCredentials(const Environment& env) {
   AwsCredentials credentials;
-  credentials.access_key_id = Env(env, "AWS_ACCESS_KEY_ID");
-  credentials.secret_access_key = Env(env, "AWS_SECRET_ACCESS_KEY");
-  credentials.session_token = Env(env, "AWS_SESSION_TOKEN");
+  credentials.access_key_id = EnvValue(env, "AWS_ACCESS_KEY_ID");
+  credentials.secret_access_key = EnvValue(env, "AWS_SECRET_ACCESS_KEY");
+  credentials.session_token = EnvValue(env, "AWS_SESSION_TOKEN");
   if (credentials.secret_access_key.empty()) {
     return ExchangeError(kProvider, "environment", "",
                          "AWS_ACCESS_KEY_ID is set without "
@@ -144,8 +127,8 @@ absl::StatusOr<AwsCredentials> WebIdentity(HttpTransport& transport,
                                            const Environment& env,
                                            const EcrHost& registry) {
   constexpr char kStep[] = "AssumeRoleWithWebIdentity";
-  const std::string role = Env(env, "AWS_ROLE_ARN");
-  const std::string token_file = Env(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+  const std::string role = EnvValue(env, "AWS_ROLE_ARN");
+  const std::string token_file = EnvValue(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
   if (role.empty()) {
     return ExchangeError(kProvider, kStep, "",
                          "AWS_WEB_IDENTITY_TOKEN_FILE is set without "
@@ -158,7 +141,7 @@ absl::StatusOr<AwsCredentials> WebIdentity(HttpTransport& transport,
         absl::StrCat("cannot read the web identity token from ", token_file,
                      token.ok() ? " (empty)" : ""));
   }
-  std::string session = Env(env, "AWS_ROLE_SESSION_NAME");
+  std::string session = EnvValue(env, "AWS_ROLE_SESSION_NAME");
   if (session.empty()) session = "image-reflector";
   std::string endpoint =
       FirstEnv(env, {"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"});
@@ -196,10 +179,10 @@ bool ContainerEndpointAllowed(const std::string& url) {
 absl::StatusOr<AwsCredentials> ContainerCredentials(HttpTransport& transport,
                                                     const Environment& env) {
   constexpr char kStep[] = "container credentials";
-  std::string url = Env(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  std::string url = EnvValue(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
   if (url.empty()) {
     url = absl::StrCat(kDefaultContainerHost,
-                       Env(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"));
+                       EnvValue(env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"));
   }
   if (!ContainerEndpointAllowed(url)) {
     return ExchangeError(kProvider, kStep, "",
@@ -210,7 +193,7 @@ absl::StatusOr<AwsCredentials> ContainerCredentials(HttpTransport& transport,
   request.headers.emplace_back("Accept", "application/json");
   std::string authorization;
   if (const std::string file =
-          Env(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+          EnvValue(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
       !file.empty()) {
     absl::StatusOr<std::string> token = ReadFileToString(file);
     if (!token.ok()) {
@@ -220,7 +203,7 @@ absl::StatusOr<AwsCredentials> ContainerCredentials(HttpTransport& transport,
     }
     authorization = std::string(absl::StripAsciiWhitespace(*token));
   } else {
-    authorization = Env(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    authorization = EnvValue(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
   }
   if (!authorization.empty()) {
     request.headers.emplace_back("Authorization", authorization);
@@ -232,7 +215,7 @@ absl::StatusOr<AwsCredentials> ContainerCredentials(HttpTransport& transport,
 
 absl::StatusOr<AwsCredentials> InstanceCredentials(HttpTransport& transport,
                                                    const Environment& env) {
-  std::string endpoint = Env(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  std::string endpoint = EnvValue(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
   if (endpoint.empty()) endpoint = kDefaultImds;
   endpoint = StripSlash(endpoint);
 
@@ -272,11 +255,11 @@ absl::StatusOr<AwsCredentials> InstanceCredentials(HttpTransport& transport,
 }  // namespace
 
 std::string AwsIdentity(const Environment& env) {
-  if (std::string key = Env(env, "AWS_ACCESS_KEY_ID"); !key.empty()) {
+  if (std::string key = EnvValue(env, "AWS_ACCESS_KEY_ID"); !key.empty()) {
     return absl::StrCat("key:", key);
   }
-  if (!Env(env, "AWS_WEB_IDENTITY_TOKEN_FILE").empty()) {
-    return absl::StrCat("role:", Env(env, "AWS_ROLE_ARN"));
+  if (!EnvValue(env, "AWS_WEB_IDENTITY_TOKEN_FILE").empty()) {
+    return absl::StrCat("role:", EnvValue(env, "AWS_ROLE_ARN"));
   }
   if (std::string uri =
           FirstEnv(env, {"AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -290,8 +273,9 @@ std::string AwsIdentity(const Environment& env) {
 absl::StatusOr<AwsCredentials> AwsCredentialChain(HttpTransport& transport,
                                                   const Environment& env,
                                                   const EcrHost& registry) {
-  if (!Env(env, "AWS_ACCESS_KEY_ID").empty()) return StaticCredentials(env);
-  if (!Env(env, "AWS_WEB_IDENTITY_TOKEN_FILE").empty()) {
+  if (!EnvValue(env, "AWS_ACCESS_KEY_ID").empty())
+    return StaticCredentials(env);
+  if (!EnvValue(env, "AWS_WEB_IDENTITY_TOKEN_FILE").empty()) {
     return WebIdentity(transport, env, registry);
   }
   if (!FirstEnv(env, {"AWS_CONTAINER_CREDENTIALS_FULL_URI",
@@ -299,7 +283,8 @@ absl::StatusOr<AwsCredentials> AwsCredentialChain(HttpTransport& transport,
            .empty()) {
     return ContainerCredentials(transport, env);
   }
-  if (absl::AsciiStrToLower(Env(env, "AWS_EC2_METADATA_DISABLED")) == "true") {
+  if (absl::AsciiStrToLower(EnvValue(env, "AWS_EC2_METADATA_DISABLED")) ==
+      "true") {
     return ExchangeError(kProvider, "credentials", "",
                          "no credentials: none in the environment (static "
                          "keys, web identity, container credentials) and "

@@ -13,40 +13,19 @@
 #include "absl/strings/strip.h"
 #include "common/files.h"
 #include "nlohmann/json.hpp"
+#include "services/reflector/cloud_exchange.h"
 #include "services/reflector/registry_headers.h"
 
 namespace ia::reflector {
 namespace {
 
+using cloud::EnvValue;
+using cloud::FormEscape;
+using cloud::StringField;
+
 constexpr char kProvider[] = "azure";
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr int64_t kMaxReply = 1 << 20;
-
-std::string Env(const Environment& env, const char* name) {
-  return env(name).value_or("");
-}
-
-std::string FormEscape(absl::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
-        c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string StringField(const nlohmann::json& json, const char* name) {
-  if (!json.is_object()) return "";
-  auto it = json.find(name);
-  return it != json.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 std::string StripSlash(std::string url) {
   while (absl::EndsWith(url, "/")) url.pop_back();
@@ -127,13 +106,13 @@ absl::StatusOr<EntraToken> ClientCredentials(HttpTransport& transport,
                                              const AzureCloud& cloud,
                                              absl::string_view secret_part,
                                              absl::string_view step) {
-  const std::string tenant = Env(env, "AZURE_TENANT_ID");
-  const std::string client = Env(env, "AZURE_CLIENT_ID");
+  const std::string tenant = EnvValue(env, "AZURE_TENANT_ID");
+  const std::string client = EnvValue(env, "AZURE_CLIENT_ID");
   if (tenant.empty() || client.empty()) {
     return ExchangeError(kProvider, step, "",
                          "AZURE_TENANT_ID and AZURE_CLIENT_ID are required");
   }
-  std::string authority = Env(env, "AZURE_AUTHORITY_HOST");
+  std::string authority = EnvValue(env, "AZURE_AUTHORITY_HOST");
   if (authority.empty()) authority = cloud.authority;
   HttpRequest request =
       Request("POST", absl::StrCat(StripSlash(authority), "/",
@@ -152,14 +131,14 @@ absl::StatusOr<EntraToken> ClientCredentials(HttpTransport& transport,
 absl::StatusOr<EntraToken> EntraAccessToken(HttpTransport& transport,
                                             const Environment& env,
                                             const AzureCloud& cloud) {
-  if (const std::string secret = Env(env, "AZURE_CLIENT_SECRET");
+  if (const std::string secret = EnvValue(env, "AZURE_CLIENT_SECRET");
       !secret.empty()) {
     return ClientCredentials(
         transport, env, cloud,
         absl::StrCat("&client_secret=", FormEscape(secret)),
         "client credentials");
   }
-  if (const std::string file = Env(env, "AZURE_FEDERATED_TOKEN_FILE");
+  if (const std::string file = EnvValue(env, "AZURE_FEDERATED_TOKEN_FILE");
       !file.empty()) {
     constexpr char kStep[] = "workload identity";
     absl::StatusOr<std::string> assertion = ReadFileToString(file);
@@ -178,13 +157,14 @@ absl::StatusOr<EntraToken> EntraAccessToken(HttpTransport& transport,
         kStep);
   }
   constexpr char kStep[] = "managed identity";
-  std::string host = Env(env, "AZURE_POD_IDENTITY_AUTHORITY_HOST");
+  std::string host = EnvValue(env, "AZURE_POD_IDENTITY_AUTHORITY_HOST");
   if (host.empty()) host = "http://169.254.169.254";
   std::string url = absl::StrCat(
       StripSlash(host),
       "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=",
       FormEscape(cloud.audience));
-  if (const std::string client = Env(env, "AZURE_CLIENT_ID"); !client.empty()) {
+  if (const std::string client = EnvValue(env, "AZURE_CLIENT_ID");
+      !client.empty()) {
     absl::StrAppend(&url, "&client_id=", FormEscape(client));
   }
   HttpRequest request = Request("GET", url);
@@ -210,8 +190,8 @@ std::optional<absl::Time> JwtExpiry(absl::string_view jwt) {
 
 std::string AzureIdentity(const Environment& env) {
   return absl::StrCat(
-      Env(env, "AZURE_TENANT_ID"), "/", Env(env, "AZURE_CLIENT_ID"),
-      Env(env, "AZURE_FEDERATED_TOKEN_FILE").empty() ? "" : "/workload");
+      EnvValue(env, "AZURE_TENANT_ID"), "/", EnvValue(env, "AZURE_CLIENT_ID"),
+      EnvValue(env, "AZURE_FEDERATED_TOKEN_FILE").empty() ? "" : "/workload");
 }
 
 absl::StatusOr<CloudLogin> AcrLogin(HttpTransport& transport,
@@ -231,7 +211,8 @@ absl::StatusOr<CloudLogin> AcrLogin(HttpTransport& transport,
   request.body = absl::StrCat(
       "grant_type=access_token&service=", FormEscape(registry_host),
       "&access_token=", FormEscape(entra->token));
-  if (const std::string tenant = Env(env, "AZURE_TENANT_ID"); !tenant.empty()) {
+  if (const std::string tenant = EnvValue(env, "AZURE_TENANT_ID");
+      !tenant.empty()) {
     absl::StrAppend(&request.body, "&tenant=", FormEscape(tenant));
   }
   absl::StatusOr<HttpResponse> reply = transport.Send(request);

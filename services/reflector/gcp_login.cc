@@ -10,41 +10,20 @@
 #include "absl/strings/strip.h"
 #include "common/files.h"
 #include "nlohmann/json.hpp"
+#include "services/reflector/cloud_exchange.h"
 #include "services/reflector/registry_headers.h"
 
 namespace ia::reflector {
 namespace {
 
+using cloud::EnvValue;
+using cloud::FormEscape;
+using cloud::StringField;
+
 constexpr char kProvider[] = "gcp";
 constexpr char kDefaultMetadataHost[] = "metadata.google.internal";
 constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr int64_t kMaxReply = 1 << 20;
-
-std::string Env(const Environment& env, const char* name) {
-  return env(name).value_or("");
-}
-
-std::string FormEscape(absl::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' ||
-        c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
-
-std::string StringField(const nlohmann::json& json, const char* name) {
-  if (!json.is_object()) return "";
-  auto it = json.find(name);
-  return it != json.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 HttpRequest Request(std::string method, std::string url) {
   HttpRequest request;
@@ -114,7 +93,7 @@ absl::StatusOr<AccessToken> MetadataToken(HttpTransport& transport,
                                           const Environment& env,
                                           absl::Time now) {
   constexpr char kStep[] = "metadata token";
-  std::string host = Env(env, "GCE_METADATA_HOST");
+  std::string host = EnvValue(env, "GCE_METADATA_HOST");
   if (host.empty()) host = kDefaultMetadataHost;
   HttpRequest request = Request(
       "GET",
@@ -232,14 +211,14 @@ absl::StatusOr<AccessToken> ExternalAccountToken(HttpTransport& transport,
 }  // namespace
 
 std::string GcpIdentity(const Environment& env) {
-  const std::string file = Env(env, "GOOGLE_APPLICATION_CREDENTIALS");
+  const std::string file = EnvValue(env, "GOOGLE_APPLICATION_CREDENTIALS");
   return file.empty() ? "metadata" : absl::StrCat("file:", file);
 }
 
 absl::StatusOr<CloudLogin> GcpLogin(HttpTransport& transport,
                                     const Environment& env, absl::Time now) {
   absl::StatusOr<AccessToken> token;
-  if (const std::string path = Env(env, "GOOGLE_APPLICATION_CREDENTIALS");
+  if (const std::string path = EnvValue(env, "GOOGLE_APPLICATION_CREDENTIALS");
       !path.empty()) {
     absl::StatusOr<std::string> text = ReadFileToString(path);
     if (!text.ok()) {
