@@ -18,12 +18,12 @@ namespace ia::reflector {
 namespace {
 
 using cloud::EnvValue;
+using cloud::ExchangeRequest;
 using cloud::FormEscape;
+using cloud::NoReply;
 
 constexpr char kProvider[] = "aws";
-constexpr absl::Duration kCallTimeout = absl::Seconds(30);
 constexpr absl::Duration kImdsTimeout = absl::Seconds(5);
-constexpr int64_t kMaxReply = 1 << 20;
 constexpr char kDefaultImds[] = "http://169.254.169.254";
 constexpr char kDefaultContainerHost[] = "http://169.254.170.2";
 
@@ -90,26 +90,6 @@ std::optional<absl::Time> ParseRfc3339(absl::string_view text) {
   return time;
 }
 
-// The failure of a call that got no reply.
-absl::Status NoReply(absl::string_view step, const std::string& url,
-                     const absl::Status& status) {
-  absl::StatusOr<UrlParts> parts = ParseUrl(url);
-  return ExchangeError(
-      kProvider, step, "",
-      absl::StrCat("no answer from ", parts.ok() ? parts->host : "the endpoint",
-                   ": ", status.message()));
-}
-
-HttpRequest Request(std::string method, std::string url,
-                    absl::Duration timeout = kCallTimeout) {
-  HttpRequest request;
-  request.method = std::move(method);
-  request.url = std::move(url);
-  request.timeout = timeout;
-  request.max_reply_bytes = kMaxReply;
-  return request;
-}
-
 absl::StatusOr<AwsCredentials> StaticCredentials(const Environment& env) {
   AwsCredentials credentials;
   credentials.access_key_id = EnvValue(env, "AWS_ACCESS_KEY_ID");
@@ -149,7 +129,7 @@ absl::StatusOr<AwsCredentials> WebIdentity(HttpTransport& transport,
     endpoint =
         absl::StrCat("https://sts.", registry.region, ".", registry.domain);
   }
-  HttpRequest request = Request("POST", StripSlash(endpoint) + "/");
+  HttpRequest request = ExchangeRequest("POST", StripSlash(endpoint) + "/");
   request.headers = {
       {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
       {"Accept", "text/xml"}};
@@ -158,7 +138,8 @@ absl::StatusOr<AwsCredentials> WebIdentity(HttpTransport& transport,
       FormEscape(role), "&RoleSessionName=", FormEscape(session),
       "&WebIdentityToken=", FormEscape(absl::StripAsciiWhitespace(*token)));
   absl::StatusOr<HttpResponse> reply = transport.Send(request);
-  if (!reply.ok()) return NoReply(kStep, request.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, kStep, request.url, reply.status());
   return ParseStsReply(*reply);
 }
 
@@ -189,7 +170,7 @@ absl::StatusOr<AwsCredentials> ContainerCredentials(HttpTransport& transport,
                          "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https, "
                          "or http to loopback or the EKS or ECS agent");
   }
-  HttpRequest request = Request("GET", url);
+  HttpRequest request = ExchangeRequest("GET", url);
   request.headers.emplace_back("Accept", "application/json");
   std::string authorization;
   if (const std::string file =
@@ -209,7 +190,8 @@ absl::StatusOr<AwsCredentials> ContainerCredentials(HttpTransport& transport,
     request.headers.emplace_back("Authorization", authorization);
   }
   absl::StatusOr<HttpResponse> reply = transport.Send(request);
-  if (!reply.ok()) return NoReply(kStep, request.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, kStep, request.url, reply.status());
   return ParseCredentialsJson(*reply, kStep);
 }
 
@@ -220,10 +202,11 @@ absl::StatusOr<AwsCredentials> InstanceCredentials(HttpTransport& transport,
   endpoint = StripSlash(endpoint);
 
   HttpRequest put =
-      Request("PUT", endpoint + "/latest/api/token", kImdsTimeout);
+      ExchangeRequest("PUT", endpoint + "/latest/api/token", kImdsTimeout);
   put.headers.emplace_back("X-aws-ec2-metadata-token-ttl-seconds", "21600");
   absl::StatusOr<HttpResponse> token = transport.Send(put);
-  if (!token.ok()) return NoReply("IMDS token", put.url, token.status());
+  if (!token.ok())
+    return NoReply(kProvider, "IMDS token", put.url, token.status());
   if (token->status != 200 || token->body.empty()) {
     return ExchangeError(kProvider, "IMDS token", "",
                          absl::StrCat("HTTP ", token->status));
@@ -232,10 +215,11 @@ absl::StatusOr<AwsCredentials> InstanceCredentials(HttpTransport& transport,
                                                    token->body};
   const std::string base =
       endpoint + "/latest/meta-data/iam/security-credentials/";
-  HttpRequest list = Request("GET", base, kImdsTimeout);
+  HttpRequest list = ExchangeRequest("GET", base, kImdsTimeout);
   list.headers.push_back(header);
   absl::StatusOr<HttpResponse> roles = transport.Send(list);
-  if (!roles.ok()) return NoReply("IMDS role", list.url, roles.status());
+  if (!roles.ok())
+    return NoReply(kProvider, "IMDS role", list.url, roles.status());
   const std::string role(absl::StripAsciiWhitespace(
       absl::string_view(roles->body).substr(0, roles->body.find('\n'))));
   if (roles->status != 200 || role.empty()) {
@@ -245,10 +229,11 @@ absl::StatusOr<AwsCredentials> InstanceCredentials(HttpTransport& transport,
             "HTTP ", roles->status,
             roles->status == 404 ? ": the instance has no IAM role" : ""));
   }
-  HttpRequest get = Request("GET", base + role, kImdsTimeout);
+  HttpRequest get = ExchangeRequest("GET", base + role, kImdsTimeout);
   get.headers.push_back(header);
   absl::StatusOr<HttpResponse> reply = transport.Send(get);
-  if (!reply.ok()) return NoReply("IMDS credentials", get.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, "IMDS credentials", get.url, reply.status());
   return ParseCredentialsJson(*reply, "IMDS credentials");
 }
 
@@ -326,7 +311,7 @@ absl::StatusOr<CloudLogin> EcrLogin(HttpTransport& transport,
     service = "ecr";
     target = "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken";
   }
-  HttpRequest request = Request("POST", StripSlash(endpoint) + "/");
+  HttpRequest request = ExchangeRequest("POST", StripSlash(endpoint) + "/");
   request.headers = {{"Content-Type", "application/x-amz-json-1.1"},
                      {"X-Amz-Target", target},
                      {"Accept", "application/json"}};
@@ -340,7 +325,8 @@ absl::StatusOr<CloudLogin> EcrLogin(HttpTransport& transport,
   request.aws_secret_access_key = credentials->secret_access_key;
   absl::StatusOr<HttpResponse> reply = transport.Send(request);
   if (!reply.ok()) {
-    return NoReply("GetAuthorizationToken", request.url, reply.status());
+    return NoReply(kProvider, "GetAuthorizationToken", request.url,
+                   reply.status());
   }
   return ParseEcrReply(*reply, registry.is_public);
 }

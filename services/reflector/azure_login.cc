@@ -21,34 +21,15 @@ namespace {
 
 using cloud::EnvValue;
 using cloud::FormEscape;
+using cloud::JsonExchangeRequest;
+using cloud::NoReply;
 using cloud::StringField;
 
 constexpr char kProvider[] = "azure";
-constexpr absl::Duration kCallTimeout = absl::Seconds(30);
-constexpr int64_t kMaxReply = 1 << 20;
 
 std::string StripSlash(std::string url) {
   while (absl::EndsWith(url, "/")) url.pop_back();
   return url;
-}
-
-HttpRequest Request(std::string method, std::string url) {
-  HttpRequest request;
-  request.method = std::move(method);
-  request.url = std::move(url);
-  request.timeout = kCallTimeout;
-  request.max_reply_bytes = kMaxReply;
-  request.headers.emplace_back("Accept", "application/json");
-  return request;
-}
-
-absl::Status NoReply(absl::string_view step, const std::string& url,
-                     const absl::Status& status) {
-  absl::StatusOr<UrlParts> parts = ParseUrl(url);
-  return ExchangeError(
-      kProvider, step, "",
-      absl::StrCat("no answer from ", parts.ok() ? parts->host : "the endpoint",
-                   ": ", status.message()));
 }
 
 // Entra's error ({"error": "invalid_client", "error_description":
@@ -114,9 +95,9 @@ absl::StatusOr<EntraToken> ClientCredentials(HttpTransport& transport,
   }
   std::string authority = EnvValue(env, "AZURE_AUTHORITY_HOST");
   if (authority.empty()) authority = cloud.authority;
-  HttpRequest request =
-      Request("POST", absl::StrCat(StripSlash(authority), "/",
-                                   FormEscape(tenant), "/oauth2/v2.0/token"));
+  HttpRequest request = JsonExchangeRequest(
+      "POST", absl::StrCat(StripSlash(authority), "/", FormEscape(tenant),
+                           "/oauth2/v2.0/token"));
   request.headers.emplace_back("Content-Type",
                                "application/x-www-form-urlencoded");
   request.body = absl::StrCat(
@@ -124,7 +105,7 @@ absl::StatusOr<EntraToken> ClientCredentials(HttpTransport& transport,
       "&scope=", FormEscape(absl::StrCat(cloud.audience, "/.default")),
       secret_part);
   absl::StatusOr<HttpResponse> reply = transport.Send(request);
-  if (!reply.ok()) return NoReply(step, request.url, reply.status());
+  if (!reply.ok()) return NoReply(kProvider, step, request.url, reply.status());
   return ParseEntraToken(step, *reply);
 }
 
@@ -167,10 +148,11 @@ absl::StatusOr<EntraToken> EntraAccessToken(HttpTransport& transport,
       !client.empty()) {
     absl::StrAppend(&url, "&client_id=", FormEscape(client));
   }
-  HttpRequest request = Request("GET", url);
+  HttpRequest request = JsonExchangeRequest("GET", url);
   request.headers.emplace_back("Metadata", "true");
   absl::StatusOr<HttpResponse> reply = transport.Send(request);
-  if (!reply.ok()) return NoReply(kStep, request.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, kStep, request.url, reply.status());
   return ParseEntraToken(kStep, *reply);
 }
 
@@ -203,9 +185,9 @@ absl::StatusOr<CloudLogin> AcrLogin(HttpTransport& transport,
   if (!entra.ok()) return entra.status();
 
   constexpr char kStep[] = "ACR exchange";
-  HttpRequest request =
-      Request("POST", absl::StrCat(insecure ? "http" : "https", "://",
-                                   registry_host, "/oauth2/exchange"));
+  HttpRequest request = JsonExchangeRequest(
+      "POST", absl::StrCat(insecure ? "http" : "https", "://", registry_host,
+                           "/oauth2/exchange"));
   request.headers.emplace_back("Content-Type",
                                "application/x-www-form-urlencoded");
   request.body = absl::StrCat(
@@ -216,7 +198,8 @@ absl::StatusOr<CloudLogin> AcrLogin(HttpTransport& transport,
     absl::StrAppend(&request.body, "&tenant=", FormEscape(tenant));
   }
   absl::StatusOr<HttpResponse> reply = transport.Send(request);
-  if (!reply.ok()) return NoReply(kStep, request.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, kStep, request.url, reply.status());
   if (reply->status != 200) return ApiError(kStep, *reply);
   const nlohmann::json json =
       nlohmann::json::parse(reply->body, nullptr, false);

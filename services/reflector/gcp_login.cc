@@ -18,31 +18,12 @@ namespace {
 
 using cloud::EnvValue;
 using cloud::FormEscape;
+using cloud::JsonExchangeRequest;
+using cloud::NoReply;
 using cloud::StringField;
 
 constexpr char kProvider[] = "gcp";
 constexpr char kDefaultMetadataHost[] = "metadata.google.internal";
-constexpr absl::Duration kCallTimeout = absl::Seconds(30);
-constexpr int64_t kMaxReply = 1 << 20;
-
-HttpRequest Request(std::string method, std::string url) {
-  HttpRequest request;
-  request.method = std::move(method);
-  request.url = std::move(url);
-  request.timeout = kCallTimeout;
-  request.max_reply_bytes = kMaxReply;
-  request.headers.emplace_back("Accept", "application/json");
-  return request;
-}
-
-absl::Status NoReply(absl::string_view step, const std::string& url,
-                     const absl::Status& status) {
-  absl::StatusOr<UrlParts> parts = ParseUrl(url);
-  return ExchangeError(
-      kProvider, step, "",
-      absl::StrCat("no answer from ", parts.ok() ? parts->host : "the endpoint",
-                   ": ", status.message()));
-}
 
 // The error of an OAuth2 endpoint ({"error": "...", "error_description":
 // "..."}) or of a Google API ({"error": {"status": "...", "message":
@@ -95,7 +76,7 @@ absl::StatusOr<AccessToken> MetadataToken(HttpTransport& transport,
   constexpr char kStep[] = "metadata token";
   std::string host = EnvValue(env, "GCE_METADATA_HOST");
   if (host.empty()) host = kDefaultMetadataHost;
-  HttpRequest request = Request(
+  HttpRequest request = JsonExchangeRequest(
       "GET",
       absl::StrCat("http://", host,
                    "/computeMetadata/v1/instance/service-accounts/default/"
@@ -103,7 +84,8 @@ absl::StatusOr<AccessToken> MetadataToken(HttpTransport& transport,
                    FormEscape(kGcpScope)));
   request.headers.emplace_back("Metadata-Flavor", "Google");
   absl::StatusOr<HttpResponse> reply = transport.Send(request);
-  if (!reply.ok()) return NoReply(kStep, request.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, kStep, request.url, reply.status());
   if (reply->status != 200) {
     std::string text(absl::StripAsciiWhitespace(reply->body));
     return ExchangeError(kProvider, kStep, absl::StrCat("HTTP ", reply->status),
@@ -161,7 +143,7 @@ absl::StatusOr<AccessToken> ExternalAccountToken(HttpTransport& transport,
   }
   if (subject_type.empty())
     subject_type = "urn:ietf:params:oauth:token-type:jwt";
-  HttpRequest exchange = Request("POST", token_url);
+  HttpRequest exchange = JsonExchangeRequest("POST", token_url);
   exchange.headers.emplace_back("Content-Type",
                                 "application/x-www-form-urlencoded");
   exchange.body = absl::StrCat(
@@ -173,7 +155,8 @@ absl::StatusOr<AccessToken> ExternalAccountToken(HttpTransport& transport,
       "&subject_token_type=", FormEscape(subject_type),
       "&subject_token=", FormEscape(subject_token));
   absl::StatusOr<HttpResponse> reply = transport.Send(exchange);
-  if (!reply.ok()) return NoReply(kSts, exchange.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, kSts, exchange.url, reply.status());
   absl::StatusOr<AccessToken> federated = ParseOAuthToken(kSts, *reply, now);
   if (!federated.ok()) return federated.status();
 
@@ -183,14 +166,15 @@ absl::StatusOr<AccessToken> ExternalAccountToken(HttpTransport& transport,
 
   // Service account impersonation.
   constexpr char kImpersonate[] = "generateAccessToken";
-  HttpRequest generate = Request("POST", impersonation);
+  HttpRequest generate = JsonExchangeRequest("POST", impersonation);
   generate.headers.emplace_back("Content-Type", "application/json");
   generate.headers.emplace_back("Authorization",
                                 absl::StrCat("Bearer ", federated->token));
   generate.body =
       nlohmann::json{{"scope", {kGcpScope}}, {"lifetime", "3600s"}}.dump();
   reply = transport.Send(generate);
-  if (!reply.ok()) return NoReply(kImpersonate, generate.url, reply.status());
+  if (!reply.ok())
+    return NoReply(kProvider, kImpersonate, generate.url, reply.status());
   if (reply->status != 200) return ApiError(kImpersonate, *reply);
   const nlohmann::json json =
       nlohmann::json::parse(reply->body, nullptr, false);
