@@ -24,6 +24,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -212,12 +213,19 @@ class TemplateDifferentialTest : public ::testing::Test {
       GTEST_SKIP() << "TEMPLATE_REF is not set (tools/test.sh builds it)";
     }
     ref_ = ref;
-    dir_ = ::testing::TempDir();
+    // A folder of its own: ctest runs the two tests of this suite at once.
+    std::string pattern = absl::StrCat(::testing::TempDir(), "/tdiffXXXXXX");
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
+    dir_ = pattern;
     sets_ = DataSets();
     for (size_t i = 0; i < sets_.size(); ++i) {
       std::ofstream f(DataFile(i), std::ios::trunc);
       f << sets_[i].json;
     }
+  }
+
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
   std::string DataFile(size_t i) const {
