@@ -175,6 +175,15 @@ absl::StatusOr<TemplateValue> Len(const std::vector<TemplateValue>& args,
   }
 }
 
+// Go's call. Template values hold no functions, so every callee fails as
+// Go's does on a non-function (the wording of the Go the reference renderer
+// is built with, 1.19: newer Go also names the callee's expression).
+absl::StatusOr<TemplateValue> Call(const std::vector<TemplateValue>& args,
+                                   const CallContext&) {
+  if (!args[0].is_valid()) return Fail("call of nil");
+  return Fail(absl::StrCat("non-function of type ", args[0].TypeName()));
+}
+
 // The key type of a map, from its Go type name ("map[K]V") or its keys.
 std::string MapKeyType(const TemplateValue& map) {
   if (!map.map_entries().empty()) {
@@ -473,6 +482,7 @@ constexpr TemplateFunction kBuiltins[] = {
     {"not", "v", false, Not},
     {"len", "v", false, Len},
     {"index", "vv", true, Index},
+    {"call", "vv", true, Call},
     {"eq", "vv", true, Comparison},
     {"ne", "vv", false, Comparison},
     {"lt", "vv", false, Comparison},

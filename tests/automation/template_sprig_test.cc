@@ -222,6 +222,75 @@ const Case kCases[] = {
     {"{{ hello }} {{ duration \"59\" }} {{ duration (int64 3661) }} {{ "
      "duration \"-90\" }} {{ duration 1.5 }} {{ duration \"99999999999\" }}",
      "Hello! 59s 1h1m1s -1m30s 0s 2157299h53m50.45224192s"},
+    // durationRound: Go duration strings and int64 nanoseconds, in whole
+    // units of the largest unit strictly exceeded; anything else is 0s.
+    {"{{ durationRound \"1h30m\" }} {{ durationRound \"3600s\" }} {{ "
+     "durationRound \"-90s\" }} {{ durationRound \"1.5us\" }} {{ durationRound "
+     "\"1d\" }} {{ durationRound (int64 86400000000001) }} {{ durationRound "
+     "1000000000000 }} {{ durationRound \"9000h\" }} {{ durationRound "
+     "\"20000h\" }} {{ durationRound \".5m\" }} {{ durationRound \"0\" }}",
+     "1h 60m 1m 0s 0s 1d 0s 1y 2y 30s 0s"},
+    // call: template values hold no functions.
+    {"{{ call \"x\" }}", kError,
+     "at <call \"x\">: error calling call: non-function of type string"},
+    {"{{ call .Values }}", kError,
+     "error calling call: non-function of type map[string]string"},
+    {"{{ call .Values.nope 1 }}", kError, "error calling call: call of nil"},
+    {"{{ call }}", kError,
+     "wrong number of args for call: want at least 1 got 0"},
+    // urlParse and urlJoin: Go's net/url.
+    {"{{ urlParse \"HTTPS://u%41:p%40ss@[fe80::1%25en0]:8080/a%2Fb c/?x=1&y=%zz"
+     "#fr%20ag!\" | toJson }}",
+     "{\"fragment\":\"fr ag!\",\"host\":\"[fe80::1%en0]:8080\",\"hostname\":"
+     "\"fe80::1%en0\",\"opaque\":\"\",\"path\":\"/a/b c/\",\"query\":"
+     "\"x=1\\u0026y=%zz\",\"scheme\":\"https\",\"userinfo\":\"uA:p%40ss\"}"},
+    {"{{ urlParse \"mailto:joe@x.org?subject=hi\" | toJson }} {{ urlParse "
+     "\"file:///etc/hosts\" | toJson }} {{ urlParse \"//h:/p\" | toJson }} {{ "
+     "urlParse \"a/b?\" | toJson }}",
+     "{\"fragment\":\"\",\"host\":\"\",\"hostname\":\"\",\"opaque\":"
+     "\"joe@x.org\",\"path\":\"\",\"query\":\"subject=hi\",\"scheme\":"
+     "\"mailto\",\"userinfo\":\"\"} {\"fragment\":\"\",\"host\":\"\","
+     "\"hostname\":\"\",\"opaque\":\"\",\"path\":\"/etc/hosts\",\"query\":\"\","
+     "\"scheme\":\"file\",\"userinfo\":\"\"} {\"fragment\":\"\",\"host\":"
+     "\"h:\",\"hostname\":\"h\",\"opaque\":\"\",\"path\":\"/p\",\"query\":\"\","
+     "\"scheme\":\"\",\"userinfo\":\"\"} {\"fragment\":\"\",\"host\":\"\","
+     "\"hostname\":\"\",\"opaque\":\"\",\"path\":\"a/b\",\"query\":\"\","
+     "\"scheme\":\"\",\"userinfo\":\"\"}"},
+    {"{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"h.io:443\" \"path\" \"a "
+     "b/?c\" \"query\" \"q=1\" \"fragment\" \"f g#(!)\" \"userinfo\" "
+     "\"us%20er:p@ss\") }} {{ urlJoin (dict \"path\" \"a:b\") }} {{ urlJoin "
+     "(dict \"scheme\" \"mailto\" \"opaque\" \"joe@x\" \"query\" \"\") }} {{ "
+     "urlJoin (dict \"host\" \"h\" \"path\" \"p\") }} {{ urlJoin (dict "
+     "\"userinfo\" \"a/b\" \"host\" \"h\") }} {{ urlJoin (dict \"path\" \"*\") "
+     "}} {{ urlJoin (dict \"host\" \"a b\") }} {{ urlJoin (urlParse "
+     "\"HTTPS://u%41:p%40ss@[fe80::1%25en0]:8080/a%2Fb "
+     "c/?x=1&y=%zz#fr%20ag!\") "
+     "}}",
+     "https://us%20er:p%40ss@h.io:443/a%20b/%3Fc?q=1#f%20g%23(!) ./a:b "
+     "mailto:joe@x //h/p //h * //a%20b "
+     "https://uA:p%40ss@[fe80::1%25en0]:8080/a/b%20c/?x=1&y=%zz#fr%20ag!"},
+    {"{{ urlParse \"http://x:8z/\" }}", kError,
+     "error calling urlParse: unable to parse url: parse \"http://x:8z/\": "
+     "invalid port \":8z\" after host"},
+    {"{{ urlParse \"1a:b\" }}", kError,
+     "parse \"1a:b\": first path segment in URL cannot contain colon"},
+    {"{{ urlParse \"http://a b.com/\" }}", kError,
+     "invalid character \" \" in host name"},
+    {"{{ urlParse \"http://%41/\" }}", kError, "invalid URL escape \"%41\""},
+    {"{{ urlParse \"http://x/#%zz\" }}", kError,
+     "parse \"http://x/#%zz\": invalid URL escape \"%zz\""},
+    {"{{ urlParse \"x\\n\" }}", kError,
+     "net/url: invalid control character in URL"},
+    {"{{ urlParse \":x\" }}", kError, "parse \":x\": missing protocol scheme"},
+    {"{{ urlJoin (dict \"userinfo\" \"a b\") }}", kError,
+     "error calling urlJoin: unable to parse userinfo in dict: parse "
+     "\"proto://a b@host\": net/url: invalid userinfo"},
+    {"{{ urlJoin (dict \"host\" 1) }}", kError,
+     "error calling urlJoin: unable to parse host key, must be of type "
+     "string, but int found"},
+    {"{{ urlJoin (dict \"host\" nil) }}", kError,
+     "error calling urlJoin: runtime error: invalid memory address or nil "
+     "pointer dereference"},
 };
 
 TEST(TemplateLanguageAndSprigTest, RendersAsGoAndSprigDo) {
