@@ -6,8 +6,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
 
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "services/automation/commit_message.h"
 #include "services/automation/template.h"
 
@@ -230,6 +234,14 @@ const Case kCases[] = {
      "1000000000000 }} {{ durationRound \"9000h\" }} {{ durationRound "
      "\"20000h\" }} {{ durationRound \".5m\" }} {{ durationRound \"0\" }}",
      "1h 60m 1m 0s 0s 1d 0s 1y 2y 30s 0s"},
+    // randInt's empty range; shuffle of nothing, one rune, a bad byte.
+    {"{{ randInt 2 2 }}", kError,
+     "error calling randInt: invalid argument to Intn"},
+    {"{{ randInt 5 1 }}", kError,
+     "error calling randInt: invalid argument to Intn"},
+    {"{{ shuffle \"\" }}|{{ shuffle \"a\" }}|{{ shuffle \"h\\xe9llo\\xff\" | "
+     "len }}",
+     "|a|10"},
     // call: template values hold no functions.
     {"{{ call \"x\" }}", kError,
      "at <call \"x\">: error calling call: non-function of type string"},
@@ -309,6 +321,44 @@ TEST(TemplateLanguageAndSprigTest, RendersAsGoAndSprigDo) {
       EXPECT_EQ(*out, c.want);
     }
   }
+}
+
+// randInt and shuffle are random: randInt stays in [min, max) and reaches
+// every value of it; shuffle permutes the runes and not always the same way.
+TEST(TemplateLanguageAndSprigTest, RandomFunctionsDrawInRangeAndPermute) {
+  const CommitMessageData data = Data();
+  auto render = [&](const char* tmpl) {
+    absl::StatusOr<Template> t = Template::Parse("commit message", tmpl);
+    EXPECT_TRUE(t.ok()) << t.status();
+    if (!t.ok()) return std::string();
+    absl::StatusOr<std::string> out = t->Execute(BuildCommitTemplateData(data));
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : std::string();
+  };
+  std::set<std::string> ints;
+  for (const absl::string_view n : absl::StrSplit(
+           render("{{ range until 300 }}{{ randInt -2 2 }} {{ end }}"), ' ',
+           absl::SkipEmpty())) {
+    ints.insert(std::string(n));
+  }
+  EXPECT_THAT(ints, ::testing::ElementsAre("-1", "-2", "0", "1"));
+
+  std::set<std::string> orders;
+  for (const absl::string_view word :
+       absl::StrSplit(render("{{ range until 50 }}{{ shuffle \"a\xc3\xa9"
+                             "cdefg\" }} {{ end }}"),
+                      ' ', absl::SkipEmpty())) {
+    std::string sorted(word);
+    std::sort(sorted.begin(), sorted.end());
+    std::string want =
+        "a\xc3\xa9"
+        "cdefg";
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(sorted, want) << word;
+    EXPECT_NE(word.find("\xc3\xa9"), absl::string_view::npos) << word;
+    orders.insert(std::string(word));
+  }
+  EXPECT_GT(orders.size(), 1u);
 }
 
 // A template can never hang or exhaust memory: recursion, nested loops and
