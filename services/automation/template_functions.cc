@@ -32,6 +32,8 @@ std::string ParamTypeName(char param) {
       return "int";
     case 'I':
       return "int64";
+    case 'u':
+      return "uint32";
     case 'f':
       return "float64";
     case 'b':
@@ -506,7 +508,7 @@ std::vector<const TemplateFunction*> TemplateFunctions() {
   for (auto part :
        {BuiltinFunctions(), SprigStringFunctions(), SprigListFunctions(),
         SprigValueFunctions(), SprigEncodingFunctions(), SprigNameFunctions(),
-        SprigJsonFunctions()}) {
+        SprigJsonFunctions(), SprigCryptoFunctions()}) {
     for (const TemplateFunction& f : part) all.push_back(&f);
   }
   return all;

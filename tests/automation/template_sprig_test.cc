@@ -242,6 +242,23 @@ const Case kCases[] = {
     {"{{ shuffle \"\" }}|{{ shuffle \"a\" }}|{{ shuffle \"h\\xe9llo\\xff\" | "
      "len }}",
      "|a|10"},
+    // derivePassword: Master Password's scrypt + HMAC; a uint32 counter
+    // (literals keep their low 32 bits; only unsigned literals fit).
+    {"{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }} {{ "
+     "derivePassword 2 \"maximum\" \"pw\" \"\" \"site\" }} {{ derivePassword "
+     "4294967297 \"pin\" \"p\" \"u\" \"s\" }} {{ derivePassword 1 \"pin\" "
+     "\"p\" "
+     "\"u\" \"s\" }} {{ derivePassword 0 \"nope\" \"p\" \"u\" \"s\" }} {{ "
+     "derivePassword 3 \"basic\" \"\xc3\xa9\" \"\xc3\xbc\" \"s\" }} {{ "
+     "derivePassword 1.0 \"pin\" \"p\" \"u\" \"s\" }}",
+     "ZedaFaxcZaso9* E^k5#^$pFu1DLjDFfR1= 2461 2461 cannot find password "
+     "template nope WSr0Iza8 2461"},
+    {"{{ derivePassword -1 \"pin\" \"p\" \"u\" \"s\" }}", kError,
+     "at <-1>: expected unsigned integer; found -1"},
+    {"{{ derivePassword \"1\" \"pin\" \"p\" \"u\" \"s\" }}", kError,
+     "expected unsigned integer; found \"1\""},
+    {"{{ derivePassword (int64 1) \"pin\" \"p\" \"u\" \"s\" }}", kError,
+     "wrong type for value; expected uint32; got int64"},
     // call: template values hold no functions.
     {"{{ call \"x\" }}", kError,
      "at <call \"x\">: error calling call: non-function of type string"},
