@@ -1,18 +1,25 @@
-// Sprig's cryptographic functions (crypto.go) that are deterministic:
+// Sprig's cryptographic functions (crypto.go), with OpenSSL's libcrypto:
 // derivePassword (Master Password's algorithm: scrypt of the password
 // salted with the user, then HMAC-SHA256 of the site and counter picking a
-// template and its characters), with OpenSSL's libcrypto.
+// template and its characters), and encryptAES and decryptAES (AES-256-CBC,
+// the key the password's first 32 bytes padded with zeros, PKCS#7 padding,
+// a random IV before the ciphertext, all in standard base64).
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/status_macros.h"
 #include "services/automation/template_functions.h"
+#include "services/automation/template_sprig.h"
 
 namespace ia::automation::template_internal {
 namespace {
@@ -120,8 +127,93 @@ Result DerivePassword(const Args& a, const CallContext&) {
   return TemplateValue::String(std::move(out));
 }
 
+// AES-256-CBC without padding over whole blocks of `in`; false when
+// libcrypto fails.
+bool AesCbc(bool encrypt, const std::string& password, const unsigned char* iv,
+            const std::string& in, std::string* out) {
+  unsigned char key[32] = {};
+  for (size_t i = 0; i < password.size() && i < sizeof(key); ++i) {
+    key[i] = static_cast<unsigned char>(password[i]);
+  }
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  if (ctx == nullptr) return false;
+  out->assign(in.size() + 16, '\0');
+  int n = 0;
+  int final_n = 0;
+  auto* dst = reinterpret_cast<unsigned char*>(out->data());
+  const bool ok =
+      EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), nullptr, key, iv,
+                        encrypt ? 1 : 0) == 1 &&
+      EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+      EVP_CipherUpdate(ctx, dst, &n,
+                       reinterpret_cast<const unsigned char*>(in.data()),
+                       static_cast<int>(in.size())) == 1 &&
+      EVP_CipherFinal_ex(ctx, dst + n, &final_n) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  if (!ok) return false;
+  out->resize(static_cast<size_t>(n + final_n));
+  return true;
+}
+
+// Sprig's encryptAES(password, plaintext); "" stays "".
+Result EncryptAes(const Args& a, const CallContext& context) {
+  const std::string& plaintext = a[1].string_value();
+  if (plaintext.empty()) return TemplateValue::String("");
+  std::string content = plaintext;
+  const size_t padding = 16 - content.size() % 16;
+  content.append(padding, static_cast<char>(padding));
+  unsigned char iv[16];
+  std::string ciphertext;
+  if (RAND_bytes(iv, sizeof(iv)) != 1 ||
+      !AesCbc(true, a[0].string_value(), iv, content, &ciphertext)) {
+    return absl::InternalError("encryptAES: libcrypto failed");
+  }
+  return BuiltString(
+      absl::Base64Escape(absl::StrCat(
+          absl::string_view(reinterpret_cast<char*>(iv), 16), ciphertext)),
+      context);
+}
+
+// Sprig's decryptAES(password, base64); "" stays "". As Sprig, the padding
+// is not checked: the last byte says how many to drop. Go's panics for a
+// short input, partial blocks and a padding longer than the text.
+Result DecryptAes(const Args& a, const CallContext&) {
+  const std::string& crypt64 = a[1].string_value();
+  if (crypt64.empty()) return TemplateValue::String("");
+  ASSIGN_OR_RETURN(const std::string crypt, GoBase64Decode(crypt64));
+  if (crypt.size() < 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("runtime error: slice bounds out of range [:16] with "
+                     "capacity ",
+                     crypt.size()));
+  }
+  const std::string body = crypt.substr(16);
+  if (body.size() % 16 != 0) {
+    return absl::InvalidArgumentError("crypto/cipher: input not full blocks");
+  }
+  if (body.empty()) {
+    return absl::InvalidArgumentError("runtime error: index out of range [-1]");
+  }
+  std::string plain;
+  if (!AesCbc(false, a[0].string_value(),
+              reinterpret_cast<const unsigned char*>(crypt.data()), body,
+              &plain)) {
+    return absl::InternalError("decryptAES: libcrypto failed");
+  }
+  const int64_t keep = static_cast<int64_t>(plain.size()) -
+                       static_cast<unsigned char>(plain.back());
+  if (keep < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("runtime error: slice bounds out of range [:", keep, "]"));
+  }
+  plain.resize(static_cast<size_t>(keep));
+  return TemplateValue::String(std::move(plain));
+}
+
 constexpr TemplateFunction kCrypto[] = {
     {"derivePassword", "ussss", false, DerivePassword},
+    {"encryptAES", "ss", false, EncryptAes},
+    {"decryptAES", "ss", false, DecryptAes},
 };
 
 }  // namespace

@@ -259,6 +259,35 @@ const Case kCases[] = {
      "expected unsigned integer; found \"1\""},
     {"{{ derivePassword (int64 1) \"pin\" \"p\" \"u\" \"s\" }}", kError,
      "wrong type for value; expected uint32; got int64"},
+    // encryptAES/decryptAES: ciphertexts template-ref's encryptAES made
+    // (the second key longer than 32 bytes, so cut), a round trip, a fresh
+    // IV each time, and Go's errors for malformed ciphertexts.
+    {"{{ decryptAES \"secret\" "
+     "\"keDIgEnnlB+81iyK8np0Lhw2fy2RDf2UTrYM+CVAZNY=\" }}|{{ decryptAES "
+     "\"0123456789abcdef0123456789abcdefXYZ\" "
+     "\"mt0g/v4uY/AjJywkKQEMhH6ezKcENox7msd+w87dVNQF44TqB9J+vv1hdZrTXW4B\" "
+     "}}|{{ encryptAES \"k\" \"\" }}|{{ decryptAES \"k\" \"\" }}|{{ encryptAES "
+     "\"pw\" \"a longer message, over two blocks\" | decryptAES \"pw\" }}|{{ "
+     "eq "
+     "(encryptAES \"k\" \"x\") (encryptAES \"k\" \"x\") }}|{{ encryptAES \"k\" "
+     "\"0123456789abcdef\" | b64dec | len }}",
+     "hello world|sixteen bytes!!!|||a longer message, over two blocks|false|"
+     "48"},
+    {"{{ decryptAES \"k\" \"!!\" }}", kError,
+     "error calling decryptAES: illegal base64 data at input byte 0"},
+    {"{{ decryptAES \"k\" \"YWJj\" }}", kError,
+     "error calling decryptAES: runtime error: slice bounds out of range "
+     "[:16] with capacity 3"},
+    {"{{ decryptAES \"k\" "
+     "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYx\" }}",
+     kError, "error calling decryptAES: crypto/cipher: input not full blocks"},
+    {"{{ decryptAES \"k\" \"MDEyMzQ1Njc4OWFiY2RlZg==\" }}", kError,
+     "error calling decryptAES: runtime error: index out of range [-1]"},
+    {"{{ decryptAES \"k\" "
+     "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\" }}",
+     kError,
+     "error calling decryptAES: runtime error: slice bounds out of range "
+     "[:-233]"},
     // call: template values hold no functions.
     {"{{ call \"x\" }}", kError,
      "at <call \"x\">: error calling call: non-function of type string"},
