@@ -3,18 +3,23 @@
 // salted with the user, then HMAC-SHA256 of the site and counter picking a
 // template and its characters), and encryptAES and decryptAES (AES-256-CBC,
 // the key the password's first 32 bytes padded with zeros, PKCS#7 padding,
-// a random IV before the ciphertext, all in standard base64).
+// a random IV before the ciphertext, all in standard base64); and bcrypt
+// and htpasswd (bcrypt of cost 10 with a random salt, "$2a$" as Go's
+// x/crypto writes it, by libcrypt).
+#include <crypt.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
@@ -210,9 +215,43 @@ Result DecryptAes(const Args& a, const CallContext&) {
   return TemplateValue::String(std::move(plain));
 }
 
+// Go's bcrypt.GenerateFromPassword(input, 10), or Sprig's message in its
+// place when hashing fails. As Go's (the reference's) x/crypto, only the
+// first 72 bytes count; a NUL byte ends the password here.
+std::string BcryptHash(const std::string& input) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2a$", 10, nullptr, 0, salt, sizeof(salt)) == nullptr) {
+    return "failed to encrypt string with bcrypt: no salt";
+  }
+  auto data = std::make_unique<crypt_data>();
+  const char* hash = crypt_rn(input.c_str(), salt, data.get(),
+                              static_cast<int>(sizeof(*data)));
+  if (hash == nullptr || hash[0] == '*') {
+    return "failed to encrypt string with bcrypt: hashing failed";
+  }
+  return hash;
+}
+
+Result Bcrypt(const Args& a, const CallContext&) {
+  return TemplateValue::String(BcryptHash(a[0].string_value()));
+}
+
+// Sprig's htpasswd(user, password): "user:<bcrypt>", or Sprig's message
+// for a user with a ':'.
+Result Htpasswd(const Args& a, const CallContext&) {
+  const std::string& user = a[0].string_value();
+  if (absl::StrContains(user, ':')) {
+    return TemplateValue::String(absl::StrCat("invalid username: ", user));
+  }
+  return TemplateValue::String(
+      absl::StrCat(user, ":", BcryptHash(a[1].string_value())));
+}
+
 constexpr TemplateFunction kCrypto[] = {
     {"derivePassword", "ussss", false, DerivePassword},
     {"encryptAES", "ss", false, EncryptAes},
+    {"bcrypt", "s", false, Bcrypt},
+    {"htpasswd", "ss", false, Htpasswd},
     {"decryptAES", "ss", false, DecryptAes},
 };
 

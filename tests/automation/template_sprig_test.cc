@@ -3,13 +3,17 @@
 // Each expected output is what Go's text/template with Sprig's hermetic
 // functions (template-ref, shared/tools) printed for the same template
 // and data; each expected error is the tail of Go's message.
+#include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "services/automation/commit_message.h"
@@ -405,6 +409,43 @@ TEST(TemplateLanguageAndSprigTest, RandomFunctionsDrawInRangeAndPermute) {
     orders.insert(std::string(word));
   }
   EXPECT_GT(orders.size(), 1u);
+}
+
+// bcrypt and htpasswd salt at random: each hash has Go's form ($2a$, cost
+// 10) and verifies against its password by crypt(3), which also verifies a
+// hash template-ref's bcrypt made (so the two agree on the format).
+TEST(TemplateLanguageAndSprigTest, BcryptHashesVerify) {
+  auto verifies = [](const std::string& password, const std::string& hash) {
+    crypt_data data{};
+    const char* again = crypt_rn(password.c_str(), hash.c_str(), &data,
+                                 static_cast<int>(sizeof(data)));
+    return again != nullptr && hash == again;
+  };
+  EXPECT_TRUE(verifies(
+      "pw", "$2a$10$uQSfGQQSvk5YsMqJ12sl0.jrzpqqAyji/E2wgGEnUgY2yln/CgF9y"));
+  EXPECT_FALSE(verifies(
+      "px", "$2a$10$uQSfGQQSvk5YsMqJ12sl0.jrzpqqAyji/E2wgGEnUgY2yln/CgF9y"));
+
+  const CommitMessageData data = Data();
+  absl::StatusOr<Template> t = Template::Parse(
+      "commit message",
+      "{{ bcrypt \"pw\" }} {{ bcrypt \"pw\" }} {{ htpasswd \"user\" \"s3cret\" "
+      "}} {{ htpasswd \"a:b\" \"pw\" }}");
+  ASSERT_TRUE(t.ok()) << t.status();
+  absl::StatusOr<std::string> out = t->Execute(BuildCommitTemplateData(data));
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::vector<std::string> parts = absl::StrSplit(*out, ' ');
+  ASSERT_EQ(parts.size(), 6u) << *out;
+  for (const std::string& hash : {parts[0], parts[1]}) {
+    EXPECT_TRUE(absl::StartsWith(hash, "$2a$10$")) << hash;
+    EXPECT_EQ(hash.size(), 60u) << hash;
+    EXPECT_TRUE(verifies("pw", hash)) << hash;
+  }
+  EXPECT_NE(parts[0], parts[1]);
+  ASSERT_TRUE(absl::StartsWith(parts[2], "user:$2a$10$")) << parts[2];
+  EXPECT_TRUE(verifies("s3cret", parts[2].substr(5)));
+  EXPECT_EQ(absl::StrCat(parts[3], " ", parts[4], " ", parts[5]),
+            "invalid username: a:b");
 }
 
 // A template can never hang or exhaust memory: recursion, nested loops and
