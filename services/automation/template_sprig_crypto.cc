@@ -5,10 +5,15 @@
 // the key the password's first 32 bytes padded with zeros, PKCS#7 padding,
 // a random IV before the ciphertext, all in standard base64); and bcrypt
 // and htpasswd (bcrypt of cost 10 with a random salt, "$2a$" as Go's
-// x/crypto writes it, by libcrypt).
+// x/crypto writes it, by libcrypt); genPrivateKey (RSA 4096, DSA
+// 2048/256, ECDSA P-256 in their traditional PEM forms, ed25519 as PKCS#8,
+// as Go's encoders write them).
 #include <crypt.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include <cstdint>
@@ -247,10 +252,90 @@ Result Htpasswd(const Args& a, const CallContext&) {
       absl::StrCat(user, ":", BcryptHash(a[1].string_value())));
 }
 
+// A new key of OpenSSL algorithm `name` (`setup` sets its generation
+// parameters), or nullptr.
+EVP_PKEY* NewKey(const char* name, EVP_PKEY* params,
+                 void (*setup)(EVP_PKEY_CTX*)) {
+  EVP_PKEY_CTX* ctx = params != nullptr
+                          ? EVP_PKEY_CTX_new_from_pkey(nullptr, params, nullptr)
+                          : EVP_PKEY_CTX_new_from_name(nullptr, name, nullptr);
+  EVP_PKEY* key = nullptr;
+  if (ctx != nullptr && EVP_PKEY_keygen_init(ctx) == 1) {
+    if (setup != nullptr) setup(ctx);
+    if (EVP_PKEY_generate(ctx, &key) != 1) key = nullptr;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  return key;
+}
+
+// DSA parameters L=2048, N=256 (Go's dsa.L2048N256), or nullptr.
+EVP_PKEY* DsaParams() {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "DSA", nullptr);
+  EVP_PKEY* params = nullptr;
+  if (ctx != nullptr && EVP_PKEY_paramgen_init(ctx) == 1 &&
+      EVP_PKEY_CTX_set_dsa_paramgen_bits(ctx, 2048) == 1 &&
+      EVP_PKEY_CTX_set_dsa_paramgen_q_bits(ctx, 256) == 1 &&
+      EVP_PKEY_generate(ctx, &params) != 1) {
+    params = nullptr;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  return params;
+}
+
+// Sprig's genPrivateKey(type): "" or "rsa", "dsa", "ecdsa", "ed25519";
+// Sprig's "Unknown type X" for another; a message for a failure.
+Result GenPrivateKey(const Args& a, const CallContext&) {
+  const std::string& type = a[0].string_value();
+  EVP_PKEY* key = nullptr;
+  bool traditional = true;
+  if (type.empty() || type == "rsa") {
+    key = NewKey("RSA", nullptr, [](EVP_PKEY_CTX* ctx) {
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 4096);
+    });
+  } else if (type == "dsa") {
+    EVP_PKEY* params = DsaParams();
+    if (params == nullptr) {
+      return TemplateValue::String("failed to generate dsa params");
+    }
+    key = NewKey("DSA", params, nullptr);
+    EVP_PKEY_free(params);
+  } else if (type == "ecdsa") {
+    key = NewKey("EC", nullptr, [](EVP_PKEY_CTX* ctx) {
+      EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1);
+    });
+  } else if (type == "ed25519") {
+    key = NewKey("ED25519", nullptr, nullptr);
+    traditional = false;
+  } else {
+    return TemplateValue::String(absl::StrCat("Unknown type ", type));
+  }
+  if (key == nullptr) {
+    return TemplateValue::String("failed to generate private key");
+  }
+  BIO* bio = BIO_new(BIO_s_mem());
+  const bool ok =
+      bio != nullptr &&
+      (traditional ? PEM_write_bio_PrivateKey_traditional(
+                         bio, key, nullptr, nullptr, 0, nullptr, nullptr)
+                   : PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0,
+                                              nullptr, nullptr)) == 1;
+  std::string pem;
+  if (ok) {
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio, &data);  // NOLINT(runtime/int)
+    pem.assign(data, static_cast<size_t>(size));
+  }
+  BIO_free(bio);
+  EVP_PKEY_free(key);
+  if (!ok) return TemplateValue::String("failed to generate private key");
+  return TemplateValue::String(std::move(pem));
+}
+
 constexpr TemplateFunction kCrypto[] = {
     {"derivePassword", "ussss", false, DerivePassword},
     {"encryptAES", "ss", false, EncryptAes},
     {"bcrypt", "s", false, Bcrypt},
+    {"genPrivateKey", "s", false, GenPrivateKey},
     {"htpasswd", "ss", false, Htpasswd},
     {"decryptAES", "ss", false, DecryptAes},
 };

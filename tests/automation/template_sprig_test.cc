@@ -6,6 +6,9 @@
 #include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <algorithm>
 #include <set>
@@ -446,6 +449,52 @@ TEST(TemplateLanguageAndSprigTest, BcryptHashesVerify) {
   EXPECT_TRUE(verifies("s3cret", parts[2].substr(5)));
   EXPECT_EQ(absl::StrCat(parts[3], " ", parts[4], " ", parts[5]),
             "invalid username: a:b");
+}
+
+// genPrivateKey's keys are random: each parses with libcrypto as the
+// algorithm and size Sprig generates, under the PEM header Go's encoders
+// write (checked against template-ref's output: traditional RSA, DSA and
+// EC forms, PKCS#8 for ed25519).
+TEST(TemplateLanguageAndSprigTest, GenPrivateKeyMakesKeysOpenSslReads) {
+  const CommitMessageData data = Data();
+  auto render = [&](const std::string& tmpl) {
+    absl::StatusOr<Template> t = Template::Parse("commit message", tmpl);
+    EXPECT_TRUE(t.ok()) << t.status();
+    if (!t.ok()) return std::string();
+    absl::StatusOr<std::string> out = t->Execute(BuildCommitTemplateData(data));
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : std::string();
+  };
+  struct KeyCase {
+    const char* type;
+    const char* header;
+    int id;
+    int bits;
+  };
+  const KeyCase cases[] = {
+      {"rsa", "-----BEGIN RSA PRIVATE KEY-----\n", EVP_PKEY_RSA, 4096},
+      {"", "-----BEGIN RSA PRIVATE KEY-----\n", EVP_PKEY_RSA, 4096},
+      {"dsa", "-----BEGIN DSA PRIVATE KEY-----\n", EVP_PKEY_DSA, 2048},
+      {"ecdsa", "-----BEGIN EC PRIVATE KEY-----\n", EVP_PKEY_EC, 256},
+      {"ed25519", "-----BEGIN PRIVATE KEY-----\n", EVP_PKEY_ED25519, 256},
+  };
+  for (const KeyCase& c : cases) {
+    SCOPED_TRACE(c.type);
+    const std::string pem =
+        render(absl::StrCat("{{ genPrivateKey \"", c.type, "\" }}"));
+    EXPECT_TRUE(absl::StartsWith(pem, c.header)) << pem;
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    ASSERT_NE(key, nullptr) << pem;
+    EXPECT_EQ(EVP_PKEY_get_base_id(key), c.id);
+    EXPECT_EQ(EVP_PKEY_get_bits(key), c.bits);
+    EVP_PKEY_CTX* check = EVP_PKEY_CTX_new(key, nullptr);
+    EXPECT_EQ(EVP_PKEY_pairwise_check(check), 1);
+    EVP_PKEY_CTX_free(check);
+    EVP_PKEY_free(key);
+  }
+  EXPECT_EQ(render("{{ genPrivateKey \"x\" }}"), "Unknown type x");
 }
 
 // A template can never hang or exhaust memory: recursion, nested loops and
