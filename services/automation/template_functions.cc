@@ -508,7 +508,7 @@ std::vector<const TemplateFunction*> TemplateFunctions() {
   for (auto part :
        {BuiltinFunctions(), SprigStringFunctions(), SprigListFunctions(),
         SprigValueFunctions(), SprigEncodingFunctions(), SprigNameFunctions(),
-        SprigJsonFunctions(), SprigCryptoFunctions()}) {
+        SprigJsonFunctions(), SprigCryptoFunctions(), SprigUrlFunctions()}) {
     for (const TemplateFunction& f : part) all.push_back(&f);
   }
   return all;

@@ -98,6 +98,7 @@ absl::Span<const TemplateFunction> SprigEncodingFunctions();
 absl::Span<const TemplateFunction> SprigNameFunctions();
 absl::Span<const TemplateFunction> SprigJsonFunctions();
 absl::Span<const TemplateFunction> SprigCryptoFunctions();
+absl::Span<const TemplateFunction> SprigUrlFunctions();
 
 // Every function, in the order of the table.
 std::vector<const TemplateFunction*> TemplateFunctions();
