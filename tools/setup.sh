@@ -19,7 +19,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates openssl curl
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev
   libabsl-dev libre2-dev libyaml-cpp-dev libyaml-dev libsqlite3-dev nlohmann-json3-dev
-  libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libgit2-dev libgpgme-dev
+  libcli11-dev libcpp-httplib-dev libcurl4-openssl-dev libssl-dev libcrypt-dev libgit2-dev libgpgme-dev
   zlib1g-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # The style check (clang-format 14) and the thread-safety build (clang 14).

@@ -398,6 +398,11 @@ class Executor {
         if (lit != LiteralKind::kNumber || !n.is_int) return found("integer");
         return param == 'i' ? TemplateValue::Int(n.int_value)
                             : TemplateValue::TypedInt(n.int_value, "int64");
+      case 'u':  // Go's SetUint: a uint32 keeps the low 32 bits.
+        if (lit != LiteralKind::kNumber || !n.is_int || n.int_value < 0) {
+          return found("unsigned integer");
+        }
+        return TemplateValue::TypedInt(n.int_value & 0xffffffff, "uint32");
       case 'f':
         if (lit != LiteralKind::kNumber || !n.is_float) return found("float");
         return TemplateValue::Float(n.float_value);

@@ -32,6 +32,8 @@ std::string ParamTypeName(char param) {
       return "int";
     case 'I':
       return "int64";
+    case 'u':
+      return "uint32";
     case 'f':
       return "float64";
     case 'b':
@@ -173,6 +175,15 @@ absl::StatusOr<TemplateValue> Len(const std::vector<TemplateValue>& args,
     default:
       return Fail(absl::StrCat("len of type ", args[0].TypeName()));
   }
+}
+
+// Go's call. Template values hold no functions, so every callee fails as
+// Go's does on a non-function (the wording of the Go the reference renderer
+// is built with, 1.19: newer Go also names the callee's expression).
+absl::StatusOr<TemplateValue> Call(const std::vector<TemplateValue>& args,
+                                   const CallContext&) {
+  if (!args[0].is_valid()) return Fail("call of nil");
+  return Fail(absl::StrCat("non-function of type ", args[0].TypeName()));
 }
 
 // The key type of a map, from its Go type name ("map[K]V") or its keys.
@@ -473,6 +484,7 @@ constexpr TemplateFunction kBuiltins[] = {
     {"not", "v", false, Not},
     {"len", "v", false, Len},
     {"index", "vv", true, Index},
+    {"call", "vv", true, Call},
     {"eq", "vv", true, Comparison},
     {"ne", "vv", false, Comparison},
     {"lt", "vv", false, Comparison},
@@ -496,7 +508,7 @@ std::vector<const TemplateFunction*> TemplateFunctions() {
   for (auto part :
        {BuiltinFunctions(), SprigStringFunctions(), SprigListFunctions(),
         SprigValueFunctions(), SprigEncodingFunctions(), SprigNameFunctions(),
-        SprigJsonFunctions()}) {
+        SprigJsonFunctions(), SprigCryptoFunctions(), SprigUrlFunctions()}) {
     for (const TemplateFunction& f : part) all.push_back(&f);
   }
   return all;

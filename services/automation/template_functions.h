@@ -9,7 +9,8 @@
 // one row.
 //
 // Thread-safety: the table is immutable; implementations are pure
-// functions and may be called from many threads at once.
+// functions (but randInt and shuffle, which draw from a generator of the
+// calling thread's own) and may be called from many threads at once.
 #ifndef SERVICES_AUTOMATION_TEMPLATE_FUNCTIONS_H_
 #define SERVICES_AUTOMATION_TEMPLATE_FUNCTIONS_H_
 
@@ -96,6 +97,8 @@ absl::Span<const TemplateFunction> SprigValueFunctions();
 absl::Span<const TemplateFunction> SprigEncodingFunctions();
 absl::Span<const TemplateFunction> SprigNameFunctions();
 absl::Span<const TemplateFunction> SprigJsonFunctions();
+absl::Span<const TemplateFunction> SprigCryptoFunctions();
+absl::Span<const TemplateFunction> SprigUrlFunctions();
 
 // Every function, in the order of the table.
 std::vector<const TemplateFunction*> TemplateFunctions();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/automation/template_value.h"
 
@@ -37,6 +38,10 @@ bool SprigEmpty(const TemplateValue& v);
 // Sprig's strslice: a list's non-nil items as strings, nil as none, any
 // other value as one string.
 std::vector<std::string> StrSlice(const TemplateValue& v);
+
+// Go's base64.StdEncoding.DecodeString; its error text on failure
+// ("illegal base64 data at input byte N").
+absl::StatusOr<std::string> GoBase64Decode(const std::string& src);
 
 // Go's reflect.Kind name of a value: "string", "int", "int64", "float64",
 // "bool", "slice", "map", "struct", "ptr" (a struct with a String form) or

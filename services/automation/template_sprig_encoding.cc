@@ -38,17 +38,17 @@ Result B64Enc(const Args& a, const CallContext&) {
 
 // Go's base64 and base32 StdEncoding.DecodeString, quantum by quantum: \r
 // and \n are skipped; padding is required; on a bad byte the result is
-// Go's error "illegal base64 data at input byte N" (Sprig returns the
-// error's text as the result).
-std::string DecodeBase(const std::string& src, int bits) {
+// Go's error "illegal base64 data at input byte N" (Sprig's b64dec and
+// b32dec return the error's text as the result).
+absl::StatusOr<std::string> DecodeBaseOr(const std::string& src, int bits) {
   const std::string alphabet =
       bits == 6
           ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
           : "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   const size_t quantum = bits == 6 ? 4 : 8;
   auto illegal = [&](size_t at) {
-    return absl::StrCat("illegal base", bits == 6 ? 64 : 32,
-                        " data at input byte ", at);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "illegal base", bits == 6 ? 64 : 32, " data at input byte ", at));
   };
   auto skip_newlines = [&](size_t si) {
     while (si < src.size() && (src[si] == '\n' || src[si] == '\r')) ++si;
@@ -104,6 +104,11 @@ std::string DecodeBase(const std::string& src, int bits) {
     }
     if (end) return out;
   }
+}
+
+std::string DecodeBase(const std::string& src, int bits) {
+  absl::StatusOr<std::string> out = DecodeBaseOr(src, bits);
+  return out.ok() ? *std::move(out) : std::string(out.status().message());
 }
 
 Result B64Dec(const Args& a, const CallContext&) {
@@ -524,6 +529,10 @@ constexpr TemplateFunction kEncoding[] = {
 };
 
 }  // namespace
+
+absl::StatusOr<std::string> GoBase64Decode(const std::string& src) {
+  return DecodeBaseOr(src, 6);
+}
 
 absl::Span<const TemplateFunction> SprigEncodingFunctions() {
   return kEncoding;

@@ -1,9 +1,12 @@
 // Sprig's string functions (strings.go, goutils, xstrings): their rows of
 // the function table (template_functions.h), with Sprig's argument order
-// (the subject last, so that `"foo" | contains "f"` works) and quirks.
+// (the subject last, so that `"foo" | contains "f"` works) and quirks;
+// and the random randInt and shuffle, which draw from a generator of the
+// calling thread's own.
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -500,8 +503,50 @@ Result SortAlpha(const Args& a, const CallContext&) {
   return StringList(items);
 }
 
+// The calling thread's random generator, seeded from the system's source.
+std::mt19937_64& Random() {
+  thread_local std::mt19937_64 generator(std::random_device{}());
+  return generator;
+}
+
+// Go's rand.Intn(n): uniform in [0, n); Go's panic when n <= 0.
+absl::StatusOr<int64_t> Intn(int64_t n) {
+  if (n <= 0) return absl::InvalidArgumentError("invalid argument to Intn");
+  return std::uniform_int_distribution<int64_t>(0, n - 1)(Random());
+}
+
+// Sprig's randInt: uniform in [min, max) (Go's int arithmetic wraps).
+Result RandInt(const Args& a, const CallContext&) {
+  const int64_t min = a[0].int_value();
+  const int64_t span = static_cast<int64_t>(
+      static_cast<uint64_t>(a[1].int_value()) - static_cast<uint64_t>(min));
+  ASSIGN_OR_RETURN(const int64_t r, Intn(span));
+  return TemplateValue::Int(static_cast<int64_t>(static_cast<uint64_t>(r) +
+                                                 static_cast<uint64_t>(min)));
+}
+
+// xstrings' Shuffle: the string's runes (a bad UTF-8 byte reads as U+FFFD)
+// in a random order (Fisher-Yates).
+Result Shuffle(const Args& a, const CallContext&) {
+  const std::string& s = S(a, 0);
+  if (s.empty()) return TemplateValue::String("");
+  std::vector<uint32_t> runes;
+  size_t i = 0;
+  uint32_t r = 0;
+  while (DecodeUtf8(s, &i, &r)) runes.push_back(r);
+  for (size_t j = runes.size() - 1; j > 0; --j) {
+    ASSIGN_OR_RETURN(const int64_t k, Intn(static_cast<int64_t>(j + 1)));
+    std::swap(runes[j], runes[static_cast<size_t>(k)]);
+  }
+  std::string out;
+  for (const uint32_t rune : runes) AppendUtf8(rune, &out);
+  return TemplateValue::String(std::move(out));
+}
+
 constexpr TemplateFunction kStrings[] = {
     {"abbrev", "is", false, Abbrev},
+    {"randInt", "ii", false, RandInt},
+    {"shuffle", "s", false, Shuffle},
     {"abbrevboth", "iis", false, AbbrevBoth},
     {"trunc", "is", false, Trunc},
     {"trim", "s", false, Trim},

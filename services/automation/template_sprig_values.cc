@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "common/status_macros.h"
 #include "services/automation/template_functions.h"
 #include "services/automation/template_sprig.h"
@@ -459,9 +460,137 @@ Result Duration(const Args& a, const CallContext&) {
   return TemplateValue::String(DurationString(static_cast<int64_t>(ns)));
 }
 
+// Go's time.ParseDuration: "[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+" with units
+// ns, us, µs, μs, ms, s, m and h; "0" alone needs no unit. False on any
+// error (overflow included).
+bool GoParseDuration(absl::string_view s, int64_t* out) {
+  constexpr uint64_t kLimit = uint64_t{1} << 63;
+  bool neg = false;
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
+    neg = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s == "0") {
+    *out = 0;
+    return true;
+  }
+  if (s.empty()) return false;
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  uint64_t d = 0;
+  while (!s.empty()) {
+    if (s[0] != '.' && !is_digit(s[0])) return false;
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < s.size() && is_digit(s[i]); ++i) {
+      if (v > kLimit / 10) return false;
+      v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+      if (v > kLimit) return false;
+    }
+    const bool pre = i > 0;
+    s.remove_prefix(i);
+    uint64_t f = 0;
+    double scale = 1;
+    bool post = false;
+    if (!s.empty() && s[0] == '.') {
+      s.remove_prefix(1);
+      bool overflow = false;
+      i = 0;
+      for (; i < s.size() && is_digit(s[i]); ++i) {
+        if (overflow) continue;
+        if (f > (kLimit - 1) / 10) {
+          overflow = true;
+          continue;
+        }
+        const uint64_t y = f * 10 + static_cast<uint64_t>(s[i] - '0');
+        if (y > kLimit) {
+          overflow = true;
+          continue;
+        }
+        f = y;
+        scale *= 10;
+      }
+      post = i > 0;
+      s.remove_prefix(i);
+    }
+    if (!pre && !post) return false;
+    i = 0;
+    while (i < s.size() && s[i] != '.' && !is_digit(s[i])) ++i;
+    if (i == 0) return false;
+    const absl::string_view u = s.substr(0, i);
+    s.remove_prefix(i);
+    uint64_t unit = 0;
+    if (u == "ns") {
+      unit = 1;
+    } else if (u == "us" || u == "\xc2\xb5s" || u == "\xce\xbcs") {
+      unit = 1'000;
+    } else if (u == "ms") {
+      unit = 1'000'000;
+    } else if (u == "s") {
+      unit = 1'000'000'000;
+    } else if (u == "m") {
+      unit = 60'000'000'000;
+    } else if (u == "h") {
+      unit = 3'600'000'000'000;
+    } else {
+      return false;
+    }
+    if (v > kLimit / unit) return false;
+    v *= unit;
+    if (f > 0) {
+      v += static_cast<uint64_t>(static_cast<double>(f) *
+                                 (static_cast<double>(unit) / scale));
+      if (v > kLimit) return false;
+    }
+    d += v;
+    if (d > kLimit) return false;
+  }
+  if (neg) {
+    *out = static_cast<int64_t>(0 - d);
+    return true;
+  }
+  if (d > kLimit - 1) return false;
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+// Sprig's durationRound: a duration (a Go duration string or an int64 of
+// nanoseconds; anything else, and an unparsable string, is 0) in whole
+// units of the largest unit it strictly exceeds, truncated: "2h30m" ->
+// "2h", "3600s" -> "60m" (an hour is not more than an hour), "1s" -> "0s";
+// y is 365 days, mo 30 days.
+Result DurationRound(const Args& a, const CallContext&) {
+  int64_t d = 0;
+  if (a[0].kind() == Kind::kInt && a[0].TypeName() == "int64") {
+    d = a[0].int_value();
+  } else if (a[0].kind() == Kind::kString &&
+             !GoParseDuration(a[0].string_value(), &d)) {
+    d = 0;
+  }
+  uint64_t u = static_cast<uint64_t>(d);
+  if (d < 0) u = 0 - u;
+  constexpr uint64_t kSecond = 1'000'000'000;
+  constexpr uint64_t kMinute = 60 * kSecond;
+  constexpr uint64_t kHour = 60 * kMinute;
+  constexpr uint64_t kDay = 24 * kHour;
+  struct Unit {
+    uint64_t size;
+    const char* suffix;
+  };
+  constexpr Unit kUnits[] = {{365 * kDay, "y"}, {30 * kDay, "mo"},
+                             {kDay, "d"},       {kHour, "h"},
+                             {kMinute, "m"},    {kSecond, "s"}};
+  for (const Unit& unit : kUnits) {
+    if (u > unit.size) {
+      return TemplateValue::String(absl::StrCat(u / unit.size, unit.suffix));
+    }
+  }
+  return TemplateValue::String("0s");
+}
+
 constexpr TemplateFunction kValues[] = {
     {"hello", "", false, Hello},
     {"duration", "a", false, Duration},
+    {"durationRound", "a", false, DurationRound},
     {"default", "aa", true, Default},
     {"empty", "a", false, Empty},
     {"coalesce", "a", true, Coalesce},

@@ -243,7 +243,8 @@ class Generator {
   }
 
   // A function call with arguments of (mostly) the right shape:
-  // s string, i int, a anything, l list, m dict, r regexp.
+  // s string, i int, a anything, l list, m dict, r regexp, d duration,
+  // u URL, U urlJoin dict.
   struct Fn {
     const char* name;
     const char* args;
@@ -281,6 +282,24 @@ class Generator {
       case 'R':
         return Pick(std::vector<std::string>{"\"<$1>\"", "\"${first}!\"",
                                              "\"\"", "\"$$\"", "\"-\""});
+      case 'u':  // URLs, good and bad.
+        return Pick(std::vector<std::string>{
+            "\"https://u:p%40@h.io:8080/a%2Fb c?q=1#f%20\"", "\"mailto:a@b\"",
+            "\"//h:/p\"", "\"a/b?\"", "\"1a:b\"", "\"http://[::1%25e]/\"",
+            "\"http://x:8z\"", "\"*\"", "\"file:///x\"", "\"/a?b?c#d#e\""});
+      case 'U':  // urlParse's dicts, and dicts of other shapes.
+        return Pick(std::vector<std::string>{
+            absl::StrCat("(urlParse ", Arg('u', depth), ")"),
+            "(dict \"path\" \"a:b\" \"fragment\" \"#!\")",
+            "(dict \"host\" \"h\" \"userinfo\" \"a:b@c\" \"path\" \"p\")",
+            "(dict \"scheme\" 1)", "(dict)",
+            "(dict \"opaque\" \"x\" \"query\" \"y\")"});
+      case 'd':  // Go duration strings, good and bad, and int64s.
+        return Pick(std::vector<std::string>{
+            "\"1h30m\"", "\"-90s\"", "\"3600s\"", "\"1.5h\"", "\"0\"",
+            "\"2562047h\"", "\".5us\"", "\"1d\"", "\"+40000h\"", "\"1h1\"",
+            "\"\"", "(int64 86400000000001)", "(int64 -61000000000)",
+            "1000000000000"});
       default:
         return Operand(depth);
     }
@@ -351,6 +370,10 @@ class Generator {
         {"ternary", "aab"},
         {"len", "a"},
         {"index", "la"},
+        {"durationRound", "d"},
+        {"urlParse", "u"},
+        {"urlJoin", "U"},
+        {"call", "aa"},
         {"eq", "aa"},
         {"ne", "aa"},
         {"lt", "aa"},

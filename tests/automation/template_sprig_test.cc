@@ -3,11 +3,22 @@
 // Each expected output is what Go's text/template with Sprig's hermetic
 // functions (template-ref, shared/tools) printed for the same template
 // and data; each expected error is the tail of Go's message.
+#include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
+#include <algorithm>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "services/automation/commit_message.h"
 #include "services/automation/template.h"
 
@@ -222,6 +233,129 @@ const Case kCases[] = {
     {"{{ hello }} {{ duration \"59\" }} {{ duration (int64 3661) }} {{ "
      "duration \"-90\" }} {{ duration 1.5 }} {{ duration \"99999999999\" }}",
      "Hello! 59s 1h1m1s -1m30s 0s 2157299h53m50.45224192s"},
+    // durationRound: Go duration strings and int64 nanoseconds, in whole
+    // units of the largest unit strictly exceeded; anything else is 0s.
+    {"{{ durationRound \"1h30m\" }} {{ durationRound \"3600s\" }} {{ "
+     "durationRound \"-90s\" }} {{ durationRound \"1.5us\" }} {{ durationRound "
+     "\"1d\" }} {{ durationRound (int64 86400000000001) }} {{ durationRound "
+     "1000000000000 }} {{ durationRound \"9000h\" }} {{ durationRound "
+     "\"20000h\" }} {{ durationRound \".5m\" }} {{ durationRound \"0\" }}",
+     "1h 60m 1m 0s 0s 1d 0s 1y 2y 30s 0s"},
+    // randInt's empty range; shuffle of nothing, one rune, a bad byte.
+    {"{{ randInt 2 2 }}", kError,
+     "error calling randInt: invalid argument to Intn"},
+    {"{{ randInt 5 1 }}", kError,
+     "error calling randInt: invalid argument to Intn"},
+    {"{{ shuffle \"\" }}|{{ shuffle \"a\" }}|{{ shuffle \"h\\xe9llo\\xff\" | "
+     "len }}",
+     "|a|10"},
+    // derivePassword: Master Password's scrypt + HMAC; a uint32 counter
+    // (literals keep their low 32 bits; only unsigned literals fit).
+    {"{{ derivePassword 1 \"long\" \"password\" \"user\" \"example.com\" }} {{ "
+     "derivePassword 2 \"maximum\" \"pw\" \"\" \"site\" }} {{ derivePassword "
+     "4294967297 \"pin\" \"p\" \"u\" \"s\" }} {{ derivePassword 1 \"pin\" "
+     "\"p\" "
+     "\"u\" \"s\" }} {{ derivePassword 0 \"nope\" \"p\" \"u\" \"s\" }} {{ "
+     "derivePassword 3 \"basic\" \"\xc3\xa9\" \"\xc3\xbc\" \"s\" }} {{ "
+     "derivePassword 1.0 \"pin\" \"p\" \"u\" \"s\" }}",
+     "ZedaFaxcZaso9* E^k5#^$pFu1DLjDFfR1= 2461 2461 cannot find password "
+     "template nope WSr0Iza8 2461"},
+    {"{{ derivePassword -1 \"pin\" \"p\" \"u\" \"s\" }}", kError,
+     "at <-1>: expected unsigned integer; found -1"},
+    {"{{ derivePassword \"1\" \"pin\" \"p\" \"u\" \"s\" }}", kError,
+     "expected unsigned integer; found \"1\""},
+    {"{{ derivePassword (int64 1) \"pin\" \"p\" \"u\" \"s\" }}", kError,
+     "wrong type for value; expected uint32; got int64"},
+    // encryptAES/decryptAES: ciphertexts template-ref's encryptAES made
+    // (the second key longer than 32 bytes, so cut), a round trip, a fresh
+    // IV each time, and Go's errors for malformed ciphertexts.
+    {"{{ decryptAES \"secret\" "
+     "\"keDIgEnnlB+81iyK8np0Lhw2fy2RDf2UTrYM+CVAZNY=\" }}|{{ decryptAES "
+     "\"0123456789abcdef0123456789abcdefXYZ\" "
+     "\"mt0g/v4uY/AjJywkKQEMhH6ezKcENox7msd+w87dVNQF44TqB9J+vv1hdZrTXW4B\" "
+     "}}|{{ encryptAES \"k\" \"\" }}|{{ decryptAES \"k\" \"\" }}|{{ encryptAES "
+     "\"pw\" \"a longer message, over two blocks\" | decryptAES \"pw\" }}|{{ "
+     "eq "
+     "(encryptAES \"k\" \"x\") (encryptAES \"k\" \"x\") }}|{{ encryptAES \"k\" "
+     "\"0123456789abcdef\" | b64dec | len }}",
+     "hello world|sixteen bytes!!!|||a longer message, over two blocks|false|"
+     "48"},
+    {"{{ decryptAES \"k\" \"!!\" }}", kError,
+     "error calling decryptAES: illegal base64 data at input byte 0"},
+    {"{{ decryptAES \"k\" \"YWJj\" }}", kError,
+     "error calling decryptAES: runtime error: slice bounds out of range "
+     "[:16] with capacity 3"},
+    {"{{ decryptAES \"k\" "
+     "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYx\" }}",
+     kError, "error calling decryptAES: crypto/cipher: input not full blocks"},
+    {"{{ decryptAES \"k\" \"MDEyMzQ1Njc4OWFiY2RlZg==\" }}", kError,
+     "error calling decryptAES: runtime error: index out of range [-1]"},
+    {"{{ decryptAES \"k\" "
+     "\"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\" }}",
+     kError,
+     "error calling decryptAES: runtime error: slice bounds out of range "
+     "[:-233]"},
+    // call: template values hold no functions.
+    {"{{ call \"x\" }}", kError,
+     "at <call \"x\">: error calling call: non-function of type string"},
+    {"{{ call .Values }}", kError,
+     "error calling call: non-function of type map[string]string"},
+    {"{{ call .Values.nope 1 }}", kError, "error calling call: call of nil"},
+    {"{{ call }}", kError,
+     "wrong number of args for call: want at least 1 got 0"},
+    // urlParse and urlJoin: Go's net/url.
+    {"{{ urlParse \"HTTPS://u%41:p%40ss@[fe80::1%25en0]:8080/a%2Fb c/?x=1&y=%zz"
+     "#fr%20ag!\" | toJson }}",
+     "{\"fragment\":\"fr ag!\",\"host\":\"[fe80::1%en0]:8080\",\"hostname\":"
+     "\"fe80::1%en0\",\"opaque\":\"\",\"path\":\"/a/b c/\",\"query\":"
+     "\"x=1\\u0026y=%zz\",\"scheme\":\"https\",\"userinfo\":\"uA:p%40ss\"}"},
+    {"{{ urlParse \"mailto:joe@x.org?subject=hi\" | toJson }} {{ urlParse "
+     "\"file:///etc/hosts\" | toJson }} {{ urlParse \"//h:/p\" | toJson }} {{ "
+     "urlParse \"a/b?\" | toJson }}",
+     "{\"fragment\":\"\",\"host\":\"\",\"hostname\":\"\",\"opaque\":"
+     "\"joe@x.org\",\"path\":\"\",\"query\":\"subject=hi\",\"scheme\":"
+     "\"mailto\",\"userinfo\":\"\"} {\"fragment\":\"\",\"host\":\"\","
+     "\"hostname\":\"\",\"opaque\":\"\",\"path\":\"/etc/hosts\",\"query\":\"\","
+     "\"scheme\":\"file\",\"userinfo\":\"\"} {\"fragment\":\"\",\"host\":"
+     "\"h:\",\"hostname\":\"h\",\"opaque\":\"\",\"path\":\"/p\",\"query\":\"\","
+     "\"scheme\":\"\",\"userinfo\":\"\"} {\"fragment\":\"\",\"host\":\"\","
+     "\"hostname\":\"\",\"opaque\":\"\",\"path\":\"a/b\",\"query\":\"\","
+     "\"scheme\":\"\",\"userinfo\":\"\"}"},
+    {"{{ urlJoin (dict \"scheme\" \"https\" \"host\" \"h.io:443\" \"path\" \"a "
+     "b/?c\" \"query\" \"q=1\" \"fragment\" \"f g#(!)\" \"userinfo\" "
+     "\"us%20er:p@ss\") }} {{ urlJoin (dict \"path\" \"a:b\") }} {{ urlJoin "
+     "(dict \"scheme\" \"mailto\" \"opaque\" \"joe@x\" \"query\" \"\") }} {{ "
+     "urlJoin (dict \"host\" \"h\" \"path\" \"p\") }} {{ urlJoin (dict "
+     "\"userinfo\" \"a/b\" \"host\" \"h\") }} {{ urlJoin (dict \"path\" \"*\") "
+     "}} {{ urlJoin (dict \"host\" \"a b\") }} {{ urlJoin (urlParse "
+     "\"HTTPS://u%41:p%40ss@[fe80::1%25en0]:8080/a%2Fb "
+     "c/?x=1&y=%zz#fr%20ag!\") "
+     "}}",
+     "https://us%20er:p%40ss@h.io:443/a%20b/%3Fc?q=1#f%20g%23(!) ./a:b "
+     "mailto:joe@x //h/p //h * //a%20b "
+     "https://uA:p%40ss@[fe80::1%25en0]:8080/a/b%20c/?x=1&y=%zz#fr%20ag!"},
+    {"{{ urlParse \"http://x:8z/\" }}", kError,
+     "error calling urlParse: unable to parse url: parse \"http://x:8z/\": "
+     "invalid port \":8z\" after host"},
+    {"{{ urlParse \"1a:b\" }}", kError,
+     "parse \"1a:b\": first path segment in URL cannot contain colon"},
+    {"{{ urlParse \"http://a b.com/\" }}", kError,
+     "invalid character \" \" in host name"},
+    {"{{ urlParse \"http://%41/\" }}", kError, "invalid URL escape \"%41\""},
+    {"{{ urlParse \"http://x/#%zz\" }}", kError,
+     "parse \"http://x/#%zz\": invalid URL escape \"%zz\""},
+    {"{{ urlParse \"x\\n\" }}", kError,
+     "net/url: invalid control character in URL"},
+    {"{{ urlParse \":x\" }}", kError, "parse \":x\": missing protocol scheme"},
+    {"{{ urlJoin (dict \"userinfo\" \"a b\") }}", kError,
+     "error calling urlJoin: unable to parse userinfo in dict: parse "
+     "\"proto://a b@host\": net/url: invalid userinfo"},
+    {"{{ urlJoin (dict \"host\" 1) }}", kError,
+     "error calling urlJoin: unable to parse host key, must be of type "
+     "string, but int found"},
+    {"{{ urlJoin (dict \"host\" nil) }}", kError,
+     "error calling urlJoin: runtime error: invalid memory address or nil "
+     "pointer dereference"},
 };
 
 TEST(TemplateLanguageAndSprigTest, RendersAsGoAndSprigDo) {
@@ -240,6 +374,127 @@ TEST(TemplateLanguageAndSprigTest, RendersAsGoAndSprigDo) {
       EXPECT_EQ(*out, c.want);
     }
   }
+}
+
+// randInt and shuffle are random: randInt stays in [min, max) and reaches
+// every value of it; shuffle permutes the runes and not always the same way.
+TEST(TemplateLanguageAndSprigTest, RandomFunctionsDrawInRangeAndPermute) {
+  const CommitMessageData data = Data();
+  auto render = [&](const char* tmpl) {
+    absl::StatusOr<Template> t = Template::Parse("commit message", tmpl);
+    EXPECT_TRUE(t.ok()) << t.status();
+    if (!t.ok()) return std::string();
+    absl::StatusOr<std::string> out = t->Execute(BuildCommitTemplateData(data));
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : std::string();
+  };
+  std::set<std::string> ints;
+  for (const absl::string_view n : absl::StrSplit(
+           render("{{ range until 300 }}{{ randInt -2 2 }} {{ end }}"), ' ',
+           absl::SkipEmpty())) {
+    ints.insert(std::string(n));
+  }
+  EXPECT_THAT(ints, ::testing::ElementsAre("-1", "-2", "0", "1"));
+
+  std::set<std::string> orders;
+  for (const absl::string_view word :
+       absl::StrSplit(render("{{ range until 50 }}{{ shuffle \"a\xc3\xa9"
+                             "cdefg\" }} {{ end }}"),
+                      ' ', absl::SkipEmpty())) {
+    std::string sorted(word);
+    std::sort(sorted.begin(), sorted.end());
+    std::string want =
+        "a\xc3\xa9"
+        "cdefg";
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(sorted, want) << word;
+    EXPECT_NE(word.find("\xc3\xa9"), absl::string_view::npos) << word;
+    orders.insert(std::string(word));
+  }
+  EXPECT_GT(orders.size(), 1u);
+}
+
+// bcrypt and htpasswd salt at random: each hash has Go's form ($2a$, cost
+// 10) and verifies against its password by crypt(3), which also verifies a
+// hash template-ref's bcrypt made (so the two agree on the format).
+TEST(TemplateLanguageAndSprigTest, BcryptHashesVerify) {
+  auto verifies = [](const std::string& password, const std::string& hash) {
+    crypt_data data{};
+    const char* again = crypt_rn(password.c_str(), hash.c_str(), &data,
+                                 static_cast<int>(sizeof(data)));
+    return again != nullptr && hash == again;
+  };
+  EXPECT_TRUE(verifies(
+      "pw", "$2a$10$uQSfGQQSvk5YsMqJ12sl0.jrzpqqAyji/E2wgGEnUgY2yln/CgF9y"));
+  EXPECT_FALSE(verifies(
+      "px", "$2a$10$uQSfGQQSvk5YsMqJ12sl0.jrzpqqAyji/E2wgGEnUgY2yln/CgF9y"));
+
+  const CommitMessageData data = Data();
+  absl::StatusOr<Template> t = Template::Parse(
+      "commit message",
+      "{{ bcrypt \"pw\" }} {{ bcrypt \"pw\" }} {{ htpasswd \"user\" \"s3cret\" "
+      "}} {{ htpasswd \"a:b\" \"pw\" }}");
+  ASSERT_TRUE(t.ok()) << t.status();
+  absl::StatusOr<std::string> out = t->Execute(BuildCommitTemplateData(data));
+  ASSERT_TRUE(out.ok()) << out.status();
+  const std::vector<std::string> parts = absl::StrSplit(*out, ' ');
+  ASSERT_EQ(parts.size(), 6u) << *out;
+  for (const std::string& hash : {parts[0], parts[1]}) {
+    EXPECT_TRUE(absl::StartsWith(hash, "$2a$10$")) << hash;
+    EXPECT_EQ(hash.size(), 60u) << hash;
+    EXPECT_TRUE(verifies("pw", hash)) << hash;
+  }
+  EXPECT_NE(parts[0], parts[1]);
+  ASSERT_TRUE(absl::StartsWith(parts[2], "user:$2a$10$")) << parts[2];
+  EXPECT_TRUE(verifies("s3cret", parts[2].substr(5)));
+  EXPECT_EQ(absl::StrCat(parts[3], " ", parts[4], " ", parts[5]),
+            "invalid username: a:b");
+}
+
+// genPrivateKey's keys are random: each parses with libcrypto as the
+// algorithm and size Sprig generates, under the PEM header Go's encoders
+// write (checked against template-ref's output: traditional RSA, DSA and
+// EC forms, PKCS#8 for ed25519).
+TEST(TemplateLanguageAndSprigTest, GenPrivateKeyMakesKeysOpenSslReads) {
+  const CommitMessageData data = Data();
+  auto render = [&](const std::string& tmpl) {
+    absl::StatusOr<Template> t = Template::Parse("commit message", tmpl);
+    EXPECT_TRUE(t.ok()) << t.status();
+    if (!t.ok()) return std::string();
+    absl::StatusOr<std::string> out = t->Execute(BuildCommitTemplateData(data));
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : std::string();
+  };
+  struct KeyCase {
+    const char* type;
+    const char* header;
+    int id;
+    int bits;
+  };
+  const KeyCase cases[] = {
+      {"rsa", "-----BEGIN RSA PRIVATE KEY-----\n", EVP_PKEY_RSA, 4096},
+      {"", "-----BEGIN RSA PRIVATE KEY-----\n", EVP_PKEY_RSA, 4096},
+      {"dsa", "-----BEGIN DSA PRIVATE KEY-----\n", EVP_PKEY_DSA, 2048},
+      {"ecdsa", "-----BEGIN EC PRIVATE KEY-----\n", EVP_PKEY_EC, 256},
+      {"ed25519", "-----BEGIN PRIVATE KEY-----\n", EVP_PKEY_ED25519, 256},
+  };
+  for (const KeyCase& c : cases) {
+    SCOPED_TRACE(c.type);
+    const std::string pem =
+        render(absl::StrCat("{{ genPrivateKey \"", c.type, "\" }}"));
+    EXPECT_TRUE(absl::StartsWith(pem, c.header)) << pem;
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    ASSERT_NE(key, nullptr) << pem;
+    EXPECT_EQ(EVP_PKEY_get_base_id(key), c.id);
+    EXPECT_EQ(EVP_PKEY_get_bits(key), c.bits);
+    EVP_PKEY_CTX* check = EVP_PKEY_CTX_new(key, nullptr);
+    EXPECT_EQ(EVP_PKEY_pairwise_check(check), 1);
+    EVP_PKEY_CTX_free(check);
+    EVP_PKEY_free(key);
+  }
+  EXPECT_EQ(render("{{ genPrivateKey \"x\" }}"), "Unknown type x");
 }
 
 // A template can never hang or exhaust memory: recursion, nested loops and
