@@ -69,10 +69,6 @@ uint32_t ToLowerRune(uint32_t r) {
 }
 bool IsUpperRune(uint32_t r) { return ToLowerRune(r) != r; }
 bool IsLowerRune(uint32_t r) { return ToUpperRune(r) != r; }
-bool IsLetterRune(uint32_t r) {
-  return IsUpperRune(r) || IsLowerRune(r) || r == 0xDF || r == 0xFF || r > 0xFF;
-}
-bool IsDigitRune(uint32_t r) { return r >= '0' && r <= '9'; }
 
 std::string MapRunes(const std::string& s, uint32_t (*f)(uint32_t)) {
   std::vector<uint32_t> runes = Runes(s);
