@@ -1,7 +1,6 @@
 #include "tests/support/fake_aws.h"
 
 #include <map>
-#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -13,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/loopback_http.h"
 #include "tests/support/sigv4.h"
 
 namespace ia::testing {
@@ -40,25 +40,15 @@ class FakeAws::Impl {
   ~Impl() { Stop(); }
 
   absl::Status Start() {
-    // Route handlers, not a pre-routing one: only they get the body.
-    const auto serve = [this](const httplib::Request& req,
-                              httplib::Response& res) { Serve(req, res); };
-    server_.Get(".*", serve);
-    server_.Post(".*", serve);
-    server_.Put(".*", serve);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) return absl::UnavailableError("fake AWS cannot bind");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
-    return absl::OkStatus();
+    absl::Status started =
+        http_.Start([this](const httplib::Request& req,
+                           httplib::Response& res) { Serve(req, res); },
+                    "fake AWS");
+    port_ = http_.port();
+    return started;
   }
 
-  void Stop() {
-    if (thread_.joinable()) {
-      server_.stop();
-      thread_.join();
-    }
-  }
+  void Stop() { http_.Stop(); }
 
   std::string Url() const { return absl::StrCat("http://127.0.0.1:", port_); }
 
@@ -330,8 +320,7 @@ class FakeAws::Impl {
     res.set_content(body.dump(), "application/x-amz-json-1.1");
   }
 
-  httplib::Server server_;
-  std::thread thread_;
+  LoopbackHttpServer http_;
   int port_ = 0;
 };
 

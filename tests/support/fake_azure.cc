@@ -1,7 +1,6 @@
 #include "tests/support/fake_azure.h"
 
 #include <map>
-#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -13,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/loopback_http.h"
 
 namespace ia::testing {
 
@@ -21,23 +21,15 @@ class FakeAzure::Impl {
   ~Impl() { Stop(); }
 
   absl::Status Start() {
-    const auto serve = [this](const httplib::Request& req,
-                              httplib::Response& res) { Serve(req, res); };
-    server_.Get(".*", serve);
-    server_.Post(".*", serve);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) return absl::UnavailableError("fake Azure cannot bind");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
-    return absl::OkStatus();
+    absl::Status started =
+        http_.Start([this](const httplib::Request& req,
+                           httplib::Response& res) { Serve(req, res); },
+                    "fake Azure");
+    port_ = http_.port();
+    return started;
   }
 
-  void Stop() {
-    if (thread_.joinable()) {
-      server_.stop();
-      thread_.join();
-    }
-  }
+  void Stop() { http_.Stop(); }
 
   int port_ = 0;
   mutable absl::Mutex mu_;
@@ -147,8 +139,7 @@ class FakeAzure::Impl {
     Answer(res);
   }
 
-  httplib::Server server_;
-  std::thread thread_;
+  LoopbackHttpServer http_;
 };
 
 FakeAzure::FakeAzure() : impl_(std::make_unique<Impl>()) {}

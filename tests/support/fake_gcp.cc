@@ -1,7 +1,6 @@
 #include "tests/support/fake_gcp.h"
 
 #include <map>
-#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -12,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/loopback_http.h"
 
 namespace ia::testing {
 
@@ -20,23 +20,15 @@ class FakeGcp::Impl {
   ~Impl() { Stop(); }
 
   absl::Status Start() {
-    const auto serve = [this](const httplib::Request& req,
-                              httplib::Response& res) { Serve(req, res); };
-    server_.Get(".*", serve);
-    server_.Post(".*", serve);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) return absl::UnavailableError("fake GCP cannot bind");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) absl::SleepFor(absl::Milliseconds(1));
-    return absl::OkStatus();
+    absl::Status started =
+        http_.Start([this](const httplib::Request& req,
+                           httplib::Response& res) { Serve(req, res); },
+                    "fake GCP");
+    port_ = http_.port();
+    return started;
   }
 
-  void Stop() {
-    if (thread_.joinable()) {
-      server_.stop();
-      thread_.join();
-    }
-  }
+  void Stop() { http_.Stop(); }
 
   int port_ = 0;
   mutable absl::Mutex mu_;
@@ -194,8 +186,7 @@ class FakeGcp::Impl {
         "application/json");
   }
 
-  httplib::Server server_;
-  std::thread thread_;
+  LoopbackHttpServer http_;
 };
 
 FakeGcp::FakeGcp() : impl_(std::make_unique<Impl>()) {}
