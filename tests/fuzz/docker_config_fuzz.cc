@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
 #include "nlohmann/json.hpp"
 #include "services/reflector/registry_client.h"
 #include "tests/fuzz/fuzz_input.h"
@@ -46,6 +47,22 @@ std::vector<std::string> SecretValues(absl::string_view json) {
   return secrets;
 }
 
+// `message` with the parser's own wording cut out (each phrase becomes a
+// separator), so that a "secret" made of those words (an auth of "not
+// base64") or spanning a quoted key and the words after it is not taken
+// for a quoted secret.
+std::string WithoutOwnWording(std::string message) {
+  for (const char* phrase :
+       {".dockerconfigjson: auths[\"", "\"]", " is not an object",
+        ".auth is not base64", ".auth does not decode to \"username:password\"",
+        " has neither \"auth\" nor \"username\" and \"password\"",
+        ".password is not a string", ".dockerconfigjson is not a JSON object",
+        ".dockerconfigjson: \"auths\" is not an object"}) {
+    message = absl::StrReplaceAll(message, {{phrase, "\x01"}});
+  }
+  return message;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -60,9 +77,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const absl::StatusOr<std::optional<reflector::RegistryCredentials>> found =
         reflector::CredentialsFromDockerConfig(json, asked);
     if (found.ok()) continue;
+    const std::string message =
+        WithoutOwnWording(std::string(found.status().message()));
     for (const std::string& secret : secrets) {
       IA_FUZZ_CHECK("an error quotes no secret",
-                    !absl::StrContains(found.status().message(), secret));
+                    !absl::StrContains(message, secret));
     }
   }
   return 0;
